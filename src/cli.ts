@@ -1,0 +1,85 @@
+/**
+ * The pipeobs program: builds the commander tree, runs one command, and turns whatever it threw
+ * into a message and an exit code. This is the only place that decides exit codes.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { createRequire } from 'node:module';
+import { ExitCode, PipeobsError, describeError } from './core/errors.js';
+import type { Deps } from './core/deps.js';
+import { renderJson } from './core/output/render.js';
+import { colorFor } from './core/output/terminal.js';
+import { registerRunPipeline } from './commands/run-pipeline.js';
+
+
+const require = createRequire(import.meta.url);
+export const VERSION: string = (require('../../package.json') as { version: string }).version;
+
+export function buildProgram(deps: Deps): Command {
+  const program = new Command('pipeobs')
+    .description('Observe data pipelines: is data flowing, fresh, correct and fast? (VictoriaMetrics + Grafana)')
+    .version(VERSION, '-V, --version', 'print the pipeobs version')
+    .option('--vm-url <url>', 'VictoriaMetrics base URL (env PIPEOBS_VM_URL, default http://127.0.0.1:8428)')
+    .option('--vm-write-url <url>', 'separate base URL for writes, e.g. http://vminsert:8480/insert/0 (env PIPEOBS_VM_WRITE_URL)')
+    .option('--vm-read-url <url>', 'separate base URL for queries, e.g. http://vmselect:8481/select/0 (env PIPEOBS_VM_READ_URL)')
+    .option('--vm-timeout <seconds>', 'timeout of one VictoriaMetrics request (env PIPEOBS_VM_TIMEOUT, default 10)')
+    .option('--debug', 'print stack traces and HTTP retries (env PIPEOBS_DEBUG)')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => deps.stdout.write(s),
+      writeErr: (s) => deps.stderr.write(s),
+    })
+    .addHelpText('after', `
+Exit codes: 0 ok, 1 failed, 2 usage error, 3 configuration error, 4 dependency unreachable, 5 check failed, 130 interrupted.
+Run \`pipeobs <command> --help\` for a command's flags and examples.`);
+  registerRunPipeline(program, deps);
+
+  for (const cmd of program.commands) {
+    cmd.exitOverride().configureOutput({ writeOut: (s) => deps.stdout.write(s), writeErr: (s) => deps.stderr.write(s) });
+  }
+  return program;
+}
+
+/** Runs pipeobs with the given arguments (without node and script) and returns the exit code. */
+export async function main(argv: string[], deps: Deps): Promise<number> {
+  const program = buildProgram(deps);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return ExitCode.ok;
+  } catch (err) {
+    return reportError(err, argv, deps);
+  }
+}
+
+function reportError(err: unknown, argv: string[], deps: Deps): number {
+  if (err instanceof CommanderError) {
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.ok;
+    if (err.code === 'commander.executeSubCommandAsync') return ExitCode.ok;
+    return ExitCode.usage; // commander has already printed what was wrong
+  }
+  const debug = argv.includes('--debug') || /^(1|true|yes|on)$/i.test(deps.env.PIPEOBS_DEBUG ?? '');
+  const jsonOutput = wantsJson(argv);
+  const c = colorFor(deps.stderr, { noColor: Boolean(deps.env.NO_COLOR), ci: false });
+  if (err instanceof PipeobsError) {
+    deps.stderr.write(`${c.red('error:')} ${err.message}\n`);
+    if (err.hint) deps.stderr.write(`${c.dim('hint:')} ${err.hint}\n`);
+    if (debug && err.stack) deps.stderr.write(`${err.stack}\n`);
+    if (jsonOutput) deps.stdout.write(renderJson({ error: { kind: err.kind, message: err.message, hint: err.hint ?? null, exit_code: err.exitCode } }));
+    return err.exitCode;
+  }
+  deps.stderr.write(`${c.red('internal error:')} ${describeError(err)}\n`);
+  if (debug && err instanceof Error && err.stack) deps.stderr.write(`${err.stack}\n`);
+  else deps.stderr.write('rerun with --debug for the stack trace, and report it as a bug\n');
+  if (jsonOutput) deps.stdout.write(renderJson({ error: { kind: 'internal', message: describeError(err), hint: null, exit_code: ExitCode.failure } }));
+  return ExitCode.failure;
+}
+
+function wantsJson(argv: string[]): boolean {
+  for (let i = 0; i < argv.length; i++) {
+    if ((argv[i] === '-o' || argv[i] === '--output') && argv[i + 1] === 'json') return true;
+    if (argv[i] === '--output=json' || argv[i] === '-ojson') return true;
+  }
+  return false;
+}
+
+export { Option };

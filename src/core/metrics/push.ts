@@ -1,0 +1,54 @@
+/**
+ * Pushing a snapshot of samples to VictoriaMetrics, with the spool as the fallback: whatever
+ * cannot be delivered now is kept on disk and delivered, oldest first, by the next push.
+ */
+import { UnreachableError } from '../errors.js';
+import type { VmClient } from '../victoria/client.js';
+import { Spool, type SpoolFlushResult } from '../spool/spool.js';
+import { INFLUX_PUSH_PRECISION, toInfluxLines, toPrometheusText } from './exposition.js';
+import type { Sample } from './registry.js';
+
+export const PUSH_FORMATS = ['prometheus', 'influx', 'none'] as const;
+export type PushFormat = (typeof PUSH_FORMATS)[number];
+
+export interface PushOutcome {
+  format: PushFormat;
+  samples: number;
+  bytes: number;
+  /** Delivered to VictoriaMetrics now. */
+  sent: boolean;
+  /** Where the payload waits when it could not be delivered. */
+  spooledFile?: string;
+  error?: string;
+  /** Earlier payloads from the spool delivered before this one. */
+  flushed: SpoolFlushResult;
+}
+
+export function encodeSamples(format: Exclude<PushFormat, 'none'>, samples: readonly Sample[], timestampMs: number): string {
+  return format === 'prometheus' ? toPrometheusText(samples, timestampMs) : toInfluxLines(samples, timestampMs);
+}
+
+export async function pushSamples(
+  client: VmClient,
+  spool: Spool,
+  format: Exclude<PushFormat, 'none'>,
+  samples: readonly Sample[],
+  timestampMs: number,
+): Promise<PushOutcome> {
+  const body = encodeSamples(format, samples, timestampMs);
+  const base = { format, samples: samples.length, bytes: Buffer.byteLength(body) };
+  const flushed = await spool.flush(client);
+  const kind = format === 'prometheus' ? 'prom' : (`influx-${INFLUX_PUSH_PRECISION}` as const);
+  if (flushed.error) {
+    // VictoriaMetrics is still down: keep this payload behind the older ones.
+    return { ...base, sent: false, spooledFile: await spool.write(kind, body, timestampMs), error: flushed.error, flushed };
+  }
+  try {
+    if (format === 'prometheus') await client.importPrometheus(body);
+    else await client.writeInflux(body, { precision: INFLUX_PUSH_PRECISION });
+    return { ...base, sent: true, flushed };
+  } catch (err) {
+    if (!(err instanceof UnreachableError)) throw err;
+    return { ...base, sent: false, spooledFile: await spool.write(kind, body, timestampMs), error: err.message, flushed };
+  }
+}

@@ -1,0 +1,276 @@
+/**
+ * The VictoriaMetrics client: one method per endpoint, typed results, never prints.
+ * Connection errors, timeouts, 429 and 5xx answers are retried with exponential backoff;
+ * every error says what failed, against which URL, and what to do next.
+ */
+import { gzipSync } from 'node:zlib';
+import { PipeobsError, ExitCode, UnreachableError, describeError, type ExitCodeValue } from '../errors.js';
+import type { FetchFn } from '../deps.js';
+import { resolveEndpoints, type VmEndpoints } from './endpoints.js';
+
+export interface VmClientOptions {
+  readUrl: string;
+  writeUrl: string;
+  fetch: FetchFn;
+  timeoutMs: number;
+  retries: number;
+  bearerToken?: string;
+  sleep: (ms: number) => Promise<void>;
+  /** Debug log for retries; silent when absent. */
+  log?: (msg: string) => void;
+  /** Base delay of the exponential backoff. */
+  backoffMs?: number;
+}
+
+/** VictoriaMetrics answered, but refused the request (bad query, bad data): its own words are kept. */
+export class VmRejectedError extends PipeobsError {
+  readonly status: number;
+  readonly body: string;
+  constructor(status: number, body: string, what: string, exitCode: ExitCodeValue = ExitCode.checkFailed) {
+    super('vm_rejected', exitCode, `VictoriaMetrics rejected ${what} (HTTP ${status}): ${body.trim().slice(0, 2000)}`);
+    this.name = 'VmRejectedError';
+    this.status = status;
+    this.body = body;
+  }
+}
+
+export type Matrix = { metric: Record<string, string>; values: [number, string][] }[];
+export type Vector = { metric: Record<string, string>; value: [number, string] }[];
+export type QueryData =
+  | { resultType: 'vector'; result: Vector }
+  | { resultType: 'matrix'; result: Matrix }
+  | { resultType: 'scalar'; result: [number, string] }
+  | { resultType: 'string'; result: [number, string] };
+
+export interface ExportRow {
+  metric: Record<string, string>;
+  values: number[];
+  timestamps: number[];
+}
+
+type TimeArg = Date | number | string;
+function timeParam(t: TimeArg): string {
+  if (t instanceof Date) return String(t.getTime() / 1000);
+  return String(t);
+}
+
+const START_HINT = 'start it (e.g. `victoria-metrics -storageDataPath=/tmp/vm-data -retentionPeriod=100y`), or point PIPEOBS_VM_URL at a running one';
+
+export class VmClient {
+  readonly endpoints: VmEndpoints;
+  private readonly opts: VmClientOptions;
+
+  constructor(opts: VmClientOptions) {
+    this.opts = opts;
+    this.endpoints = resolveEndpoints(opts.readUrl, opts.writeUrl);
+  }
+
+  get readUrl(): string {
+    return this.opts.readUrl;
+  }
+  get writeUrl(): string {
+    return this.opts.writeUrl;
+  }
+
+  /** Sends one request, retrying connection errors, timeouts, 429 and 5xx. Returns the response for any other status. */
+  private async request(url: string, init: RequestInit, what: string, retries = this.opts.retries): Promise<Response> {
+    const headers = new Headers(init.headers);
+    if (this.opts.bearerToken) headers.set('Authorization', `Bearer ${this.opts.bearerToken}`);
+    const parsed = new URL(url);
+    if (parsed.username) {
+      headers.set('Authorization', `Basic ${Buffer.from(`${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`).toString('base64')}`);
+      parsed.username = '';
+      parsed.password = '';
+    }
+    const target = parsed.toString();
+    const shown = redactUrl(url);
+    let lastError = '';
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const res = await this.opts.fetch(target, { ...init, headers, signal: AbortSignal.timeout(this.opts.timeoutMs) });
+        if ((res.status >= 500 || res.status === 429) && attempt < retries) {
+          lastError = `HTTP ${res.status}: ${(await res.text()).trim().slice(0, 300)}`;
+        } else {
+          return res;
+        }
+      } catch (err) {
+        const timedOut = (err as Error)?.name === 'TimeoutError';
+        lastError = timedOut ? `no answer within ${this.opts.timeoutMs / 1000} s` : describeError(err);
+        if (attempt >= retries) {
+          throw new UnreachableError(
+            `cannot reach VictoriaMetrics at ${shown} for ${what} (${lastError}${retries ? `, after ${retries + 1} attempts` : ''})`,
+            timedOut ? 'it is up but slow: raise PIPEOBS_VM_TIMEOUT, or check its load' : START_HINT,
+            { cause: err },
+          );
+        }
+      }
+      const delay = (this.opts.backoffMs ?? 200) * 2 ** attempt * (0.75 + Math.random() * 0.5);
+      this.opts.log?.(`retrying ${what} at ${shown} in ${Math.round(delay)} ms: ${lastError}`);
+      await this.opts.sleep(delay);
+    }
+  }
+
+  private async expectOk(res: Response, what: string, exitCode?: ExitCodeValue): Promise<Response> {
+    if (res.ok) return res;
+    const body = await res.text();
+    if (res.status >= 500 || res.status === 429) {
+      throw new UnreachableError(`VictoriaMetrics at ${redactUrl(res.url)} failed ${what} (HTTP ${res.status}): ${body.trim().slice(0, 500)}`, 'check its logs and free disk space');
+    }
+    if (res.status === 401 || res.status === 403) {
+      throw new VmRejectedError(res.status, body, what, ExitCode.config);
+    }
+    throw new VmRejectedError(res.status, body, what, exitCode);
+  }
+
+  private async getJson<T>(url: string, params: URLSearchParams, what: string, exitCode?: ExitCodeValue): Promise<T> {
+    const res = await this.request(url, {
+      method: 'POST',
+      body: params,
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    }, what);
+    await this.expectOk(res, what, exitCode);
+    const doc = (await res.json()) as { status: string; data: T; error?: string };
+    if (doc.status !== 'success') throw new VmRejectedError(res.status, doc.error ?? JSON.stringify(doc), what, exitCode);
+    return doc.data;
+  }
+
+  /** Instant query. A query VictoriaMetrics cannot parse is a usage error with its own message. */
+  async query(promql: string, time?: TimeArg): Promise<QueryData> {
+    const p = new URLSearchParams({ query: promql });
+    if (time !== undefined) p.set('time', timeParam(time));
+    return this.getJson<QueryData>(this.endpoints.query, p, `query ${promql}`, ExitCode.usage);
+  }
+
+  async queryRange(promql: string, start: TimeArg, end: TimeArg, step: string | number): Promise<{ resultType: 'matrix'; result: Matrix }> {
+    const p = new URLSearchParams({ query: promql, start: timeParam(start), end: timeParam(end), step: String(step) });
+    return this.getJson(this.endpoints.queryRange, p, `range query ${promql}`, ExitCode.usage);
+  }
+
+  async labels(match: string[] = [], start?: TimeArg, end?: TimeArg): Promise<string[]> {
+    return this.getJson(this.endpoints.labels, rangeParams(match, start, end), 'label names', ExitCode.usage);
+  }
+
+  async labelValues(label: string, match: string[] = [], start?: TimeArg, end?: TimeArg): Promise<string[]> {
+    return this.getJson(this.endpoints.labelValues(label), rangeParams(match, start, end), `values of label ${label}`, ExitCode.usage);
+  }
+
+  async series(match: string[], start?: TimeArg, end?: TimeArg): Promise<Record<string, string>[]> {
+    return this.getJson(this.endpoints.series, rangeParams(match, start, end), 'series', ExitCode.usage);
+  }
+
+  /** Streams /api/v1/export as parsed JSON lines, one series per row; never holds the whole export. */
+  async *export(match: string[], start?: TimeArg, end?: TimeArg): AsyncGenerator<ExportRow> {
+    for await (const line of this.exportLines(match, start, end)) yield JSON.parse(line) as ExportRow;
+  }
+
+  async *exportLines(match: string[], start?: TimeArg, end?: TimeArg): AsyncGenerator<string> {
+    const res = await this.request(this.endpoints.export, {
+      method: 'POST',
+      body: rangeParams(match, start, end),
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    }, 'export');
+    await this.expectOk(res, 'export', ExitCode.usage);
+    if (!res.body) return;
+    const decoder = new TextDecoder();
+    let rest = '';
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      rest += decoder.decode(chunk, { stream: true });
+      let nl: number;
+      while ((nl = rest.indexOf('\n')) >= 0) {
+        const line = rest.slice(0, nl);
+        rest = rest.slice(nl + 1);
+        if (line) yield line;
+      }
+    }
+    rest += decoder.decode();
+    if (rest.trim()) yield rest;
+  }
+
+  /** Prometheus text exposition, timestamps in milliseconds. */
+  async importPrometheus(body: string | Uint8Array, opts: { gzip?: boolean } = {}): Promise<void> {
+    await this.post(this.endpoints.importPrometheus, body, new URLSearchParams(), 'Prometheus import', opts.gzip);
+  }
+
+  /** InfluxDB line protocol; precision is one of ns, us, ms, s. */
+  async writeInflux(body: string | Uint8Array, opts: { precision?: string; gzip?: boolean } = {}): Promise<void> {
+    const p = new URLSearchParams();
+    if (opts.precision) p.set('precision', opts.precision);
+    await this.post(this.endpoints.influxWrite, body, p, 'line-protocol write', opts.gzip);
+  }
+
+  private async post(url: string, body: string | Uint8Array, params: URLSearchParams, what: string, gzip = false): Promise<void> {
+    const payload = gzip ? gzipSync(body) : body;
+    const qs = params.toString();
+    const res = await this.request(qs ? `${url}?${qs}` : url, {
+      method: 'POST',
+      body: payload,
+      headers: { 'Content-Type': 'text/plain', ...(gzip ? { 'Content-Encoding': 'gzip' } : {}) },
+    }, what);
+    await this.expectOk(res, what);
+    await res.arrayBuffer();
+  }
+
+  /** true when both the read and the write side answer /health with 200. */
+  async health(): Promise<{ read: boolean; write: boolean }> {
+    const probe = async (url: string) => {
+      try {
+        const res = await this.request(url, { method: 'GET' }, 'health check', 0);
+        await res.arrayBuffer();
+        return res.ok;
+      } catch {
+        return false;
+      }
+    };
+    const read = await probe(this.endpoints.readHealth);
+    const write = this.endpoints.writeHealth === this.endpoints.readHealth ? read : await probe(this.endpoints.writeHealth);
+    return { read, write };
+  }
+
+  /** The version VictoriaMetrics reports in vm_app_version; "unknown" when a build leaves it empty (Debian's does). */
+  async version(): Promise<string> {
+    const text = await this.metricsText();
+    const m = /^vm_app_version\{[^}]*\bversion="([^"]*)"/m.exec(text);
+    return m && m[1] ? m[1] : 'unknown';
+  }
+
+  /** Command-line flag values, read from flag{name=…,value=…} in /metrics. */
+  async flags(): Promise<Map<string, string>> {
+    const text = await this.metricsText();
+    const flags = new Map<string, string>();
+    for (const m of text.matchAll(/^flag\{name="([^"]*)", ?value="([^"]*)"/gm)) flags.set(m[1], m[2]);
+    return flags;
+  }
+
+  private async metricsText(): Promise<string> {
+    const res = await this.request(this.endpoints.readMetrics, { method: 'GET' }, 'metrics page');
+    await this.expectOk(res, 'metrics page');
+    return res.text();
+  }
+
+  /** Makes samples written so far searchable at once (single-node); a no-op on cluster URLs. */
+  async forceFlush(): Promise<void> {
+    if (!this.endpoints.forceFlush) return;
+    const res = await this.request(this.endpoints.forceFlush, { method: 'GET' }, 'force flush');
+    await this.expectOk(res, 'force flush');
+    await res.arrayBuffer();
+  }
+}
+
+function rangeParams(match: string[], start?: TimeArg, end?: TimeArg): URLSearchParams {
+  const p = new URLSearchParams();
+  for (const m of match) p.append('match[]', m);
+  if (start !== undefined) p.set('start', timeParam(start));
+  if (end !== undefined) p.set('end', timeParam(end));
+  return p;
+}
+
+/** Hides user:password in URLs that are shown to the user. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString().replace(/\/$/, '');
+  } catch {
+    return url;
+  }
+}
