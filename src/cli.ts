@@ -9,6 +9,7 @@ import type { Deps } from './core/deps.js';
 import { renderJson } from './core/output/render.js';
 import { colorFor } from './core/output/terminal.js';
 import { registerRunPipeline } from './commands/run-pipeline.js';
+import { registerPushInflux } from './commands/push-influx.js';
 
 
 const require = createRequire(import.meta.url);
@@ -33,6 +34,7 @@ export function buildProgram(deps: Deps): Command {
 Exit codes: 0 ok, 1 failed, 2 usage error, 3 configuration error, 4 dependency unreachable, 5 check failed, 130 interrupted.
 Run \`pipeobs <command> --help\` for a command's flags and examples.`);
   registerRunPipeline(program, deps);
+  registerPushInflux(program, deps);
 
   for (const cmd of program.commands) {
     cmd.exitOverride().configureOutput({ writeOut: (s) => deps.stdout.write(s), writeErr: (s) => deps.stderr.write(s) });
