@@ -5,7 +5,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { ChalkInstance } from 'chalk';
-import { CheckFailedError, InterruptedError, WorkFailedError } from '../core/errors.js';
+import { CheckFailedError, InterruptedError, UsageError, WorkFailedError } from '../core/errors.js';
 import type { Config } from '../core/config/config.js';
 import type { Deps } from '../core/deps.js';
 import { catalogRecorder, nullRecorder } from '../core/pipeline/recorder.js';
@@ -111,6 +111,13 @@ export interface RunPipelineResult {
 
 export async function runRunPipeline(opts: RunPipelineOptions, config: Config, deps: Deps): Promise<void> {
   const base = { pipeline_name: config.pipelineName, environment: config.environment };
+  if (opts.push === 'influx') {
+    for (const [what, value] of Object.entries(base)) {
+      if (/[\r\n]/.test(value)) {
+        throw new UsageError(`the ${what} label ${JSON.stringify(value)} holds a line break, which InfluxDB line protocol cannot carry`, 'use --push prometheus, or a value without line breaks');
+      }
+    }
+  }
   const reg = createCatalogRegistry();
   if (opts.metrics) initPipelineSeries(reg, base);
   const recorder = opts.metrics ? catalogRecorder(reg, base) : nullRecorder;

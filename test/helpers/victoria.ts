@@ -100,6 +100,9 @@ function manage(name: string, argsFor: (port: number) => string[], healthPath: s
   return self;
 }
 
+export type VectorResult = { metric: Record<string, string>; value: [number, string] }[];
+export type ExportResult = { metric: Record<string, string>; values: number[]; timestamps: number[] }[];
+
 export interface VictoriaMetrics extends ManagedProcess {
   dataDir: string;
   /** Makes everything written so far searchable at once. */
@@ -108,6 +111,12 @@ export interface VictoriaMetrics extends ManagedProcess {
   query(promql: string, time?: number): Promise<{ metric: Record<string, string>; value: [number, string] }[]>;
   /** Every sample of the matching series, as /api/v1/export returns them. */
   exportSeries(match: string): Promise<{ metric: Record<string, string>; values: number[]; timestamps: number[] }[]>;
+  /**
+   * Polls until the query or export satisfies `ready`: on this version, a new series becomes
+   * searchable about a second after it was written, even after /internal/force_flush.
+   */
+  queryWhen(promql: string, ready: (r: { metric: Record<string, string>; value: [number, string] }[]) => boolean, timeoutMs?: number): Promise<{ metric: Record<string, string>; value: [number, string] }[]>;
+  exportWhen(match: string, ready: (r: { metric: Record<string, string>; values: number[]; timestamps: number[] }[]) => boolean, timeoutMs?: number): Promise<{ metric: Record<string, string>; values: number[]; timestamps: number[] }[]>;
   cleanup(): Promise<void>;
 }
 
@@ -129,7 +138,8 @@ export async function startVictoriaMetrics(extraArgs: string[] = []): Promise<Vi
     async query(promql: string, time?: number) {
       await vm.flush();
       const body = new URLSearchParams({ query: promql });
-      if (time !== undefined) body.set('time', String(time));
+      // VictoriaMetrics floors a missing time to the second: a sample written this second would be in its future.
+      body.set('time', String(time ?? Math.ceil(Date.now() / 1000) + 1));
       const res = await fetch(`${base.url}/api/v1/query`, { method: 'POST', body });
       const doc = (await res.json()) as { status: string; data: { result: { metric: Record<string, string>; value: [number, string] }[] }; error?: string };
       if (doc.status !== 'success') throw new Error(`query ${promql} failed: ${doc.error}`);
@@ -141,6 +151,30 @@ export async function startVictoriaMetrics(extraArgs: string[] = []): Promise<Vi
       const text = await res.text();
       if (!res.ok) throw new Error(`export ${match} failed: ${text}`);
       return text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    },
+    async queryWhen(promql: string, ready: (r: VectorResult) => boolean, timeoutMs = 10_000) {
+      let last: unknown = [];
+      try {
+        return await waitFor(`${promql} to give the expected result`, async () => {
+          const r = await vm.query(promql);
+          last = r;
+          return ready(r) ? r : null;
+        }, timeoutMs, 200);
+      } catch (err) {
+        throw new Error(`${(err as Error).message}; last result: ${JSON.stringify(last)}`);
+      }
+    },
+    async exportWhen(match: string, ready: (r: ExportResult) => boolean, timeoutMs = 10_000) {
+      let last: unknown = [];
+      try {
+        return await waitFor(`export of ${match} to give the expected result`, async () => {
+          const r = await vm.exportSeries(match);
+          last = r;
+          return ready(r) ? r : null;
+        }, timeoutMs, 200);
+      } catch (err) {
+        throw new Error(`${(err as Error).message}; last result: ${JSON.stringify(last)}`);
+      }
     },
     async cleanup() {
       await base.stop();
@@ -171,10 +205,12 @@ export async function startVmagent(remoteWriteUrl: string, scrapeConfigYaml: str
     '/health',
     port,
   );
-  return Object.assign(agent, {
+  const managed = Object.assign(agent, {
     async cleanup() {
       await agent.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   });
+  await managed.start();
+  return managed;
 }
