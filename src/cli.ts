@@ -44,23 +44,38 @@ Run \`pipeobs <command> --help\` for a command's flags and examples.`);
 
 /** Runs pipeobs with the given arguments (without node and script) and returns the exit code. */
 export async function main(argv: string[], deps: Deps): Promise<number> {
-  const program = buildProgram(deps);
+  // Whether the command printed its result: in JSON mode, stdout then holds exactly that one document.
+  let printed = false;
+  const stdout = {
+    write: (s: string) => {
+      printed ||= s.length > 0;
+      return deps.stdout.write(s);
+    },
+    get isTTY() {
+      return deps.stdout.isTTY;
+    },
+  };
+  const program = buildProgram({ ...deps, stdout });
   try {
     await program.parseAsync(argv, { from: 'user' });
     return ExitCode.ok;
   } catch (err) {
-    return reportError(err, argv, deps);
+    return reportError(err, argv, deps, printed);
   }
 }
 
-function reportError(err: unknown, argv: string[], deps: Deps): number {
+/**
+ * Prints what went wrong and returns the exit code. With --output json and no result printed,
+ * stdout gets {"error": {...}} so scripts always read one JSON document.
+ */
+function reportError(err: unknown, argv: string[], deps: Deps, resultPrinted: boolean): number {
   if (err instanceof CommanderError) {
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.ok;
     if (err.code === 'commander.executeSubCommandAsync') return ExitCode.ok;
     return ExitCode.usage; // commander has already printed what was wrong
   }
   const debug = argv.includes('--debug') || /^(1|true|yes|on)$/i.test(deps.env.PIPEOBS_DEBUG ?? '');
-  const jsonOutput = wantsJson(argv);
+  const jsonOutput = wantsJson(argv) && !resultPrinted;
   const c = colorFor(deps.stderr, { noColor: Boolean(deps.env.NO_COLOR), ci: false });
   if (err instanceof PipeobsError) {
     deps.stderr.write(`${c.red('error:')} ${err.message}\n`);

@@ -1,0 +1,190 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { runCli, tempDir } from '../helpers/cli.js';
+import { startVictoriaMetrics, type VictoriaMetrics } from '../helpers/victoria.js';
+import type { PushInfluxResult } from '../../src/commands/push-influx.js';
+
+let vm: VictoriaMetrics;
+before(async () => {
+  vm = await startVictoriaMetrics();
+});
+after(async () => {
+  await vm?.cleanup();
+});
+
+const nowS = () => Math.floor(Date.now() / 1000) - 60;
+
+async function push(args: string[], opts: { stdin?: string | Buffer; cwd?: string; env?: Record<string, string> } = {}) {
+  const cwd = opts.cwd ?? tempDir();
+  const r = await runCli(['push-influx', ...args], { cwd, stdin: opts.stdin, env: { PIPEOBS_VM_URL: vm.url, ...opts.env } });
+  return { ...r, cwd };
+}
+
+function file(cwd: string, name: string, content: string | Buffer): string {
+  const p = path.join(cwd, name);
+  writeFileSync(p, content);
+  return p;
+}
+
+test('invalid lines are reported by file and line and not sent; every valid line is sent; exit 5', async () => {
+  const cwd = tempDir();
+  const t = nowS();
+  const lp = file(cwd, 'mixed.lp', [
+    `mixed,host=a v=1 ${t}`,
+    'mixed,host=b v="text"',
+    `mixed,host=c v=3,w=4i ${t}`,
+    'not a line',
+    '',
+    '# comment',
+    `mixed,host=d v=abc ${t}`,
+    `mixed,host=e v=5 ${t}`,
+  ].join('\n'));
+  const r = await push(['--precision', 's', lp, '-o', 'json'], { cwd });
+  assert.equal(r.code, 5, r.stderr);
+  assert.match(r.stderr, new RegExp(`${lp}:2: field "v": is a string; VictoriaMetrics stores string fields as 0`));
+  assert.match(r.stderr, new RegExp(`${lp}:4: field "a" has no "="`)); // measurement "not", field "a", timestamp "line"
+  assert.match(r.stderr, new RegExp(`${lp}:7: field "v": "abc" is not a number`));
+  assert.match(r.stderr, /error: 3 of 8 lines are invalid and were not sent \(first: .*mixed.lp:2: /);
+  const doc = JSON.parse(r.stdout) as PushInfluxResult;
+  assert.equal(doc.lines, 8);
+  assert.equal(doc.validLines, 3);
+  assert.equal(doc.invalidLines, 3);
+  assert.equal(doc.samples, 4);
+  assert.deepEqual(doc.invalid.map((i) => i.line), [2, 4, 7]);
+  const series = await vm.exportWhen('{__name__=~"mixed_.*"}', (s) => s.length >= 4);
+  assert.deepEqual(series.map((s) => `${s.metric.__name__}/${s.metric.host}=${s.values.join()}`).sort(), ['mixed_v/a=1', 'mixed_v/c=3', 'mixed_v/e=5', 'mixed_w/c=4']);
+
+  const skip = await push(['--precision', 's', lp, '--skip-invalid'], { cwd });
+  assert.equal(skip.code, 0, skip.stderr);
+  assert.match(skip.stdout, /8 lines read: 3 valid \(4 samples\), 3 invalid/);
+});
+
+test('empty input is an error naming the input', async () => {
+  const cwd = tempDir();
+  const empty = file(cwd, 'empty.lp', '');
+  const r = await push([empty], { cwd });
+  assert.equal(r.code, 5);
+  assert.match(r.stderr, new RegExp(`error: no samples in the input \\(${empty}\\): it is empty`));
+  const comments = await push(['-'], { stdin: '# only a comment\n\n' });
+  assert.equal(comments.code, 5);
+  assert.match(comments.stderr, /no samples in the input \(-\): only blank or comment lines/);
+  const missing = await push([path.join(cwd, 'nope.lp')], { cwd });
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /cannot read .*nope.lp: no such file/);
+});
+
+test('binary garbage and a 10 MB line are reported, and the valid lines around them are sent', async () => {
+  const cwd = tempDir();
+  const t = nowS();
+  // Random bytes with their line breaks kept, but no blank lines, spaces or '#': every garbage line is invalid.
+  const garbage = randomBytes(64 * 1024);
+  for (let i = 0; i < garbage.length; i++) {
+    if (garbage[i] === 0x20 || garbage[i] === 0x23 || (garbage[i] === 0x0a && (i === 0 || i === garbage.length - 1 || garbage[i - 1] === 0x0a))) garbage[i] = 0x01;
+  }
+  const content = Buffer.concat([
+    Buffer.from(`garbage_test,pos=first v=1 ${t}\n`),
+    garbage,
+    Buffer.from(`\ngarbage_test,pos=middle v=2 ${t}\n`),
+    Buffer.from('x'.repeat(10 * 1024 * 1024)),
+    Buffer.from(`\ngarbage_test,pos=last v=3 ${t}`), // truncated: no final newline
+  ]);
+  const f = file(cwd, 'garbage.lp', content);
+  const r = await push(['--precision', 's', f, '-o', 'json'], { cwd });
+  assert.equal(r.code, 5, r.stderr);
+  const doc = JSON.parse(r.stdout) as PushInfluxResult;
+  assert.equal(doc.validLines, 3);
+  assert.ok(doc.invalidLines >= 2);
+  assert.equal(doc.invalidLines, doc.lines - 3);
+  assert.equal(doc.invalidByReason["line is N bytes, longer than the N-byte limit (VictoriaMetrics' -influx.maxLineSize)"], 1);
+  assert.match(r.stderr, /:2: holds a control character or invalid UTF-8/);
+  assert.match(r.stderr, new RegExp(`… and ${doc.invalidLines - 20} more invalid lines`));
+  const series = await vm.exportWhen('garbage_test_v', (s) => s.length >= 3);
+  assert.deepEqual(series.map((s) => `${s.metric.pos}=${s.values[0]}`).sort(), ['first=1', 'last=3', 'middle=2']);
+});
+
+test('--dry-run prints exactly the valid lines and sends nothing', async () => {
+  const r = await push(['-', '--dry-run'], { stdin: 'dry_run_only v=1 1795000000000000000\nbad\ndry_run_only w=2i\n' });
+  assert.equal(r.code, 5);
+  assert.equal(r.stdout, 'dry_run_only v=1 1795000000000000000\ndry_run_only w=2i\n');
+  assert.match(r.stderr, /\(stdin\):2: /);
+  assert.match(r.stderr, /would send 1 batches/);
+  await new Promise((res) => setTimeout(res, 1500));
+  assert.deepEqual(await vm.exportSeries('{__name__=~"dry_run_only.*"}'), []);
+});
+
+test('a point from flags: hostile tag values survive exactly, as one series', async () => {
+  const hostile = 'a b,c=d "q" \\back\\slash ünï 🚀';
+  const ts = new Date(Date.now() - 120_000).toISOString();
+  const r = await push(['--measurement', 'flag point', '--tag', `pipeline_name=${hostile}`, '--tag', 'k=v=w', '--field', 'rows=1200i', '--field', 'duration=3.25', '--field', 'ok=true', '--timestamp', ts, '--precision', 'ms', '-o', 'json']);
+  assert.equal(r.code, 0, r.stderr);
+  const series = await vm.exportWhen('{__name__=~"flag point_.*"}', (s) => s.length >= 3);
+  assert.deepEqual(
+    series.map((s) => [s.metric.__name__, s.metric.pipeline_name, s.metric.k, s.values[0], s.timestamps[0]]).sort(),
+    [
+      ['flag point_duration', hostile, 'v=w', 3.25, Date.parse(ts)],
+      ['flag point_ok', hostile, 'v=w', 1, Date.parse(ts)],
+      ['flag point_rows', hostile, 'v=w', 1200, Date.parse(ts)],
+    ],
+  );
+  const bad = await push(['--measurement', 'm', '--tag', 'a=x\ny', '--field', 'v=1']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /line break/);
+  const str = await push(['--measurement', 'm', '--field', 'v="s"']);
+  assert.equal(str.code, 2);
+  assert.match(str.stderr, /field v: is a string/);
+  const noField = await push(['--measurement', 'm']);
+  assert.equal(noField.code, 2);
+  assert.match(noField.stderr, /a point needs at least one --field/);
+});
+
+test('gzip files and gzip request bodies arrive intact, in several batches', async () => {
+  const cwd = tempDir();
+  const t = nowS();
+  const lines = Array.from({ length: 2500 }, (_, i) => `gz_batch,part=p${i % 5} v=${i} ${t * 1000 + i}`).join('\n') + '\n';
+  const f = file(cwd, 'batch.lp.gz', gzipSync(lines));
+  const r = await push([f, '--precision', 'ms', '--gzip', '--batch-lines', '1000', '-o', 'json'], { cwd });
+  assert.equal(r.code, 0, r.stderr);
+  const doc = JSON.parse(r.stdout) as PushInfluxResult;
+  assert.equal(doc.batches, 3);
+  assert.equal(doc.sent_batches, 3);
+  const series = await vm.exportWhen('gz_batch_v', (s) => s.reduce((n, x) => n + x.values.length, 0) >= 2500);
+  assert.equal(series.length, 5);
+  assert.equal(series.reduce((n, x) => n + x.values.reduce((a, b) => a + b, 0), 0), (2499 * 2500) / 2);
+});
+
+test('with VictoriaMetrics down, batches wait in the spool; --flush-spool delivers each exactly once', async () => {
+  const cwd = tempDir();
+  const env = { PIPEOBS_VM_RETRIES: '0' };
+  const t = nowS();
+  const f = file(cwd, 'spool.lp', Array.from({ length: 30 }, (_, i) => `spool_influx,n=n${i % 3} v=${i} ${t * 1000 + i}`).join('\n'));
+  await vm.stop();
+  try {
+    const down = await push([f, '--precision', 'ms', '--batch-lines', '10', '-o', 'json'], { cwd, env });
+    assert.equal(down.code, 0, down.stderr);
+    const doc = JSON.parse(down.stdout) as PushInfluxResult;
+    assert.equal(doc.spooled_batches, 3);
+    assert.equal(doc.sent_batches, 0);
+    assert.equal(readdirSync(path.join(cwd, 'spool')).filter((n) => n.endsWith('.influx-ms.txt')).length, 3);
+    const noSpool = await push([f, '--precision', 'ms', '--no-spool'], { cwd, env });
+    assert.equal(noSpool.code, 4);
+    assert.match(noSpool.stderr, /cannot reach VictoriaMetrics at .*\/write/);
+    const stillDown = await push(['--flush-spool'], { cwd, env });
+    assert.equal(stillDown.code, 4);
+    assert.match(stillDown.stderr, /3 spooled batches still wait in/);
+  } finally {
+    await vm.start();
+  }
+  const up = await push(['--flush-spool', '-o', 'json'], { cwd, env });
+  assert.equal(up.code, 0, up.stderr);
+  assert.equal((JSON.parse(up.stdout) as PushInfluxResult).spool_flushed?.sentFiles, 3);
+  assert.deepEqual(readdirSync(path.join(cwd, 'spool')), []);
+  const again = await push(['--flush-spool', '-o', 'json'], { cwd, env });
+  assert.equal((JSON.parse(again.stdout) as PushInfluxResult).spool_flushed?.sentFiles, 0);
+  const series = await vm.exportWhen('spool_influx_v', (s) => s.reduce((n, x) => n + x.values.length, 0) >= 30);
+  const all = series.flatMap((s) => s.values).sort((a, b) => a - b);
+  assert.deepEqual(all, Array.from({ length: 30 }, (_, i) => i));
+});
