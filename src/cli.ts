@@ -47,7 +47,7 @@ export async function main(argv: string[], deps: Deps): Promise<number> {
   // Whether the command printed its result: in JSON mode, stdout then holds exactly that one document.
   let printed = false;
   const stdout = {
-    write: (s: string) => {
+    write: (s: string | Uint8Array) => {
       printed ||= s.length > 0;
       return deps.stdout.write(s);
     },

@@ -144,7 +144,7 @@ class VmSink implements BatchSink {
     private readonly gzip: boolean,
     private readonly now: () => number,
   ) {}
-  async send(body: string): Promise<void> {
+  async send(body: readonly Buffer[]): Promise<void> {
     if (this.down === null) {
       try {
         await this.client.writeInflux(body, { precision: this.precision, gzip: this.gzip });
@@ -155,7 +155,7 @@ class VmSink implements BatchSink {
         this.down = err.message;
       }
     }
-    await this.spool!.write(influxSpoolKind(this.precision), body, this.now());
+    await this.spool!.write(influxSpoolKind(this.precision), Buffer.concat(body), this.now());
     this.spooled++;
   }
 }
@@ -213,7 +213,7 @@ export async function runPushInflux(opts: PushInfluxOptions, config: Config, dep
   };
   const sink: BatchSink & { sent?: number; spooled?: number; down?: string | null } = client
     ? new VmSink(client, opts.spool ? spool : null, opts.precision, opts.gzip, () => deps.now().getTime())
-    : { send: async (body: string) => void deps.stdout.write(body) };
+    : { send: async (body: readonly Buffer[]) => void deps.stdout.write(Buffer.concat(body)) };
 
   const progress = startProgress(deps.stderr, config, 'reading line protocol');
   try {
@@ -244,7 +244,6 @@ export async function runPushInflux(opts: PushInfluxOptions, config: Config, dep
   } finally {
     progress.stop();
   }
-  if (client) await client.forceFlush().catch(() => {});
   result.sent_batches = (sink as VmSink).sent ?? 0;
   result.spooled_batches = (sink as VmSink).spooled ?? 0;
   result.seconds = round3((performance.now() - t0) / 1000);

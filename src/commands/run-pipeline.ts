@@ -8,11 +8,9 @@ import type { ChalkInstance } from 'chalk';
 import { CheckFailedError, InterruptedError, UsageError, WorkFailedError } from '../core/errors.js';
 import type { Config } from '../core/config/config.js';
 import type { Deps } from '../core/deps.js';
-import { catalogRecorder, nullRecorder } from '../core/pipeline/recorder.js';
-import { createCatalogRegistry, initPipelineSeries, snapshotSamples } from '../core/metrics/registry.js';
-import { PUSH_FORMATS, pushSamples, type PushFormat, type PushOutcome } from '../core/metrics/push.js';
-import { startMetricsServer, type MetricsServer } from '../core/http/metrics-server.js';
-import { makeRunId, runPipelineOnce, type RunSummary } from '../core/pipeline/run.js';
+import { PUSH_FORMATS, type PushFormat, type PushOutcome } from '../core/metrics/push.js';
+import type { MetricsServer } from '../core/http/metrics-server.js';
+import type { RunSummary } from '../core/pipeline/run.js';
 import { Spool } from '../core/spool/spool.js';
 import { startProgress } from '../core/output/terminal.js';
 import { formatBytes, formatDuration, type Table } from '../core/output/render.js';
@@ -110,6 +108,15 @@ export interface RunPipelineResult {
 }
 
 export async function runRunPipeline(opts: RunPipelineOptions, config: Config, deps: Deps): Promise<void> {
+  // Loaded here, not at start-up: DuckDB, faker and prom-client cost about half a second to load.
+  const [{ makeRunId, runPipelineOnce }, { catalogRecorder, nullRecorder }, { createCatalogRegistry, initPipelineSeries, snapshotSamples }, { pushSamples }, { startMetricsServer }] =
+    await Promise.all([
+      import('../core/pipeline/run.js'),
+      import('../core/pipeline/recorder.js'),
+      import('../core/metrics/registry.js'),
+      import('../core/metrics/push.js'),
+      import('../core/http/metrics-server.js'),
+    ]);
   const base = { pipeline_name: config.pipelineName, environment: config.environment };
   if (opts.push === 'influx') {
     for (const [what, value] of Object.entries(base)) {

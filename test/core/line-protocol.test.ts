@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildLine, checkLine, parsePoint, timeBounds, timestampFor, type ParsedPoint } from '../../src/core/influx/line-protocol.js';
+import { buildLine, checkLine, parsePoint, scanLine, timeBounds, timestampFor, type ParsedPoint } from '../../src/core/influx/line-protocol.js';
 
 const NOW = Date.UTC(2026, 10, 22, 12, 0, 0);
 const bounds = timeBounds('ns', NOW, 31 * 86_400_000);
@@ -63,7 +63,17 @@ test('invalid lines give a reason naming what is wrong', () => {
   f(`cpu v=1 ${NOW}`, /older than VictoriaMetrics' retention/); // milliseconds read as nanoseconds: 1970
   // bytes that are not text
   f('cpu\u0000 v=1', /control character/);
-  f('cpu,h=\ufffd v=1', /invalid UTF-8/);
+});
+
+test('invalid UTF-8 bytes are refused; valid multi-byte text is not', () => {
+  const bytes = (...parts: (string | number[])[]) => Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : Buffer.from(p))));
+  const f = (b: Buffer) => scanLine(b, 0, b.length, bounds);
+  assert.equal(f(bytes('cpu,h=', [0xff, 0xfe], ' v=1')), 'holds a control character or invalid UTF-8');
+  assert.equal(f(bytes('cpu,h=', [0xe2, 0x82], ' v=1')), 'holds a control character or invalid UTF-8'); // truncated €
+  assert.equal(f(bytes('cpu,h=\ufffd€ v=1')), 1);
+  // A line inside a larger buffer: only its own bytes count.
+  const buf = bytes('junk\n', 'cpu v=1,w=2', '\n', [0xff]);
+  assert.equal(scanLine(buf, 5, 16, bounds), 2);
 });
 
 test('precision changes how timestamps are read', () => {

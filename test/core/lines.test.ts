@@ -35,3 +35,8 @@ test('gzip input is recognised by its magic bytes; empty input gives no lines', 
   for await (const b of readLineBatches(empty, 1024)) none.push(...b);
   assert.deepEqual(none, []);
 });
+
+test('an over-long line inside one chunk is reported between the lines around it', async () => {
+  const items = await collect([`a=1\n${'z'.repeat(3000)}\nb=2\nc=3\n`], 1024);
+  assert.deepEqual(items, [{ lineNo: 1, text: 'a=1' }, { lineNo: 2, tooLong: 3000 }, { lineNo: 3, text: 'b=2' }, { lineNo: 4, text: 'c=3' }]);
+});

@@ -9,8 +9,8 @@ import { realSleep, type Deps } from '../../src/core/deps.js';
 export class Capture {
   text = '';
   constructor(readonly isTTY = false) {}
-  write(chunk: string): boolean {
-    this.text += chunk;
+  write(chunk: string | Uint8Array): boolean {
+    this.text += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
     return true;
   }
 }

@@ -1,3 +1,5 @@
+import { isUtf8 } from 'node:buffer';
+
 /**
  * InfluxDB line protocol, as VictoriaMetrics reads it, checked strictly: VictoriaMetrics
  * answers 204 for a whole request even when it drops lines (bad syntax), stores string or
@@ -12,6 +14,8 @@
 export type Precision = 'ns' | 'us' | 'ms' | 's';
 export const PRECISIONS: readonly Precision[] = ['ns', 'us', 'ms', 's'];
 const PER_MS: Record<Precision, number> = { ns: 1e6, us: 1e3, ms: 1, s: 1e-3 };
+/** Milliseconds to the precision, exactly: multiply, then divide. */
+const MS_TO: Record<Precision, [bigint, bigint]> = { ns: [1_000_000n, 1n], us: [1000n, 1n], ms: [1n, 1n], s: [1n, 1000n] };
 
 export interface TimeBounds {
   precision: Precision;
@@ -36,169 +40,280 @@ const SPACE = 32;
 const COMMA = 44;
 const EQUALS = 61;
 const QUOTE = 34;
+const HASH = 35;
+const CR = 13;
 
-/** Index of the next ch in s from i that is not escaped by a backslash, or -1. */
-function nextUnescaped(s: string, ch: number, from: number, end: number): number {
-  for (let i = from; i < end; i++) {
-    const c = s.charCodeAt(i);
-    if (c === BACKSLASH) {
-      i++;
-      continue;
-    }
-    if (c === ch) return i;
-  }
-  return -1;
+/** Byte offsets of a parsed point's parts, filled when the caller asks for them. */
+export interface PointSpans {
+  measurement: [number, number];
+  tags: [number, number, number, number][];
+  fields: [number, number, number, number][];
+  timestamp: [number, number] | null;
+}
+
+const INTEGER = /^-?\d+$/;
+const utf8 = new TextDecoder('utf-8');
+
+function text(b: Uint8Array, s: number, e: number): string {
+  return utf8.decode(b.subarray(s, e));
 }
 
 function unescape(s: string): string {
   return s.indexOf('\\') < 0 ? s : s.replace(/\\([ ,=\\])/g, '$1');
 }
 
-function hasControlChar(s: string, from: number, end: number): boolean {
-  for (let i = from; i < end; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 32 || c === 0x7f || c === 0xfffd) return true;
-  }
-  return false;
+function quoted(b: Uint8Array, s: number, e: number): string {
+  const t = unescape(text(b, s, e));
+  return JSON.stringify(t.length > 40 ? `${t.slice(0, 40)}…` : t);
 }
 
-const FLOAT = /^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/;
-const INT = /^[-+]?\d+i$/;
-const UINT = /^\d+u$/;
-const BOOLS = new Set(['t', 'T', 'true', 'True', 'TRUE', 'f', 'F', 'false', 'False', 'FALSE']);
-const INTEGER = /^-?\d+$/;
+/** Whether b[s..e) is a field value VictoriaMetrics stores as written: float, 12i, 7u or a boolean. */
+function isNumericValue(b: Uint8Array, s: number, e: number): boolean {
+  const last = b[e - 1];
+  let j = s;
+  if (last === 105 /* i */ || last === 117 /* u */) {
+    if (last === 105 && (b[j] === 45 || b[j] === 43)) j++;
+    if (j >= e - 1) return false;
+    for (; j < e - 1; j++) if (b[j] < 48 || b[j] > 57) return false;
+    return true;
+  }
+  if (b[j] === 45 || b[j] === 43) j++;
+  let digits = 0;
+  while (j < e && b[j] >= 48 && b[j] <= 57) {
+    j++;
+    digits++;
+  }
+  if (j < e && b[j] === 46 /* . */) {
+    j++;
+    while (j < e && b[j] >= 48 && b[j] <= 57) {
+      j++;
+      digits++;
+    }
+  }
+  if (digits > 0) {
+    if (j < e && (b[j] === 101 || b[j] === 69) /* e E */) {
+      j++;
+      if (j < e && (b[j] === 45 || b[j] === 43)) j++;
+      const expStart = j;
+      while (j < e && b[j] >= 48 && b[j] <= 57) j++;
+      if (j === expStart) return false;
+    }
+    return j === e;
+  }
+  // booleans: t T true True TRUE f F false False FALSE
+  const n = e - s;
+  const c = b[s];
+  if (n === 1) return c === 116 || c === 84 || c === 102 || c === 70;
+  const word = text(b, s, e);
+  return word === 'true' || word === 'True' || word === 'TRUE' || word === 'false' || word === 'False' || word === 'FALSE';
+}
 
-/** Parses a field value as VictoriaMetrics would store it, or returns why it would be stored wrongly. */
-export function parseFieldValue(v: string): number | string {
-  if (v.length === 0) return 'empty value';
-  const c = v.charCodeAt(0);
-  if (c === QUOTE) return 'is a string; VictoriaMetrics stores string fields as 0';
-  const last = v.charCodeAt(v.length - 1);
-  if (last === 105 /* i */) {
-    if (!INT.test(v)) return `${JSON.stringify(v)} is not an integer`;
-    return Number(v.slice(0, -1));
-  }
-  if (last === 117 /* u */) {
-    if (!UINT.test(v)) return `${JSON.stringify(v)} is not an unsigned integer`;
-    return Number(v.slice(0, -1));
-  }
-  if (FLOAT.test(v)) return Number(v);
-  if (BOOLS.has(v)) return c === 116 || c === 84 ? 1 : 0;
+function fieldValueProblem(b: Uint8Array, s: number, e: number): string {
+  if (s === e) return 'empty value';
+  const v = text(b, s, e);
+  const last = b[e - 1];
+  if (last === 105) return `${JSON.stringify(v)} is not an integer`;
+  if (last === 117) return `${JSON.stringify(v)} is not an unsigned integer`;
   return `${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)} is not a number (VictoriaMetrics would store 0)`;
 }
 
-/** Splits the field section at commas outside quotes. Returns the comma positions' segments as [start, end). */
-function fieldSegments(s: string, from: number, end: number): [number, number][] | string {
-  const segs: [number, number][] = [];
-  let start = from;
-  let inQuote = false;
-  for (let i = from; i < end; i++) {
-    const c = s.charCodeAt(i);
-    if (c === BACKSLASH) {
+const CONTROL = 'holds a control character or invalid UTF-8';
+
+// Byte classes, so the common case (an ordinary byte) costs one table look-up.
+const ORD = 0;
+const BSL = 1;
+const CMA = 2;
+const SPC = 3;
+const EQL = 4;
+const CTL = 5;
+const HIGH = 6;
+const EOL = 7; // \n, and \r (which ends a line only right before \n)
+const NL = 10;
+const CLASS = new Uint8Array(256);
+for (let c = 0; c < 256; c++) CLASS[c] = c < 32 || c === 127 ? CTL : c > 127 ? HIGH : ORD;
+CLASS[BACKSLASH] = BSL;
+CLASS[COMMA] = CMA;
+CLASS[SPACE] = SPC;
+CLASS[EQUALS] = EQL;
+CLASS[NL] = EOL;
+CLASS[CR] = EOL;
+
+const STOP_MEASUREMENT = (1 << CMA) | (1 << SPC) | (1 << EOL);
+const STOP_KEY = (1 << CMA) | (1 << SPC) | (1 << EQL) | (1 << EOL);
+
+let sawHigh = false;
+/** Where the line checked by the last scanLine call ends: the index of its \n, or the limit. */
+export let lineEnd = 0;
+
+/**
+ * Advances from i over an escaped token until a byte whose class is in `stops`, and returns its
+ * index (limit when none), or -1 at a control byte. Notes bytes above 127 in sawHigh.
+ */
+function token(b: Uint8Array, i: number, limit: number, stops: number): number {
+  while (i < limit) {
+    const c = CLASS[b[i]];
+    if (c === ORD) {
       i++;
       continue;
     }
-    if (c === QUOTE) inQuote = !inQuote;
-    else if (c === COMMA && !inQuote) {
-      segs.push([start, i]);
-      start = i + 1;
+    if (c === BSL && i + 1 < limit) {
+      const n = CLASS[b[i + 1]];
+      if (n === CTL || n === EOL) return -1;
+      if (n === HIGH) sawHigh = true;
+      i += 2;
+      continue;
     }
+    if ((stops >> c) & 1) return i;
+    if (c === CTL) return -1;
+    if (c === HIGH) sawHigh = true;
+    i++;
   }
-  if (inQuote) return 'unterminated quoted string';
-  segs.push([start, end]);
-  return segs;
+  return limit;
 }
 
-/** Finds the space that ends the field section (outside quotes), or -1. */
-function fieldsEnd(s: string, from: number, end: number): number {
-  let inQuote = false;
-  for (let i = from; i < end; i++) {
-    const c = s.charCodeAt(i);
-    if (c === BACKSLASH) {
-      i++;
-      continue;
-    }
-    if (c === QUOTE) inQuote = !inQuote;
-    else if (c === SPACE && !inQuote) return i;
-  }
-  return -1;
+/** Whether the line ends at i: the limit, \n, or \r\n. */
+function atEnd(b: Uint8Array, i: number, limit: number): boolean {
+  return i >= limit || b[i] === NL || (b[i] === CR && (i + 1 >= limit || b[i + 1] === NL));
+}
+
+function endAt(b: Uint8Array, i: number, limit: number): number {
+  const nl = b.indexOf(NL, i);
+  return nl < 0 || nl > limit ? limit : nl;
+}
+
+/** Records where the line that starts at or before i ends, and returns the reason. */
+function fail(reason: string, b: Uint8Array, i: number, limit: number): string {
+  lineEnd = endAt(b, Math.max(i, 0), limit);
+  return reason;
 }
 
 /**
- * Checks one line (without its line break). Returns the number of samples, 0 for a blank or
- * comment line, or a reason. When `out` is given, the parsed point is stored in it.
+ * Checks the line that starts at b[start] and ends at the next \n (or at limit), in a single
+ * pass over its bytes; where it ends is left in `lineEnd`. Returns the number of samples, 0 for
+ * a blank or comment line, or the reason it is invalid. When `spans` is given, the byte offsets
+ * of the point's parts are stored in it.
  */
-export function checkLine(line: string, bounds: TimeBounds, out?: ParsedPoint): LineVerdict {
-  let end = line.length;
-  if (end > 0 && line.charCodeAt(end - 1) === 13) end--;
-  let start = 0;
-  while (start < end && line.charCodeAt(start) === SPACE) start++;
-  if (start === end) return 0;
-  if (line.charCodeAt(start) === 35 /* # */) return 0;
-  if (hasControlChar(line, start, end)) return 'holds a control character or invalid UTF-8';
+export function scanLine(b: Uint8Array, start: number, limit: number, bounds: TimeBounds, spans?: PointSpans): LineVerdict {
+  let i = start;
+  while (i < limit && b[i] === SPACE) i++;
+  if (atEnd(b, i, limit)) {
+    lineEnd = endAt(b, i, limit);
+    return 0;
+  }
+  if (b[i] === HASH) {
+    lineEnd = endAt(b, i, limit);
+    return 0;
+  }
+  start = i;
+  sawHigh = false;
+  // measurement
+  i = token(b, start, limit, STOP_MEASUREMENT);
+  if (i < 0) return fail(CONTROL, b, start, limit);
+  if (i === start) return fail('empty measurement', b, i, limit);
+  if (atEnd(b, i, limit)) return fail('no fields: expected "measurement[,tag=value] field=value [timestamp]"', b, i, limit);
+  if (b[i] === CR) return fail(CONTROL, b, i, limit);
+  if (spans) {
+    spans.measurement = [start, i];
+    spans.tags = [];
+    spans.fields = [];
+    spans.timestamp = null;
+  }
+  // tags
+  while (b[i] === COMMA) {
+    const k = i + 1;
+    i = token(b, k, limit, STOP_KEY);
+    if (i < 0) return fail(CONTROL, b, k, limit);
+    if (b[i] !== EQUALS || i >= limit) return fail(`tag ${quoted(b, k, i)} has no "="`, b, i, limit);
+    if (i === k) return fail('tag with an empty key', b, i, limit);
+    const ke = i;
+    const v = i + 1;
+    i = token(b, v, limit, STOP_KEY);
+    if (i < 0) return fail(CONTROL, b, v, limit);
+    if (i < limit && b[i] === EQUALS) return fail(`tag ${quoted(b, k, ke)} has an unescaped "=" in its value`, b, i, limit);
+    if (i === v) return fail(`tag ${quoted(b, k, ke)} has an empty value (VictoriaMetrics would drop it)`, b, i, limit);
+    if (spans) spans.tags.push([k, ke, v, i]);
+  }
+  if (i < limit && b[i] === CR && !atEnd(b, i, limit)) return fail(CONTROL, b, i, limit);
+  // fields
+  while (i < limit && b[i] === SPACE) i++;
+  if (atEnd(b, i, limit)) return fail('no fields after the measurement and tags', b, i, limit);
+  let fields = 0;
+  for (;;) {
+    const k = i;
+    i = token(b, k, limit, STOP_KEY);
+    if (i < 0) return fail(CONTROL, b, k, limit);
+    if (i === k) return fail('field with an empty key', b, i, limit);
+    if (i >= limit || b[i] !== EQUALS) return fail(`field ${quoted(b, k, i)} has no "="`, b, i, limit);
+    const ke = i;
+    const v = ++i;
+    if (b[v] === QUOTE) {
+      for (i = v + 1; i < limit && b[i] !== QUOTE && b[i] !== NL; i++) if (b[i] === BACKSLASH) i++;
+      if (i >= limit || b[i] !== QUOTE) return fail('unterminated quoted string', b, i, limit);
+      return fail(`field ${quoted(b, k, ke)}: is a string; VictoriaMetrics stores string fields as 0`, b, i, limit);
+    }
+    let c = 0;
+    while (i < limit && (c = b[i]) !== COMMA && c !== SPACE && c !== NL && c !== CR) i++;
+    if (i === v || !isNumericValue(b, v, i)) return fail(`field ${quoted(b, k, ke)}: ${fieldValueProblem(b, v, i)}`, b, i, limit);
+    if (spans) spans.fields.push([k, ke, v, i]);
+    fields++;
+    if (i >= limit || c !== COMMA) break;
+    i++; // comma: next field
+    if (atEnd(b, i, limit)) return fail('field with an empty key', b, i, limit);
+  }
+  if (!atEnd(b, i, limit) && b[i] !== SPACE) return fail(CONTROL, b, i, limit);
+  // timestamp
+  while (i < limit && b[i] === SPACE) i++;
+  if (!atEnd(b, i, limit)) {
+    const t = i;
+    if (b[i] === 45) i++;
+    let ts = 0;
+    const digits = i;
+    for (; i < limit && b[i] >= 48 && b[i] <= 57; i++) ts = ts * 10 + (b[i] - 48);
+    const te = i;
+    while (i < limit && b[i] === SPACE) i++;
+    if (te === digits || !atEnd(b, i, limit)) {
+      const e = endAt(b, i, limit);
+      return fail(`timestamp ${quoted(b, t, e > t && b[e - 1] === CR ? e - 1 : e)} is not an integer`, b, i, limit);
+    }
+    if (b[t] === 45) ts = -ts;
+    const ms = ts / PER_MS[bounds.precision];
+    if (ms < bounds.minMs) return fail(`timestamp ${text(b, t, te)} (${isoOrRaw(ms)}) is older than VictoriaMetrics' retention period; it would be dropped`, b, i, limit);
+    if (ms > bounds.maxMs) return fail(`timestamp ${text(b, t, te)} (${isoOrRaw(ms)}) is more than 2 days ahead; VictoriaMetrics would drop it (check --precision)`, b, i, limit);
+    if (spans) spans.timestamp = [t, te];
+  }
+  lineEnd = i < limit && b[i] === CR ? i + 1 : i;
+  if (sawHigh && !isUtf8(b.subarray(start, lineEnd))) return fail(CONTROL, b, i, limit);
+  return fields;
+}
 
-  const keyEnd = nextUnescaped(line, SPACE, start, end);
-  if (keyEnd < 0) return 'no fields: expected "measurement[,tag=value] field=value [timestamp]"';
-  const mEnd = (() => {
-    const i = nextUnescaped(line, COMMA, start, keyEnd);
-    return i < 0 ? keyEnd : i;
-  })();
-  if (mEnd === start) return 'empty measurement';
-  if (line.charCodeAt(mEnd - 1) === BACKSLASH && (mEnd - 2 < start || line.charCodeAt(mEnd - 2) !== BACKSLASH)) {
-    return 'measurement ends with a lone backslash';
+/** Checks one line given as text; see scanLine. */
+export function checkLine(line: string, bounds: TimeBounds, out?: ParsedPoint): LineVerdict {
+  const b = Buffer.from(line);
+  const spans = out ? ({} as PointSpans) : undefined;
+  const v = scanLine(b, 0, b.length, bounds, spans);
+  if (out && spans && typeof v === 'number' && v > 0) {
+    out.measurement = unescape(text(b, ...spans.measurement));
+    out.tags = spans.tags.map(([k, ke, vs, ve]) => [unescape(text(b, k, ke)), unescape(text(b, vs, ve))]);
+    out.fields = spans.fields.map(([k, ke, vs, ve]) => [unescape(text(b, k, ke)), fieldNumber(text(b, vs, ve))]);
+    out.timestamp = spans.timestamp ? Number(text(b, ...spans.timestamp)) : undefined;
   }
-  if (out) {
-    out.measurement = unescape(line.slice(start, mEnd));
-    out.tags = [];
-    out.fields = [];
-    out.timestamp = undefined;
-  }
-  // Tags
-  let i = mEnd;
-  while (i < keyEnd) {
-    const tStart = i + 1;
-    let tEnd = nextUnescaped(line, COMMA, tStart, keyEnd);
-    if (tEnd < 0) tEnd = keyEnd;
-    const eq = nextUnescaped(line, EQUALS, tStart, tEnd);
-    if (eq < 0) return `tag ${JSON.stringify(line.slice(tStart, tEnd))} has no "="`;
-    if (eq === tStart) return 'tag with an empty key';
-    if (eq === tEnd - 1) return `tag ${JSON.stringify(unescape(line.slice(tStart, eq)))} has an empty value (VictoriaMetrics would drop it)`;
-    if (nextUnescaped(line, EQUALS, eq + 1, tEnd) >= 0) return `tag ${JSON.stringify(unescape(line.slice(tStart, eq)))} has an unescaped "=" in its value`;
-    if (out) out.tags.push([unescape(line.slice(tStart, eq)), unescape(line.slice(eq + 1, tEnd))]);
-    i = tEnd;
-  }
-  // Fields
-  let fStart = keyEnd + 1;
-  while (fStart < end && line.charCodeAt(fStart) === SPACE) fStart++;
-  if (fStart >= end) return 'no fields after the measurement and tags';
-  let fEnd = fieldsEnd(line, fStart, end);
-  let tsStart = -1;
-  if (fEnd < 0) fEnd = end;
-  else {
-    tsStart = fEnd + 1;
-    while (tsStart < end && line.charCodeAt(tsStart) === SPACE) tsStart++;
-    if (tsStart >= end) tsStart = -1;
-  }
-  const segs = fieldSegments(line, fStart, fEnd);
-  if (typeof segs === 'string') return segs;
-  for (const [a, b] of segs) {
-    const eq = nextUnescaped(line, EQUALS, a, b);
-    if (eq < 0) return `field ${JSON.stringify(line.slice(a, b))} has no "="`;
-    if (eq === a) return 'field with an empty key';
-    const value = parseFieldValue(line.slice(eq + 1, b));
-    if (typeof value === 'string') return `field ${JSON.stringify(unescape(line.slice(a, eq)))}: ${value}`;
-    if (out) out.fields.push([unescape(line.slice(a, eq)), value]);
-  }
-  // Timestamp
-  if (tsStart >= 0) {
-    const raw = line.slice(tsStart, end).trimEnd();
-    if (!INTEGER.test(raw)) return `timestamp ${JSON.stringify(raw.slice(0, 40))} is not an integer`;
-    const ms = Number(raw) / PER_MS[bounds.precision];
-    if (ms < bounds.minMs) return `timestamp ${raw} (${isoOrRaw(ms)}) is older than VictoriaMetrics' retention period; it would be dropped`;
-    if (ms > bounds.maxMs) return `timestamp ${raw} (${isoOrRaw(ms)}) is more than 2 days ahead; VictoriaMetrics would drop it (check --precision)`;
-    if (out) out.timestamp = Number(raw);
-  }
-  return segs.length;
+  return v;
+}
+
+function fieldNumber(v: string): number {
+  const last = v[v.length - 1];
+  if (last === 'i' || last === 'u') return Number(v.slice(0, -1));
+  if (/^[tT]/.test(v)) return 1;
+  if (/^[fF]/.test(v)) return 0;
+  return Number(v);
+}
+
+/** Why a field value given on the command line would not be stored as written, or null when it would. */
+export function fieldValueError(v: string): string | null {
+  const b = Buffer.from(v);
+  if (b.length === 0) return 'empty value';
+  if (b[0] === QUOTE) return 'is a string; VictoriaMetrics stores string fields as 0';
+  return isNumericValue(b, 0, b.length) ? null : fieldValueProblem(b, 0, b.length);
 }
 
 function isoOrRaw(ms: number): string {
@@ -236,8 +351,8 @@ export function buildLine(p: { measurement: string; tags: [string, string][]; fi
   if (p.fields.length === 0) throw new Error('a point needs at least one --field');
   const fields = p.fields
     .map(([k, v]) => {
-      const parsed = parseFieldValue(v);
-      if (typeof parsed === 'string') throw new Error(`field ${k}: ${parsed}`);
+      const problem = fieldValueError(v);
+      if (problem) throw new Error(`field ${k}: ${problem}`);
       return `${escapeKey(k, 'field key')}=${v}`;
     })
     .join(',');
@@ -249,5 +364,6 @@ export function timestampFor(raw: string, precision: Precision): string {
   if (INTEGER.test(raw)) return raw;
   const ms = Date.parse(raw);
   if (Number.isNaN(ms)) throw new Error(`--timestamp ${raw} is neither an integer nor an ISO 8601 time`);
-  return BigInt(ms) * BigInt(PER_MS[precision] >= 1 ? PER_MS[precision] : 1) / BigInt(precision === 's' ? 1000 : 1) + '';
+  const [mul, div] = MS_TO[precision];
+  return String((BigInt(ms) * mul) / div);
 }

@@ -4,8 +4,7 @@
  * with a small number in flight. Invalid lines are counted by reason and the first ones kept
  * with their file and line number; they are never sent.
  */
-import { checkLine, type TimeBounds } from './line-protocol.js';
-import { readLineBatches } from '../io/lines.js';
+import { lineEnd, scanLine, type TimeBounds } from './line-protocol.js';
 
 export interface InvalidLine {
   source: string;
@@ -15,8 +14,8 @@ export interface InvalidLine {
 }
 
 export interface BatchSink {
-  /** Delivers one batch (lines joined with \n, ending in \n). */
-  send(body: string, lines: number): Promise<void>;
+  /** Delivers one batch: whole lines, each ending in \n, in pieces to be sent one after the other. */
+  send(body: readonly Buffer[], lines: number, bytes: number): Promise<void>;
 }
 
 export interface StreamOptions {
@@ -54,6 +53,13 @@ export function reasonKind(reason: string): string {
     .replace(/\b\d{5,}\b/g, 'N');
 }
 
+const NEWLINE = Buffer.from('\n');
+
+/**
+ * Checks every line of one input and sends the valid ones in batches. Lines are never decoded
+ * or copied one by one: consecutive valid lines form runs of the read buffer, and a batch is
+ * those runs joined once.
+ */
 export async function streamLineProtocol(
   sourceName: string,
   input: AsyncIterable<Buffer | string>,
@@ -61,20 +67,34 @@ export async function streamLineProtocol(
   sink: BatchSink,
   report: StreamReport,
 ): Promise<void> {
-  let parts: string[] = [];
-  let partBytes = 0;
+  let pieces: Buffer[] = [];
+  let batchLines = 0;
+  let batchBytes = 0;
+  // The run of consecutive valid lines being collected: buf[runStart, runEnd).
+  let runBuf: Buffer | null = null;
+  let runStart = 0;
+  let runEnd = 0;
   const inFlight = new Set<Promise<void>>();
   let failure: unknown = null;
 
+  const closeRun = () => {
+    if (runBuf) {
+      pieces.push(runBuf.subarray(runStart, runEnd), NEWLINE);
+      runBuf = null;
+    }
+  };
   const flush = async () => {
-    if (parts.length === 0) return;
-    const body = parts.join('\n') + '\n';
-    const lines = parts.length;
-    parts = [];
-    partBytes = 0;
+    closeRun();
+    if (batchLines === 0) return;
+    const body = pieces;
+    const lines = batchLines;
+    const bytes = body.reduce((n, b) => n + b.length, 0);
+    pieces = [];
+    batchLines = 0;
+    batchBytes = 0;
     report.batches++;
-    report.bytes += body.length;
-    const p: Promise<void> = sink.send(body, lines).then(
+    report.bytes += bytes;
+    const p: Promise<void> = sink.send(body, lines, bytes).then(
       () => void inFlight.delete(p),
       (err) => {
         inFlight.delete(p);
@@ -85,41 +105,107 @@ export async function streamLineProtocol(
     if (inFlight.size >= opts.concurrency) await Promise.race(inFlight);
     if (failure) throw failure;
   };
-
-  const invalid = (line: number, reason: string, text: string) => {
+  const invalid = (line: number, reason: string, excerpt: string) => {
     report.invalidLines++;
     const kind = reasonKind(reason);
     report.invalidByReason[kind] = (report.invalidByReason[kind] ?? 0) + 1;
-    if (report.invalid.length < opts.keepInvalid) {
-      const excerpt = text.length > 80 ? `${text.slice(0, 80)}…` : text;
-      report.invalid.push({ source: sourceName, line, reason, excerpt });
-    }
+    if (report.invalid.length < opts.keepInvalid) report.invalid.push({ source: sourceName, line, reason, excerpt });
   };
 
-  for await (const batch of readLineBatches(input, opts.maxLineBytes)) {
-    for (const item of batch) {
-      report.lines++;
-      if ('tooLong' in item) {
-        invalid(item.lineNo, `line is ${item.tooLong} bytes, longer than the ${opts.maxLineBytes}-byte limit (VictoriaMetrics' -influx.maxLineSize)`, '');
+  // The scanner finds line ends itself (it reads every byte anyway), so lines are not split in a
+  // separate pass. Only a partial last line is carried over to the next read buffer.
+  let carry: Buffer | null = null;
+  let skipping = 0; // > 0 while discarding an over-long line: its length so far
+  let lineNo = 0;
+  const tooLong = (bytes: number) => {
+    report.lines++;
+    closeRun();
+    invalid(++lineNo, `line is ${bytes} bytes, longer than the ${opts.maxLineBytes}-byte limit (VictoriaMetrics' -influx.maxLineSize)`, '');
+  };
+  const scan = async (buf: Buffer, limit: number) => {
+    let pos = 0;
+    while (pos < limit) {
+      const verdict = scanLine(buf, pos, limit, opts.bounds);
+      const end = lineEnd;
+      if (end - pos > opts.maxLineBytes) {
+        tooLong(end - pos);
+      } else if (typeof verdict === 'string') {
+        report.lines++;
+        closeRun();
+        invalid(++lineNo, verdict, excerptOf(buf, pos, end));
+      } else {
+        report.lines++;
+        lineNo++;
+        if (verdict === 0) closeRun(); // blank or comment: nothing to send
+        else {
+          report.validLines++;
+          report.samples += verdict;
+          const e = end > pos && buf[end - 1] === 13 ? end - 1 : end;
+          if (runBuf === buf && pos === runEnd + 1) runEnd = e;
+          else {
+            closeRun();
+            runBuf = buf;
+            runStart = pos;
+            runEnd = e;
+          }
+          batchLines++;
+          batchBytes += end - pos + 1;
+          if (batchLines >= opts.batchLines || batchBytes >= opts.batchBytes) await flush();
+        }
+      }
+      pos = end + 1;
+    }
+    closeRun(); // a run never spans two read buffers
+  };
+
+  for await (const raw of input) {
+    let chunk = typeof raw === 'string' ? Buffer.from(raw) : raw;
+    if (skipping > 0) {
+      const nl = chunk.indexOf(10);
+      if (nl < 0) {
+        skipping += chunk.length;
         continue;
       }
-      const verdict = checkLine(item.text, opts.bounds);
-      if (typeof verdict === 'string') {
-        invalid(item.lineNo, verdict, item.text.replace(/[\x00-\x1f\x7f]/g, '?'));
-        continue;
+      tooLong(skipping + nl);
+      skipping = 0;
+      chunk = chunk.subarray(nl + 1);
+    }
+    const last = chunk.lastIndexOf(10);
+    if (last < 0) {
+      carry = carry ? Buffer.concat([carry, chunk]) : chunk;
+      if (carry.length > opts.maxLineBytes) {
+        skipping = carry.length;
+        carry = null;
       }
-      if (verdict === 0) continue;
-      report.validLines++;
-      report.samples += verdict;
-      parts.push(item.text);
-      partBytes += item.text.length + 1;
-      if (parts.length >= opts.batchLines || partBytes >= opts.batchBytes) await flush();
+      continue;
+    }
+    let buf = chunk;
+    let limit = last;
+    if (carry) {
+      buf = Buffer.concat([carry, chunk]);
+      limit = carry.length + last;
+      carry = null;
+    }
+    await scan(buf, limit);
+    if (last + 1 < chunk.length) {
+      carry = chunk.subarray(last + 1);
+      if (carry.length > opts.maxLineBytes) {
+        skipping = carry.length;
+        carry = null;
+      }
     }
     opts.onProgress?.({ lines: report.lines, bytes: report.bytes });
   }
+  if (skipping > 0) tooLong(skipping);
+  else if (carry) await scan(carry, carry.length);
   await flush();
   await Promise.all(inFlight);
   if (failure) throw failure;
+}
+
+function excerptOf(buf: Buffer, s: number, e: number): string {
+  const text = buf.toString('utf8', s, Math.min(e, s + 120)).replace(/[\x00-\x1f\x7f]/g, '?');
+  return text.length > 80 || e - s > 120 ? `${text.slice(0, 80)}…` : text;
 }
 
 /** Parses VictoriaMetrics' -retentionPeriod ("1" = 1 month, "30d", "2w", "100y", "12h") into milliseconds. */

@@ -1,59 +1,110 @@
 /**
- * Reads text lines from a byte stream in bounded memory: a line longer than maxLineBytes is
- * not held; it is reported as too long (with its length) and the reader moves on to the next
- * line. Gzip input is recognised by its magic bytes, whatever the file is called.
+ * Reads lines from a byte stream in bounded memory, without decoding them: each read chunk is
+ * handed on with the byte offsets of the lines in it, so a caller can check the raw bytes and
+ * forward slices of them. A line longer than maxLineBytes is never held: it is reported with
+ * its length and the reader moves on. Gzip input is recognised by its magic bytes.
  */
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 
-export type LineItem = { lineNo: number; text: string } | { lineNo: number; tooLong: number };
+/** Lines of one chunk: line k is buf[bounds[2k], bounds[2k+1]), numbered firstLineNo + k; `newline` says whether it ended with \n. */
+export interface LineChunk {
+  kind: 'lines';
+  buf: Buffer;
+  bounds: number[];
+  firstLineNo: number;
+  /** Whether the last line in bounds ended with a line break (the others always did). */
+  lastHasNewline: boolean;
+}
+export interface TooLongLine {
+  kind: 'tooLong';
+  lineNo: number;
+  bytes: number;
+}
 
-/** Yields batches of lines (arrays, to keep per-line overhead low in hot loops). */
-export async function* readLineBatches(source: AsyncIterable<Buffer | string>, maxLineBytes: number): AsyncGenerator<LineItem[]> {
-  const decoder = new TextDecoder('utf-8');
-  let carry = '';
+export async function* readLineChunks(source: AsyncIterable<Buffer | string>, maxLineBytes: number): AsyncGenerator<LineChunk | TooLongLine> {
+  let carry: Buffer[] = [];
   let carryBytes = 0;
-  let skipping = 0; // >0: inside an over-long line, counting its bytes
+  let skipping = 0; // > 0 while inside an over-long line: its length so far
   let lineNo = 0;
   for await (const raw of source) {
     const chunk = typeof raw === 'string' ? Buffer.from(raw) : raw;
-    const batch: LineItem[] = [];
     let pos = 0;
-    while (pos < chunk.length) {
-      const nl = chunk.indexOf(10, pos);
+    // First finish a line carried over from the previous chunk.
+    if (skipping > 0 || carryBytes > 0) {
+      const nl = chunk.indexOf(10);
       const end = nl < 0 ? chunk.length : nl;
-      const len = end - pos;
-      if (skipping > 0) {
-        skipping += len;
-        if (nl >= 0) {
-          batch.push({ lineNo: ++lineNo, tooLong: skipping });
-          skipping = 0;
-        }
-      } else if (carryBytes + len > maxLineBytes) {
-        skipping = carryBytes + len;
-        carry = '';
+      if (skipping > 0 || carryBytes + end > maxLineBytes) {
+        skipping = (skipping || carryBytes) + end;
+        carry = [];
         carryBytes = 0;
-        decoder.decode(); // reset
-        if (nl >= 0) {
-          batch.push({ lineNo: ++lineNo, tooLong: skipping });
-          skipping = 0;
-        }
+        if (nl < 0) continue;
+        yield { kind: 'tooLong', lineNo: ++lineNo, bytes: skipping };
+        skipping = 0;
       } else if (nl < 0) {
-        carry += decoder.decode(chunk.subarray(pos, end), { stream: true });
-        carryBytes += len;
+        carry.push(chunk);
+        carryBytes += chunk.length;
+        continue;
       } else {
-        const text = carry + decoder.decode(chunk.subarray(pos, end));
-        carry = '';
+        const line = Buffer.concat([...carry, chunk.subarray(0, nl)]);
+        carry = [];
         carryBytes = 0;
-        batch.push({ lineNo: ++lineNo, text });
+        yield { kind: 'lines', buf: line, bounds: [0, line.length], firstLineNo: ++lineNo, lastHasNewline: true };
       }
-      pos = nl < 0 ? chunk.length : nl + 1;
+      pos = nl + 1;
     }
-    if (batch.length) yield batch;
+    let bounds: number[] = [];
+    let first = lineNo + 1;
+    for (;;) {
+      const nl = chunk.indexOf(10, pos);
+      if (nl < 0) break;
+      if (nl - pos > maxLineBytes) {
+        if (bounds.length) {
+          yield { kind: 'lines', buf: chunk, bounds, firstLineNo: first, lastHasNewline: true };
+          lineNo += bounds.length / 2;
+          bounds = [];
+        }
+        yield { kind: 'tooLong', lineNo: ++lineNo, bytes: nl - pos };
+        first = lineNo + 1;
+      } else {
+        bounds.push(pos, nl);
+      }
+      pos = nl + 1;
+    }
+    if (bounds.length) {
+      yield { kind: 'lines', buf: chunk, bounds, firstLineNo: first, lastHasNewline: true };
+      lineNo += bounds.length / 2;
+    }
+    if (pos < chunk.length) {
+      const rest = chunk.length - pos;
+      if (rest > maxLineBytes) skipping = rest;
+      else {
+        carry = [chunk.subarray(pos)];
+        carryBytes = rest;
+      }
+    }
   }
-  if (skipping > 0) yield [{ lineNo: ++lineNo, tooLong: skipping }];
-  else if (carryBytes > 0) yield [{ lineNo: ++lineNo, text: carry + decoder.decode() }];
+  if (skipping > 0) yield { kind: 'tooLong', lineNo: ++lineNo, bytes: skipping };
+  else if (carryBytes > 0) {
+    const line = Buffer.concat(carry);
+    yield { kind: 'lines', buf: line, bounds: [0, line.length], firstLineNo: ++lineNo, lastHasNewline: false };
+  }
+}
+
+export type LineItem = { lineNo: number; text: string } | { lineNo: number; tooLong: number };
+
+/** The same lines decoded as UTF-8 text, in batches (one per read chunk). */
+export async function* readLineBatches(source: AsyncIterable<Buffer | string>, maxLineBytes: number): AsyncGenerator<LineItem[]> {
+  for await (const c of readLineChunks(source, maxLineBytes)) {
+    if (c.kind === 'tooLong') {
+      yield [{ lineNo: c.lineNo, tooLong: c.bytes }];
+      continue;
+    }
+    const out: LineItem[] = [];
+    for (let k = 0; k < c.bounds.length; k += 2) out.push({ lineNo: c.firstLineNo + k / 2, text: c.buf.toString('utf8', c.bounds[k], c.bounds[k + 1]) });
+    yield out;
+  }
 }
 
 /** Opens a file (or "-" for the given stdin) as a byte stream, gunzipping when it starts with gzip's magic bytes. */

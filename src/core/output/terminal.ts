@@ -3,10 +3,10 @@
  * without NO_COLOR; spinners only on a terminal and never in CI.
  */
 import { Chalk, type ChalkInstance } from 'chalk';
-import ora, { type Ora } from 'ora';
+import type { Ora } from 'ora';
 
 export interface Out {
-  write(chunk: string): unknown;
+  write(chunk: string | Uint8Array): unknown;
   readonly isTTY?: boolean;
 }
 
@@ -28,21 +28,32 @@ export interface Progress {
 
 const silent: Progress = { update() {}, succeed() {}, fail() {}, stop() {} };
 
-/** A spinner on stderr when it is a terminal outside CI; otherwise nothing at all. */
+/**
+ * A spinner on stderr when it is a terminal outside CI; otherwise nothing at all. ora is loaded
+ * only then (it costs ~100 ms of start-up), so the spinner appears a moment after the call.
+ */
 export function startProgress(stderr: Out, opts: TerminalOptions, text: string): Progress {
   if (!stderr.isTTY || opts.ci) return silent;
-  const spinner: Ora = ora({
-    text,
-    stream: stderr as unknown as NodeJS.WritableStream,
-    color: opts.noColor ? undefined : 'cyan',
-    isEnabled: true,
-  }).start();
+  let spinner: Ora | null = null;
+  let current = text;
+  let finished = false;
+  void import('ora').then(({ default: ora }) => {
+    if (finished) return;
+    spinner = ora({ text: current, stream: stderr as unknown as NodeJS.WritableStream, color: opts.noColor ? undefined : 'cyan', isEnabled: true }).start();
+  });
+  const end = (symbol: string, t: string, method: 'succeed' | 'fail' | null) => {
+    finished = true;
+    if (spinner && method) spinner[method](t);
+    else if (spinner) spinner.stop();
+    else if (method) stderr.write(`${symbol} ${t}\n`);
+  };
   return {
     update: (t) => {
-      spinner.text = t;
+      current = t;
+      if (spinner) spinner.text = t;
     },
-    succeed: (t) => spinner.succeed(t),
-    fail: (t) => spinner.fail(t),
-    stop: () => spinner.stop(),
+    succeed: (t) => end('✔', t, 'succeed'),
+    fail: (t) => end('✖', t, 'fail'),
+    stop: () => end('', '', null),
   };
 }

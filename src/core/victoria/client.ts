@@ -7,6 +7,7 @@ import { gzipSync } from 'node:zlib';
 import { PipeobsError, ExitCode, UnreachableError, describeError, type ExitCodeValue } from '../errors.js';
 import type { FetchFn } from '../deps.js';
 import { resolveEndpoints, type VmEndpoints } from './endpoints.js';
+import { postBytes } from '../http/post.js';
 
 export interface VmClientOptions {
   readUrl: string;
@@ -73,7 +74,8 @@ export class VmClient {
   }
 
   /** Sends one request, retrying connection errors, timeouts, 429 and 5xx. Returns the response for any other status. */
-  private async request(url: string, init: RequestInit, what: string, retries = this.opts.retries): Promise<Response> {
+  /** Sends one request (a POST of `pieces` through node:http when given, else fetch), with retries. */
+  private async request(url: string, init: RequestInit, what: string, retries = this.opts.retries, pieces?: readonly Uint8Array[]): Promise<Response> {
     const headers = new Headers(init.headers);
     if (this.opts.bearerToken) headers.set('Authorization', `Bearer ${this.opts.bearerToken}`);
     const parsed = new URL(url);
@@ -87,7 +89,8 @@ export class VmClient {
     let lastError = '';
     for (let attempt = 0; ; attempt++) {
       try {
-        const res = await this.opts.fetch(target, { ...init, headers, signal: AbortSignal.timeout(this.opts.timeoutMs) });
+        const signal = AbortSignal.timeout(this.opts.timeoutMs);
+        const res = pieces ? await postBytes(target, pieces, headers, signal) : await this.opts.fetch(target, { ...init, headers, signal });
         if ((res.status >= 500 || res.status === 429) && attempt < retries) {
           lastError = `HTTP ${res.status}: ${(await res.text()).trim().slice(0, 300)}`;
         } else {
@@ -187,25 +190,25 @@ export class VmClient {
   }
 
   /** Prometheus text exposition, timestamps in milliseconds. */
-  async importPrometheus(body: string | Uint8Array, opts: { gzip?: boolean } = {}): Promise<void> {
+  async importPrometheus(body: PostBody, opts: { gzip?: boolean } = {}): Promise<void> {
     await this.post(this.endpoints.importPrometheus, body, new URLSearchParams(), 'Prometheus import', opts.gzip);
   }
 
   /** InfluxDB line protocol; precision is one of ns, us, ms, s. */
-  async writeInflux(body: string | Uint8Array, opts: { precision?: string; gzip?: boolean } = {}): Promise<void> {
+  async writeInflux(body: PostBody, opts: { precision?: string; gzip?: boolean } = {}): Promise<void> {
     const p = new URLSearchParams();
     if (opts.precision) p.set('precision', opts.precision);
     await this.post(this.endpoints.influxWrite, body, p, 'line-protocol write', opts.gzip);
   }
 
-  private async post(url: string, body: string | Uint8Array, params: URLSearchParams, what: string, gzip = false): Promise<void> {
-    const payload = gzip ? gzipSync(body) : body;
+  private async post(url: string, body: PostBody, params: URLSearchParams, what: string, gzip = false): Promise<void> {
+    let pieces: readonly Uint8Array[] = typeof body === 'string' ? [Buffer.from(body)] : body instanceof Uint8Array ? [body] : body;
+    if (gzip) pieces = [gzipSync(pieces.length === 1 ? pieces[0] : Buffer.concat(pieces))];
     const qs = params.toString();
     const res = await this.request(qs ? `${url}?${qs}` : url, {
       method: 'POST',
-      body: payload,
       headers: { 'Content-Type': 'text/plain', ...(gzip ? { 'Content-Encoding': 'gzip' } : {}) },
-    }, what);
+    }, what, this.opts.retries, pieces);
     await this.expectOk(res, what);
     await res.arrayBuffer();
   }
@@ -255,6 +258,9 @@ export class VmClient {
     await res.arrayBuffer();
   }
 }
+
+/** A request body: text, bytes, or bytes in pieces that are sent one after the other. */
+export type PostBody = string | Uint8Array | readonly Uint8Array[];
 
 function rangeParams(match: string[], start?: TimeArg, end?: TimeArg): URLSearchParams {
   const p = new URLSearchParams();

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs what pipeobs' tests need on a fresh Debian machine: the real VictoriaMetrics binaries
+# (victoria-metrics, vmagent, vmalert), promtool (Debian's prometheus package) to validate the
+# exposition format, and the npm dependencies (npm ci also builds dist/ through "prepare").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v victoria-metrics >/dev/null 2>&1 || need+=(victoria-metrics)
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+if [ ${#need[@]} -gt 0 ]; then
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  echo "installing ${need[*]} from Debian's packages" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+npm ci --no-audit --no-fund
