@@ -238,7 +238,7 @@ export async function runPushInflux(opts: PushInfluxOptions, config: Config, dep
       }
       await streamLineProtocol(name, await openInput(input, deps.stdin), {
         ...streamOpts,
-        onProgress: (p) => progress.update(`${name}: ${p.lines.toLocaleString('en')} lines, ${formatBytes(p.bytes)} sent`),
+        onProgress: progress.active ? (p) => progress.update(`${name}: ${p.lines.toLocaleString('en')} lines, ${formatBytes(p.bytes)} sent`) : undefined,
       }, sink, result);
     }
   } finally {

@@ -22,6 +22,8 @@ export interface PushOutcome {
   error?: string;
   /** Earlier payloads from the spool delivered before this one. */
   flushed: SpoolFlushResult;
+  /** Time spent encoding and delivering (or spooling), the push's whole cost to the run. */
+  seconds: number;
 }
 
 export function encodeSamples(format: Exclude<PushFormat, 'none'>, samples: readonly Sample[], timestampMs: number): string {
@@ -35,20 +37,24 @@ export async function pushSamples(
   samples: readonly Sample[],
   timestampMs: number,
 ): Promise<PushOutcome> {
+  const t0 = performance.now();
+  const seconds = () => Math.round(performance.now() - t0) / 1000;
   const body = encodeSamples(format, samples, timestampMs);
   const base = { format, samples: samples.length, bytes: Buffer.byteLength(body) };
   const flushed = await spool.flush(client);
   const kind = format === 'prometheus' ? 'prom' : (`influx-${INFLUX_PUSH_PRECISION}` as const);
   if (flushed.error) {
     // VictoriaMetrics is still down: keep this payload behind the older ones.
-    return { ...base, sent: false, spooledFile: await spool.write(kind, body, timestampMs), error: flushed.error, flushed };
+    const spooledFile = await spool.write(kind, body, timestampMs);
+    return { ...base, sent: false, spooledFile, error: flushed.error, flushed, seconds: seconds() };
   }
   try {
     if (format === 'prometheus') await client.importPrometheus(body);
     else await client.writeInflux(body, { precision: INFLUX_PUSH_PRECISION });
-    return { ...base, sent: true, flushed };
+    return { ...base, sent: true, flushed, seconds: seconds() };
   } catch (err) {
     if (!(err instanceof UnreachableError)) throw err;
-    return { ...base, sent: false, spooledFile: await spool.write(kind, body, timestampMs), error: err.message, flushed };
+    const spooledFile = await spool.write(kind, body, timestampMs);
+    return { ...base, sent: false, spooledFile, error: err.message, flushed, seconds: seconds() };
   }
 }

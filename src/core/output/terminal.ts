@@ -20,13 +20,15 @@ export function colorFor(out: Out, opts: TerminalOptions): ChalkInstance {
 }
 
 export interface Progress {
+  /** false when nothing is shown (not a terminal, or CI): callers can skip preparing texts. */
+  readonly active: boolean;
   update(text: string): void;
   succeed(text: string): void;
   fail(text: string): void;
   stop(): void;
 }
 
-const silent: Progress = { update() {}, succeed() {}, fail() {}, stop() {} };
+const silent: Progress = { active: false, update() {}, succeed() {}, fail() {}, stop() {} };
 
 /**
  * A spinner on stderr when it is a terminal outside CI; otherwise nothing at all. ora is loaded
@@ -48,6 +50,7 @@ export function startProgress(stderr: Out, opts: TerminalOptions, text: string):
     else if (method) stderr.write(`${symbol} ${t}\n`);
   };
   return {
+    active: true,
     update: (t) => {
       current = t;
       if (spinner) spinner.text = t;

@@ -1,0 +1,7 @@
+/** Runs every benchmark and prints the figures the README quotes. Results land in bench/results/. */
+import { benchPushInflux } from './push-influx.js';
+import { benchRunPipeline } from './run-pipeline.js';
+
+const push = await benchPushInflux();
+const pipeline = await benchRunPipeline();
+console.log(JSON.stringify({ push_influx: push, run_pipeline: pipeline }, null, 2));
