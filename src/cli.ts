@@ -10,6 +10,7 @@ import { renderJson } from './core/output/render.js';
 import { colorFor } from './core/output/terminal.js';
 import { registerRunPipeline } from './commands/run-pipeline.js';
 import { registerPushInflux } from './commands/push-influx.js';
+import { registerQuery } from './commands/query.js';
 
 
 const require = createRequire(import.meta.url);
@@ -35,6 +36,7 @@ Exit codes: 0 ok, 1 failed, 2 usage error, 3 configuration error, 4 dependency u
 Run \`pipeobs <command> --help\` for a command's flags and examples.`);
   registerRunPipeline(program, deps);
   registerPushInflux(program, deps);
+  registerQuery(program, deps);
 
   for (const cmd of program.commands) {
     cmd.exitOverride().configureOutput({ writeOut: (s) => deps.stdout.write(s), writeErr: (s) => deps.stderr.write(s) });

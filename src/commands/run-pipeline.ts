@@ -175,7 +175,7 @@ export async function runRunPipeline(opts: RunPipelineOptions, config: Config, d
       const rows = opts.intervalSeconds > 0 && i > 0 ? varyRows(opts.rows, seed) : opts.rows;
       const progress = startProgress(deps.stderr, config, `run ${i + 1}: starting`);
       const summary = await runPipelineOnce(
-        { runId: makeRunId(started, seed), rows, seed, errorRate: opts.errorRate, outputDir },
+        { runId: makeRunId(started, seed), pipelineName: config.pipelineName, environment: config.environment, rows, seed, errorRate: opts.errorRate, outputDir },
         { now: deps.now, recorder, signal: stop.signal, onStage: (s) => progress.update(`run ${i + 1}: ${s} (${rows.toLocaleString('en')} rows)`) },
       );
       if (summary.status === 'success') progress.succeed(`run ${i + 1}: ${summary.output.rows.toLocaleString('en')} rows loaded in ${formatDuration(summary.durationSeconds)}`);

@@ -13,6 +13,8 @@ import type { PipelineRecorder } from './recorder.js';
 
 export interface PipelineRunOptions {
   runId: string;
+  pipelineName: string;
+  environment: string;
   rows: number;
   seed: number;
   errorRate: number;
@@ -153,7 +155,7 @@ export async function runPipelineOnce(opts: PipelineRunOptions, ctx: RunContext)
     };
     const byReason: Record<string, number> = { type_conversion: tr.typeConversion, exact_duplicate: tr.exactDuplicate, ...q.quarantinedByFirstCheck };
 
-    const ld = await stage('load', q.rowsPassed, (c) => load(c, opts.runId, { ordersTmp: tmpOrders, quarantineTmp: tmpQuarantine }), (l) => l.rows);
+    const ld = await stage('load', q.rowsPassed, (c) => load(c, { runId: opts.runId, pipelineName: opts.pipelineName, environment: opts.environment, startedAt }, { ordersTmp: tmpOrders, quarantineTmp: tmpQuarantine }), (l) => l.rows);
     await rename(tmpOrders, finalOrders);
     const ordersBytes = (await stat(finalOrders)).size;
     let quarantineBytes = 0;

@@ -122,16 +122,27 @@ export interface LoadResult {
   newestOrderedAtMs: number | null;
 }
 
-/** Writes clean rows and quarantined rows to Parquet (zstd) at temporary paths; the caller renames. */
-export async function load(conn: DuckDBConnection, runId: string, target: LoadTarget): Promise<LoadResult> {
+export interface RunIdentity {
+  runId: string;
+  pipelineName: string;
+  environment: string;
+  startedAt: Date;
+}
+
+/**
+ * Writes clean rows and quarantined rows to Parquet (zstd) at temporary paths; the caller renames.
+ * Every row carries its run (run_id, pipeline_name, environment, run_started_at), so the output
+ * can be joined with the run's metrics.
+ */
+export async function load(conn: DuckDBConnection, run: RunIdentity, target: LoadTarget): Promise<LoadResult> {
   const c = await scalarRow(conn, `SELECT (SELECT count(*) FROM clean) AS rows, (SELECT count(*) FROM quarantine) AS q,
     (SELECT epoch_ms(max(ordered_at)) FROM clean) AS newest`);
   const quote = (p: string) => `'${p.replace(/'/g, "''")}'`;
-  const id = quote(runId);
-  await conn.run(`COPY (SELECT ${id} AS run_id, * EXCLUDE (ingest_seq) FROM clean ORDER BY ordered_at, order_id)
+  const id = `${quote(run.runId)} AS run_id, ${quote(run.pipelineName)} AS pipeline_name, ${quote(run.environment)} AS environment, epoch_ms(${run.startedAt.getTime()}) AS run_started_at`;
+  await conn.run(`COPY (SELECT ${id}, * EXCLUDE (ingest_seq) FROM clean ORDER BY ordered_at, order_id)
     TO ${quote(target.ordersTmp)} (FORMAT parquet, COMPRESSION zstd)`);
   if (c.q > 0) {
-    await conn.run(`COPY (SELECT ${id} AS run_id, * FROM quarantine ORDER BY ingest_seq)
+    await conn.run(`COPY (SELECT ${id}, * FROM quarantine ORDER BY ingest_seq)
       TO ${quote(target.quarantineTmp)} (FORMAT parquet, COMPRESSION zstd)`);
   }
   return { rows: c.rows, quarantineRows: c.q, newestOrderedAtMs: c.rows > 0 ? c.newest : null };

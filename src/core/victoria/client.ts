@@ -28,7 +28,7 @@ export class VmRejectedError extends PipeobsError {
   readonly status: number;
   readonly body: string;
   constructor(status: number, body: string, what: string, exitCode: ExitCodeValue = ExitCode.checkFailed) {
-    super('vm_rejected', exitCode, `VictoriaMetrics rejected ${what} (HTTP ${status}): ${body.trim().slice(0, 2000)}`);
+    super('vm_rejected', exitCode, `VictoriaMetrics rejected ${what} (HTTP ${status}): ${errorText(body).slice(0, 2000)}`);
     this.name = 'VmRejectedError';
     this.status = status;
     this.body = body;
@@ -268,6 +268,17 @@ function rangeParams(match: string[], start?: TimeArg, end?: TimeArg): URLSearch
   if (start !== undefined) p.set('start', timeParam(start));
   if (end !== undefined) p.set('end', timeParam(end));
   return p;
+}
+
+/** VictoriaMetrics' own words from an error body: the "error" field of its JSON, or the text. */
+function errorText(body: string): string {
+  try {
+    const doc = JSON.parse(body) as { error?: unknown };
+    if (typeof doc.error === 'string') return doc.error;
+  } catch {
+    // not JSON
+  }
+  return body.trim();
 }
 
 /** Hides user:password in URLs that are shown to the user. */
