@@ -11,6 +11,7 @@ import { colorFor } from './core/output/terminal.js';
 import { registerRunPipeline } from './commands/run-pipeline.js';
 import { registerPushInflux } from './commands/push-influx.js';
 import { registerQuery } from './commands/query.js';
+import { registerExportParquet } from './commands/export-parquet.js';
 
 
 const require = createRequire(import.meta.url);
@@ -37,6 +38,7 @@ Run \`pipeobs <command> --help\` for a command's flags and examples.`);
   registerRunPipeline(program, deps);
   registerPushInflux(program, deps);
   registerQuery(program, deps);
+  registerExportParquet(program, deps);
 
   for (const cmd of program.commands) {
     cmd.exitOverride().configureOutput({ writeOut: (s) => deps.stdout.write(s), writeErr: (s) => deps.stderr.write(s) });

@@ -82,7 +82,7 @@ test('exit code 4: VictoriaMetrics unreachable, with spooling turned off', async
   const cwd = tempDir();
   const r = await runCli(['push-influx', '-', '--no-spool'], { cwd, stdin: 'm v=1\n', env: { PIPEOBS_VM_URL: `http://127.0.0.1:${port}`, PIPEOBS_VM_RETRIES: '0' } });
   assert.equal(r.code, ExitCode.unreachable);
-  assert.match(r.stderr, new RegExp(`error: cannot reach VictoriaMetrics at http://127.0.0.1:${port}/write\\?precision=ns for line-protocol write \\(fetch failed: ECONNREFUSED\\)\\nhint: start it`));
+  assert.match(r.stderr, new RegExp(`error: cannot reach VictoriaMetrics at http://127.0.0.1:${port}/write\\?precision=ns for line-protocol write \\(request failed: ECONNREFUSED\\)\\nhint: start it`));
 });
 
 test('exit code 5: a quality gate that fails, after the run completed and printed its summary', async () => {

@@ -65,7 +65,6 @@ export function createVmClient(config: Config, deps: Deps): VmClient {
   return new VmClient({
     readUrl: config.vmReadUrl ?? config.vmUrl,
     writeUrl: config.vmWriteUrl ?? config.vmUrl,
-    fetch: deps.fetch,
     timeoutMs: config.vmTimeoutSeconds * 1000,
     retries: config.vmRetries,
     bearerToken: config.vmBearerToken,

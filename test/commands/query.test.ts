@@ -261,7 +261,7 @@ test('bad input: each a clear error and the documented exit code', async () => {
   const port = await freePort();
   const down = await runCli(['query', 'up'], { env: { PIPEOBS_VM_URL: `http://127.0.0.1:${port}`, PIPEOBS_VM_RETRIES: '0' } });
   assert.equal(down.code, 4);
-  assert.match(down.stderr, /cannot reach VictoriaMetrics at http:\/\/127.0.0.1:\d+\/api\/v1\/query for query up \(fetch failed: ECONNREFUSED\)/);
+  assert.match(down.stderr, /cannot reach VictoriaMetrics at http:\/\/127.0.0.1:\d+\/api\/v1\/query for query up \(request failed: ECONNREFUSED\)/);
   const noBiz = await query(['--report', 'business', '--output-dir', '/nonexistent/dir']);
   assert.equal(noBiz.code, 2);
   assert.match(noBiz.stderr, /cannot read run-pipeline's output \/nonexistent\/dir\/orders\/\*\.parquet/);

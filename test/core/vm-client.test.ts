@@ -15,7 +15,7 @@ after(async () => {
 });
 
 function client(readUrl: string, writeUrl = readUrl, retries = 2): VmClient {
-  return new VmClient({ readUrl, writeUrl, fetch, timeoutMs: 5000, retries, sleep: (ms) => new Promise((r) => setTimeout(r, ms)), backoffMs: 10 });
+  return new VmClient({ readUrl, writeUrl, timeoutMs: 5000, retries, sleep: (ms) => new Promise((r) => setTimeout(r, ms)), backoffMs: 10 });
 }
 
 const T = Math.floor(Date.now() / 60_000) * 60 - 3600; // a minute boundary an hour ago, seconds
@@ -70,7 +70,7 @@ test('connection refused is retried, then reported as unreachable with what to d
   const started = Date.now();
   await assert.rejects(client(`http://127.0.0.1:${port}`, undefined, 2).query('up'), (err: unknown) => {
     assert.ok(err instanceof UnreachableError);
-    assert.match(err.message, new RegExp(`cannot reach VictoriaMetrics at http://127.0.0.1:${port}/api/v1/query for query up \\(fetch failed: ECONNREFUSED, after 3 attempts\\)`));
+    assert.match(err.message, new RegExp(`cannot reach VictoriaMetrics at http://127.0.0.1:${port}/api/v1/query for query up \\(request failed: ECONNREFUSED, after 3 attempts\\)`));
     assert.match(err.hint ?? '', /victoria-metrics -storageDataPath=.*PIPEOBS_VM_URL/);
     return true;
   });

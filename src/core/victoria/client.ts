@@ -5,14 +5,14 @@
  */
 import { gzipSync } from 'node:zlib';
 import { PipeobsError, ExitCode, UnreachableError, describeError, type ExitCodeValue } from '../errors.js';
-import type { FetchFn } from '../deps.js';
 import { resolveEndpoints, type VmEndpoints } from './endpoints.js';
-import { postBytes } from '../http/post.js';
+import { httpRequest, type HttpResponse, type HttpTransport } from '../http/transport.js';
 
 export interface VmClientOptions {
   readUrl: string;
   writeUrl: string;
-  fetch: FetchFn;
+  /** node:http by default; tests may pass another. */
+  transport?: HttpTransport;
   timeoutMs: number;
   retries: number;
   bearerToken?: string;
@@ -74,30 +74,31 @@ export class VmClient {
   }
 
   /** Sends one request, retrying connection errors, timeouts, 429 and 5xx. Returns the response for any other status. */
-  /** Sends one request (a POST of `pieces` through node:http when given, else fetch), with retries. */
-  private async request(url: string, init: RequestInit, what: string, retries = this.opts.retries, pieces?: readonly Uint8Array[]): Promise<Response> {
-    const headers = new Headers(init.headers);
-    if (this.opts.bearerToken) headers.set('Authorization', `Bearer ${this.opts.bearerToken}`);
+  /** Sends one request, retrying connection errors, timeouts, 429 and 5xx. Returns the response for any other status. */
+  private async request(url: string, method: 'GET' | 'POST', what: string, opts: { body?: readonly Uint8Array[]; headers?: Record<string, string>; retries?: number } = {}): Promise<HttpResponse> {
+    const retries = opts.retries ?? this.opts.retries;
+    const headers: Record<string, string> = { ...opts.headers };
+    if (this.opts.bearerToken) headers.Authorization = `Bearer ${this.opts.bearerToken}`;
     const parsed = new URL(url);
     if (parsed.username) {
-      headers.set('Authorization', `Basic ${Buffer.from(`${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`).toString('base64')}`);
+      headers.Authorization = `Basic ${Buffer.from(`${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`).toString('base64')}`;
       parsed.username = '';
       parsed.password = '';
     }
     const target = parsed.toString();
     const shown = redactUrl(url);
+    const send = this.opts.transport ?? httpRequest;
     let lastError = '';
     for (let attempt = 0; ; attempt++) {
       try {
-        const signal = AbortSignal.timeout(this.opts.timeoutMs);
-        const res = pieces ? await postBytes(target, pieces, headers, signal) : await this.opts.fetch(target, { ...init, headers, signal });
+        const res = await send(target, { method, headers, body: opts.body, signal: AbortSignal.timeout(this.opts.timeoutMs) });
         if ((res.status >= 500 || res.status === 429) && attempt < retries) {
           lastError = `HTTP ${res.status}: ${(await res.text()).trim().slice(0, 300)}`;
         } else {
           return res;
         }
       } catch (err) {
-        const timedOut = (err as Error)?.name === 'TimeoutError';
+        const timedOut = (err as Error)?.name === 'TimeoutError' || (err as Error)?.name === 'AbortError';
         lastError = timedOut ? `no answer within ${this.opts.timeoutMs / 1000} s` : describeError(err);
         if (attempt >= retries) {
           throw new UnreachableError(
@@ -113,7 +114,11 @@ export class VmClient {
     }
   }
 
-  private async expectOk(res: Response, what: string, exitCode?: ExitCodeValue): Promise<Response> {
+  private form(url: string, params: URLSearchParams, what: string): Promise<HttpResponse> {
+    return this.request(url, 'POST', what, { body: [Buffer.from(params.toString())], headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+  }
+
+  private async expectOk(res: HttpResponse, what: string, exitCode?: ExitCodeValue): Promise<HttpResponse> {
     if (res.ok) return res;
     const body = await res.text();
     if (res.status >= 500 || res.status === 429) {
@@ -126,11 +131,7 @@ export class VmClient {
   }
 
   private async getJson<T>(url: string, params: URLSearchParams, what: string, exitCode?: ExitCodeValue): Promise<T> {
-    const res = await this.request(url, {
-      method: 'POST',
-      body: params,
-      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-    }, what);
+    const res = await this.form(url, params, what);
     await this.expectOk(res, what, exitCode);
     const doc = (await res.json()) as { status: string; data: T; error?: string };
     if (doc.status !== 'success') throw new VmRejectedError(res.status, doc.error ?? JSON.stringify(doc), what, exitCode);
@@ -166,17 +167,24 @@ export class VmClient {
     for await (const line of this.exportLines(match, start, end)) yield JSON.parse(line) as ExportRow;
   }
 
-  async *exportLines(match: string[], start?: TimeArg, end?: TimeArg): AsyncGenerator<string> {
-    const res = await this.request(this.endpoints.export, {
-      method: 'POST',
-      body: rangeParams(match, start, end),
-      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-    }, 'export');
+  /**
+   * The raw body of /api/v1/export, as it arrives: JSON lines, each at most maxRowsPerLine
+   * samples of one series (a series can span several lines, in time order).
+   */
+  async *exportRaw(match: string[], start: string, end: string, maxRowsPerLine = 1000): AsyncGenerator<Uint8Array> {
+    const params = rangeParams(match, start, end);
+    params.set('max_rows_per_line', String(maxRowsPerLine));
+    const res = await this.form(this.endpoints.export, params, 'export');
     await this.expectOk(res, 'export', ExitCode.usage);
-    if (!res.body) return;
+    yield* res.body;
+  }
+
+  async *exportLines(match: string[], start?: TimeArg, end?: TimeArg): AsyncGenerator<string> {
+    const res = await this.form(this.endpoints.export, rangeParams(match, start, end), 'export');
+    await this.expectOk(res, 'export', ExitCode.usage);
     const decoder = new TextDecoder();
     let rest = '';
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    for await (const chunk of res.body) {
       rest += decoder.decode(chunk, { stream: true });
       let nl: number;
       while ((nl = rest.indexOf('\n')) >= 0) {
@@ -205,20 +213,20 @@ export class VmClient {
     let pieces: readonly Uint8Array[] = typeof body === 'string' ? [Buffer.from(body)] : body instanceof Uint8Array ? [body] : body;
     if (gzip) pieces = [gzipSync(pieces.length === 1 ? pieces[0] : Buffer.concat(pieces))];
     const qs = params.toString();
-    const res = await this.request(qs ? `${url}?${qs}` : url, {
-      method: 'POST',
+    const res = await this.request(qs ? `${url}?${qs}` : url, 'POST', what, {
+      body: pieces,
       headers: { 'Content-Type': 'text/plain', ...(gzip ? { 'Content-Encoding': 'gzip' } : {}) },
-    }, what, this.opts.retries, pieces);
+    });
     await this.expectOk(res, what);
-    await res.arrayBuffer();
+    await res.discard();
   }
 
   /** true when both the read and the write side answer /health with 200. */
   async health(): Promise<{ read: boolean; write: boolean }> {
     const probe = async (url: string) => {
       try {
-        const res = await this.request(url, { method: 'GET' }, 'health check', 0);
-        await res.arrayBuffer();
+        const res = await this.request(url, 'GET', 'health check', { retries: 0 });
+        await res.discard();
         return res.ok;
       } catch {
         return false;
@@ -245,7 +253,7 @@ export class VmClient {
   }
 
   private async metricsText(): Promise<string> {
-    const res = await this.request(this.endpoints.readMetrics, { method: 'GET' }, 'metrics page');
+    const res = await this.request(this.endpoints.readMetrics, 'GET', 'metrics page');
     await this.expectOk(res, 'metrics page');
     return res.text();
   }
@@ -253,9 +261,9 @@ export class VmClient {
   /** Makes samples written so far searchable at once (single-node); a no-op on cluster URLs. */
   async forceFlush(): Promise<void> {
     if (!this.endpoints.forceFlush) return;
-    const res = await this.request(this.endpoints.forceFlush, { method: 'GET' }, 'force flush');
+    const res = await this.request(this.endpoints.forceFlush, 'GET', 'force flush');
     await this.expectOk(res, 'force flush');
-    await res.arrayBuffer();
+    await res.discard();
   }
 }
 

@@ -1,0 +1,76 @@
+/**
+ * HTTP for the VictoriaMetrics client, on node:http(s) with keep-alive connections. Not fetch:
+ * for large bodies undici's fetch costs ten times the CPU and time, measured here: posting 60 MB
+ * in 6 MB batches took 285-345 ms of CPU against 30 ms, and reading a 42 MB export took 2.1-2.3 s
+ * against 0.17-0.28 s (curl: 0.16-0.28 s). Request bodies are sent as the pieces they are given;
+ * response bodies are read as a stream of Buffers.
+ */
+import http, { type IncomingHttpHeaders } from 'node:http';
+import https from 'node:https';
+
+const agents = {
+  'http:': new http.Agent({ keepAlive: true, maxSockets: 8 }),
+  'https:': new https.Agent({ keepAlive: true, maxSockets: 8 }),
+};
+
+export interface HttpResponse {
+  status: number;
+  ok: boolean;
+  url: string;
+  headers: IncomingHttpHeaders;
+  /** The body as it arrives; read it, or call text()/json()/discard(), exactly once. */
+  body: AsyncIterable<Buffer>;
+  text(): Promise<string>;
+  json(): Promise<unknown>;
+  discard(): Promise<void>;
+}
+
+export interface HttpRequest {
+  method: 'GET' | 'POST';
+  headers?: Record<string, string>;
+  body?: readonly Uint8Array[];
+  signal?: AbortSignal;
+}
+
+/** A connection-level failure (refused, reset, DNS…), with the system error as its cause. */
+export class ConnectionError extends Error {
+  constructor(cause: Error) {
+    super('request failed', { cause });
+    this.name = 'ConnectionError';
+  }
+}
+
+export type HttpTransport = (url: string, req: HttpRequest) => Promise<HttpResponse>;
+
+export const httpRequest: HttpTransport = (url, req) => {
+  const u = new URL(url);
+  const mod = u.protocol === 'https:' ? https : http;
+  const headers: Record<string, string> = { ...req.headers };
+  if (req.body) headers['Content-Length'] = String(req.body.reduce((n, p) => n + p.length, 0));
+  return new Promise((resolve, reject) => {
+    const r = mod.request(u, { method: req.method, headers, agent: agents[u.protocol as 'http:' | 'https:'], signal: req.signal }, (res) => {
+      const collect = async (): Promise<Buffer> => {
+        const chunks: Buffer[] = [];
+        for await (const c of res) chunks.push(c as Buffer);
+        return Buffer.concat(chunks);
+      };
+      const status = res.statusCode ?? 0;
+      resolve({
+        status,
+        ok: status >= 200 && status < 300,
+        url,
+        headers: res.headers,
+        body: res,
+        text: async () => (await collect()).toString('utf8'),
+        json: async () => JSON.parse((await collect()).toString('utf8')),
+        discard: async () => {
+          res.resume();
+          if (!res.complete) await new Promise((done) => res.once('end', done).once('error', done));
+        },
+      });
+    });
+    r.on('error', (err: Error) => reject(err.name === 'AbortError' ? err : new ConnectionError(err)));
+    for (const p of req.body ?? []) r.write(p);
+    r.end();
+  });
+};

@@ -1,0 +1,268 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
+import { compressors } from 'hyparquet-compressors';
+import { runCli, tempDir } from '../helpers/cli.js';
+import { freePort, startVictoriaMetrics, waitFor, type VictoriaMetrics } from '../helpers/victoria.js';
+import type { ExportSummary } from '../../src/core/export/job.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+let vm: VictoriaMetrics;
+const MIN = 60_000;
+const BASE = Math.floor(Date.now() / 86_400_000) * 86_400_000 - 2 * 86_400_000 + 22 * 3_600_000; // the day before yesterday, 22:00 UTC
+const HOSTILE = 'a "quoted", value\\ with ünïcode 🚀';
+
+/** Four hours of samples every 30 s across midnight: pipeline series, a series with extra labels, a hostile one. */
+function knownData(): string {
+  let out = '';
+  for (let i = 0; i < 480; i++) {
+    const t = BASE + i * 30_000;
+    out += `pipeline_rows_processed_total{pipeline_name="orders",environment="prod",stage="load",data_source="orders"} ${i * 100} ${t}\n`;
+    out += `pipeline_data_quality_score{pipeline_name="orders",environment="prod",check_type="overall"} ${90 + (i % 10)} ${t}\n`;
+    out += `pipeline_data_quality_score{pipeline_name="billing",environment="prod",check_type="overall",team="finance",region="eu"} ${80 + (i % 7) / 4} ${t}\n`;
+    out += `pipeline_errors_total{pipeline_name=${JSON.stringify(HOSTILE)},environment="dev",stage="quality",error_type="null_required",note="x=1,y=2"} ${i} ${t}\n`;
+  }
+  return out;
+}
+
+before(async () => {
+  vm = await startVictoriaMetrics();
+  const res = await fetch(`${vm.url}/api/v1/import/prometheus`, { method: 'POST', body: knownData() });
+  assert.equal(res.status, 204);
+  await vm.queryWhen('sum(count_over_time({__name__=~"pipeline_.*"}[3d]))', (r) => r.length === 1 && Number(r[0].value[1]) === 4 * 480, 20_000);
+});
+after(async () => {
+  await vm?.cleanup();
+});
+
+interface Row { metric: string; labels: Record<string, string>; ts: number; value: number }
+
+/** What /api/v1/export says for the window (after, until], flattened and keyed. */
+async function exported(afterMs: number, untilMs: number): Promise<Row[]> {
+  const out: Row[] = [];
+  for (const s of await vm.exportSeries('{__name__=~"pipeline_.*"}')) {
+    const { __name__, ...labels } = s.metric;
+    s.timestamps.forEach((t, i) => {
+      if (t > afterMs && t <= untilMs) out.push({ metric: __name__, labels, ts: t, value: s.values[i] });
+    });
+  }
+  return out;
+}
+
+const COLS = ['job', 'instance', 'pipeline_name', 'environment', 'stage', 'data_source', 'check_type', 'dataset', 'error_type', 'reason', 'status'];
+
+/** Reads every Parquet file under dir with DuckDB (a connection of its own), in file-name order, as rows. */
+async function readDuck(dir: string): Promise<{ rows: Row[]; perFile: Row[][] }> {
+  const db = await DuckDBInstance.create(':memory:');
+  const conn = await db.connect();
+  const files = listParquet(dir);
+  const perFile: Row[][] = [];
+  for (const f of files) {
+    const r = (await conn.runAndReadAll(`SELECT metric, ${COLS.map((c) => `"${c}"`).join(', ')}, map_entries(labels) AS other, epoch_ms("timestamp") AS ts, value FROM read_parquet('${f}')`)).getRowObjectsJS();
+    perFile.push(r.map((x) => {
+      const labels: Record<string, string> = {};
+      for (const c of COLS) if (x[c] !== null) labels[c] = x[c] as string;
+      for (const e of x.other as { key: string; value: string }[]) labels[e.key] = e.value;
+      return { metric: x.metric as string, labels, ts: Number(x.ts), value: x.value as number };
+    }));
+  }
+  // The Hive layout reads as partitions.
+  if (files.length) {
+    // DuckDB recognises date=YYYY-MM-DD directories as a DATE column.
+    const parts = (await conn.runAndReadAll(`SELECT DISTINCT strftime(date, '%Y-%m-%d') FROM read_parquet('${dir}/**/*.parquet', hive_partitioning = true) ORDER BY 1`)).getRowsJS().map((r) => String(r[0]));
+    assert.deepEqual(parts, [...new Set(files.map((f) => /date=(\d{4}-\d\d-\d\d)/.exec(f)?.[1]).filter(Boolean))].sort());
+  }
+  conn.closeSync();
+  db.closeSync();
+  return { rows: perFile.flat(), perFile };
+}
+
+function listParquet(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      if (e.name.startsWith('.')) continue;
+      if (e.isDirectory()) walk(path.join(d, e.name));
+      else if (e.name.endsWith('.parquet')) out.push(path.join(d, e.name));
+    }
+  };
+  if (existsSync(dir)) walk(dir);
+  return out;
+}
+
+const key = (r: Row) => `${r.metric}|${JSON.stringify(Object.entries(r.labels).sort())}|${r.ts}`;
+function sameSamples(got: Row[], want: Row[]) {
+  const g = new Map(got.map((r) => [key(r), r.value]));
+  assert.equal(g.size, got.length, 'no sample twice');
+  assert.equal(got.length, want.length, 'sample count');
+  for (const w of want) assert.equal(g.get(key(w)), w.value, key(w));
+}
+
+async function exportCli(args: string[], opts: { now?: Date; cwd?: string; env?: Record<string, string> } = {}) {
+  const r = await runCli(['export-parquet', '-o', 'json', ...args], { cwd: opts.cwd, now: opts.now ? () => opts.now! : undefined, env: { PIPEOBS_VM_URL: vm.url, ...opts.env } });
+  return { ...r, doc: r.code === 0 ? (JSON.parse(r.stdout) as ExportSummary) : null };
+}
+
+test('every sample of the window, in two independent readers, sorted by metric, labels, time, partitioned by day', async () => {
+  const out = tempDir();
+  const after = BASE - MIN;
+  const until = BASE + 4 * 3_600_000;
+  const r = await exportCli(['--out', out, '--start', String(after / 1000), '--end', String(until / 1000)]);
+  assert.equal(r.code, 0, r.stderr);
+  const want = await exported(after, until);
+  assert.equal(want.length, 4 * 480);
+  assert.equal(r.doc!.samples, want.length);
+  assert.equal(r.doc!.series, 4);
+  const { rows, perFile } = await readDuck(out);
+  sameSamples(rows, want);
+  // Files are named by partition; the window crosses midnight, so two days.
+  const dirs = readdirSync(out).filter((d) => !d.startsWith('.')).sort();
+  assert.equal(dirs.length, 2);
+  assert.ok(dirs.every((d) => /^date=\d{4}-\d\d-\d\d$/.test(d)));
+  // Within each file: sorted by metric, then common labels, then the others, then time.
+  for (const f of perFile) {
+    for (let i = 1; i < f.length; i++) {
+      const a = [f[i - 1].metric, ...COLS.map((c) => f[i - 1].labels[c] ?? ''), JSON.stringify(Object.entries(f[i - 1].labels).filter(([k]) => !COLS.includes(k)).sort()), f[i - 1].ts];
+      const b = [f[i].metric, ...COLS.map((c) => f[i].labels[c] ?? ''), JSON.stringify(Object.entries(f[i].labels).filter(([k]) => !COLS.includes(k)).sort()), f[i].ts];
+      const cmp = a.findIndex((x, j) => x !== b[j]);
+      assert.ok(cmp < 0 || a[cmp] < b[cmp], `row ${i} out of order in a file: ${JSON.stringify(a)} then ${JSON.stringify(b)}`);
+    }
+  }
+  // The hostile label values and the extra labels survive exactly.
+  assert.ok(rows.some((x) => x.labels.pipeline_name === HOSTILE && x.labels.note === 'x=1,y=2'));
+  assert.ok(rows.some((x) => x.labels.team === 'finance' && x.labels.region === 'eu'));
+  // An independent reader: hyparquet.
+  let hy = 0;
+  for (const f of listParquet(out)) {
+    const objs = await parquetReadObjects({ file: await asyncBufferFromFile(f), compressors });
+    for (const o of objs) {
+      const ts = o.timestamp instanceof Date ? o.timestamp.getTime() : Number(o.timestamp) / 1000;
+      const w = want.find((x) => x.ts === ts && x.metric === o.metric && x.labels.pipeline_name === o.pipeline_name && x.labels.check_type === (o.check_type ?? undefined) && (x.labels.team ?? null) === ((o.labels as Record<string, string> | undefined)?.team ?? null));
+      assert.ok(w, `hyparquet row ${JSON.stringify(o, (_k, v) => (typeof v === 'bigint' ? String(v) : v))} not in the export`);
+      assert.equal(o.value, w.value);
+      hy++;
+    }
+  }
+  assert.equal(hy, want.length);
+});
+
+test('--partition-by hour and none', async () => {
+  const after = BASE - MIN;
+  const until = BASE + 2 * 3_600_000;
+  const hour = tempDir();
+  const h = await exportCli(['--out', hour, '--start', String(after / 1000), '--end', String(until / 1000), '--partition-by', 'hour']);
+  assert.equal(h.code, 0, h.stderr);
+  const dirs = listParquet(hour).map((f) => path.relative(hour, path.dirname(f)));
+  assert.deepEqual([...new Set(dirs.map((d) => d.replace(/\d{4}-\d\d-\d\d/, 'D')))].sort(), ['date=D/hour=00', 'date=D/hour=22', 'date=D/hour=23']);
+  sameSamples((await readDuck(hour)).rows, await exported(after, until));
+  const none = tempDir();
+  const n = await exportCli(['--out', none, '--start', String(after / 1000), '--end', String(until / 1000), '--partition-by', 'none']);
+  assert.equal(n.code, 0, n.stderr);
+  assert.ok(listParquet(none).every((f) => path.dirname(f) === none));
+});
+
+test('incremental runs over a moving window: their union equals one full export, no gap, no duplicate', async () => {
+  const out = tempDir();
+  const first = BASE + 17 * MIN + 13_000;
+  const docs: ExportSummary[] = [];
+  for (let k = 0; k < 6; k++) {
+    const now = new Date(first + k * 41 * MIN + 60_000); // the 60 s safety lag puts each end at first + k * 41 min
+    const r = await exportCli(['--out', out, '--incremental', '--start', String(BASE / 1000 - 60)], { now });
+    assert.equal(r.code, 0, r.stderr);
+    docs.push(r.doc!);
+  }
+  for (let k = 1; k < docs.length; k++) assert.equal(docs[k].window!.after, docs[k - 1].window!.until, 'each run starts where the last ended');
+  const until = first + 5 * 41 * MIN;
+  sameSamples((await readDuck(out)).rows, await exported(BASE - 60_000, until));
+  const state = JSON.parse(readFileSync(path.join(out, '.pipeobs-export-state.json'), 'utf8'));
+  assert.equal(state.last_end_ms, until);
+  // Nothing new yet: an up-to-date run writes nothing and keeps the state.
+  const again = await exportCli(['--out', out, '--incremental'], { now: new Date(until + 60_000) });
+  assert.equal(again.doc!.up_to_date, true);
+  // A different selection into the same directory is refused.
+  const other = await exportCli(['--out', out, '--incremental', '--match', 'up'], { now: new Date(until + 120_000) });
+  assert.equal(other.code, 2);
+  assert.match(other.stderr, /holds an export of --match .* this run asks for --match up/);
+});
+
+test('a run killed mid-write leaves no partial file and no state change; the next run recovers', async () => {
+  const out = tempDir();
+  // Enough data that the run is still busy when it is killed.
+  let big = '';
+  for (let i = 0; i < 200_000; i++) big += `kill_test_metric{pipeline_name="p${i % 50}"} ${i} ${BASE + Math.floor(i / 50) * 1000}\n`;
+  await fetch(`${vm.url}/api/v1/import/prometheus`, { method: 'POST', body: big });
+  await vm.queryWhen('sum(count_over_time(kill_test_metric[3d]))', (r) => r.length === 1 && Number(r[0].value[1]) === 200_000, 20_000);
+  const args = ['--vm-url', vm.url, 'export-parquet', '--out', out, '--match', 'kill_test_metric', '--start', String(BASE / 1000 - 60), '--end', String(BASE / 1000 + 4000)];
+  const child = spawn(process.execPath, [path.join(root, 'bin', 'pipeobs'), ...args], { stdio: 'ignore', env: { ...process.env, CI: 'true' } });
+  await waitFor('the export to start writing', async () => existsSync(path.join(out, '.pipeobs-tmp', 'current', 'export.jsonl')), 20_000, 5);
+  child.kill('SIGKILL');
+  await new Promise((r) => child.once('exit', r));
+  assert.deepEqual(listParquet(out), [], 'no file outside the temporary directory');
+  assert.ok(!existsSync(path.join(out, '.pipeobs-export-state.json')));
+  const r = await exportCli(['--out', out, '--match', 'kill_test_metric', '--start', String(BASE / 1000 - 60), '--end', String(BASE / 1000 + 4000)]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.doc!.recovered ?? '', /removed the partial files of an interrupted run/);
+  assert.equal(r.doc!.samples, 200_000);
+  assert.ok(!existsSync(path.join(out, '.pipeobs-tmp')));
+  assert.ok(!existsSync(path.join(out, '.pipeobs-export.lock')));
+});
+
+test('a run that died after committing is rolled forward: its files moved, its state written', async () => {
+  const out = tempDir();
+  const tmp = path.join(out, '.pipeobs-tmp', 'current', 'data', 'c0000', 'date=2026-01-01');
+  mkdirSync(tmp, { recursive: true });
+  writeFileSync(path.join(tmp, 'part-0.parquet'), 'PAR1');
+  const to = path.join(out, 'date=2026-01-01', 'part-1-2-0000-0.parquet');
+  const state = { version: 1, last_end_ms: BASE, match: ['{__name__=~"pipeline_.*"}'], partition_by: 'day', updated_at: 'x' };
+  writeFileSync(path.join(out, '.pipeobs-tmp', 'pending.json'), JSON.stringify({ until_ms: BASE, moves: [{ from: path.join(tmp, 'part-0.parquet'), to }], state }));
+  const r = await exportCli(['--out', out, '--incremental', '--match', '{__name__=~"pipeline_.*"}'], { now: new Date(BASE + 30 * MIN) });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.doc!.recovered ?? '', /finished an interrupted run: 1 files/);
+  assert.equal(readFileSync(to, 'utf8'), 'PAR1');
+  assert.equal(r.doc!.window!.after, new Date(BASE).toISOString(), 'the next window starts at the recovered end');
+});
+
+test('a lock held by a live process stops a second run; a dead holder\'s lock is taken over', async () => {
+  const out = tempDir();
+  writeFileSync(path.join(out, '.pipeobs-export.lock'), String(process.ppid));
+  const r = await exportCli(['--out', out]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, new RegExp(`another export-parquet \\(pid ${process.ppid}\\) is writing to`));
+  writeFileSync(path.join(out, '.pipeobs-export.lock'), '2147483000');
+  const ok = await exportCli(['--out', out, '--start', String(BASE / 1000), '--end', String(BASE / 1000 + 60)]);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.ok(!existsSync(path.join(out, '.pipeobs-export.lock')));
+});
+
+test('bad input: each a clear error and the documented exit code; a failed run changes nothing', async () => {
+  const out = tempDir();
+  const sel = await exportCli(['--out', out, '--match', 'sum(']);
+  assert.equal(sel.code, 2);
+  assert.match(sel.stderr, /VictoriaMetrics rejected export \(HTTP 400\)/);
+  const order = await exportCli(['--out', out, '--start', '-1h', '--end', '-2h']);
+  assert.equal(order.code, 2);
+  assert.match(order.stderr, /--start .* is not before --end/);
+  const file = path.join(tempDir(), 'a-file');
+  writeFileSync(file, 'x');
+  const unwritable = await exportCli(['--out', path.join(file, 'sub')]);
+  assert.equal(unwritable.code, 2);
+  assert.match(unwritable.stderr, /cannot write to --out .*a-file\/sub: (ENOTDIR|EEXIST)/);
+  const inc = await exportCli(['--out', out, '--incremental', '--start', String(BASE / 1000)], { now: new Date(BASE + 10 * MIN) });
+  assert.equal(inc.code, 0);
+  const stateBefore = readFileSync(path.join(out, '.pipeobs-export-state.json'), 'utf8');
+  const filesBefore = listParquet(out);
+  const port = await freePort();
+  const down = await exportCli(['--out', out, '--incremental'], { now: new Date(BASE + 20 * MIN), env: { PIPEOBS_VM_URL: `http://127.0.0.1:${port}`, PIPEOBS_VM_RETRIES: '0' } });
+  assert.equal(down.code, 4);
+  assert.match(down.stderr, /cannot reach VictoriaMetrics at .*\/api\/v1\/export for export/);
+  assert.equal(readFileSync(path.join(out, '.pipeobs-export-state.json'), 'utf8'), stateBefore);
+  assert.deepEqual(listParquet(out), filesBefore);
+  assert.ok(!existsSync(path.join(out, '.pipeobs-tmp')));
+  const withEnd = await exportCli(['--out', out, '--incremental', '--end', 'now']);
+  assert.equal(withEnd.code, 2);
+});
