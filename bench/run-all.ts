@@ -1,7 +1,9 @@
 /** Runs every benchmark and prints the figures the README quotes. Results land in bench/results/. */
 import { benchPushInflux } from './push-influx.js';
 import { benchRunPipeline } from './run-pipeline.js';
+import { benchExportQuery } from './export-query.js';
 
 const push = await benchPushInflux();
 const pipeline = await benchRunPipeline();
-console.log(JSON.stringify({ push_influx: push, run_pipeline: pipeline }, null, 2));
+const exportQuery = await benchExportQuery();
+console.log(JSON.stringify({ push_influx: push, run_pipeline: pipeline, export_query: exportQuery }, null, 2));

@@ -176,11 +176,14 @@ test('/metrics is valid Prometheus exposition (promtool) and a real vmagent deli
 
   const agent = await startVmagent(vm.url, `global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: pipeobs\n    static_configs:\n      - targets: ['127.0.0.1:${port}']\n`);
   try {
-    await waitFor('vmagent to deliver the scrape', async () => (await vm.query('pipeline_runs_total{job="pipeobs",pipeline_name="scraped",status="success"}')).length === 1, 30_000)
-      .catch((err: Error) => {
-        throw new Error(`${err.message}\nvmagent log: ${agent.logs()}`);
-      });
     const samples = text.split('\n').filter((l) => l.startsWith('pipeline_'));
+    // New series become searchable over about a second: wait until every one of them is.
+    await waitFor('vmagent to deliver the scrape', async () => {
+      const r = await vm.query('count({job="pipeobs",pipeline_name="scraped"})');
+      return r.length === 1 && Number(r[0].value[1]) === samples.length;
+    }, 30_000).catch((err: Error) => {
+      throw new Error(`${err.message}\nvmagent log: ${agent.logs()}`);
+    });
     assert.ok(samples.length > 100);
     for (const line of samples) {
       const m = /^([a-z_]+)\{(.*)\} (\S+)$/.exec(line);
