@@ -12,6 +12,7 @@ import { registerRunPipeline } from './commands/run-pipeline.js';
 import { registerPushInflux } from './commands/push-influx.js';
 import { registerQuery } from './commands/query.js';
 import { registerExportParquet } from './commands/export-parquet.js';
+import { registerAsk } from './commands/ask.js';
 
 
 const require = createRequire(import.meta.url);
@@ -39,6 +40,7 @@ Run \`pipeobs <command> --help\` for a command's flags and examples.`);
   registerPushInflux(program, deps);
   registerQuery(program, deps);
   registerExportParquet(program, deps);
+  registerAsk(program, deps);
 
   for (const cmd of program.commands) {
     cmd.exitOverride().configureOutput({ writeOut: (s) => deps.stdout.write(s), writeErr: (s) => deps.stderr.write(s) });

@@ -10,6 +10,7 @@ import { compressors } from 'hyparquet-compressors';
 import { runCli, tempDir } from '../helpers/cli.js';
 import { freePort, startVictoriaMetrics, waitFor, type VictoriaMetrics } from '../helpers/victoria.js';
 import type { ExportSummary } from '../../src/core/export/job.js';
+import { COMMON_LABELS } from '../../src/core/export/parquet.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 let vm: VictoriaMetrics;
@@ -54,7 +55,7 @@ async function exported(afterMs: number, untilMs: number): Promise<Row[]> {
   return out;
 }
 
-const COLS = ['job', 'instance', 'pipeline_name', 'environment', 'stage', 'data_source', 'check_type', 'dataset', 'error_type', 'reason', 'status'];
+const COLS = [...COMMON_LABELS];
 
 /** Reads every Parquet file under dir with DuckDB (a connection of its own), in file-name order, as rows. */
 async function readDuck(dir: string): Promise<{ rows: Row[]; perFile: Row[][] }> {

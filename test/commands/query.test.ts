@@ -4,7 +4,7 @@ import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { runCli, tempDir } from '../helpers/cli.js';
 import { startVictoriaMetrics, freePort, type VictoriaMetrics } from '../helpers/victoria.js';
-import { STAGE_DURATION_BUCKETS } from '../../src/core/metrics/catalog.js';
+import { histogram as knownHistogram, prom, quantile } from '../helpers/known-data.js';
 import type { QueryResultDoc } from '../../src/commands/query.js';
 import type { RunPipelineResult } from '../../src/commands/run-pipeline.js';
 
@@ -14,32 +14,8 @@ const MIN = 60_000;
 const T = Math.floor(Date.now() / MIN) * MIN - 30 * MIN;
 const END = T + 10 * MIN;
 
-function prom(name: string, labels: Record<string, string>, points: [number, number][]): string {
-  const l = Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join(',');
-  return points.map(([t, v]) => `${name}{${l}} ${v} ${t}`).join('\n') + '\n';
-}
-
-/** Cumulative bucket counts of a histogram for the given observations. */
 function histogram(labels: Record<string, string>, at: number, observations: number[]): string {
-  let out = '';
-  for (const le of [...STAGE_DURATION_BUCKETS.map(String), '+Inf']) {
-    const n = observations.filter((o) => le === '+Inf' || o <= Number(le)).length;
-    out += prom('pipeline_stage_duration_seconds_bucket', { ...labels, le }, [[T, 0], [at, n]]);
-  }
-  out += prom('pipeline_stage_duration_seconds_sum', labels, [[T, 0], [at, observations.reduce((a, b) => a + b, 0)]]);
-  out += prom('pipeline_stage_duration_seconds_count', labels, [[T, 0], [at, observations.length]]);
-  return out;
-}
-
-/** Prometheus' histogram_quantile: linear interpolation inside the bucket holding the rank. */
-function quantile(q: number, observations: number[]): number {
-  const bounds = [...STAGE_DURATION_BUCKETS];
-  const counts = bounds.map((b) => observations.filter((o) => o <= b).length);
-  const rank = q * observations.length;
-  const i = counts.findIndex((c) => c >= rank);
-  const lower = i === 0 ? 0 : bounds[i - 1];
-  const below = i === 0 ? 0 : counts[i - 1];
-  return lower + ((bounds[i] - lower) * (rank - below)) / (counts[i] - below);
+  return knownHistogram(labels, T, at, observations);
 }
 
 const ALPHA = { pipeline_name: 'alpha', environment: 'prod' };

@@ -13,7 +13,8 @@ test('catalog entries are well-formed: names, counter suffixes, increasing bucke
     assert.ok(!names.has(m.name), `${m.name} defined twice`);
     names.add(m.name);
     assert.equal(m.type === 'counter', m.name.endsWith('_total'), `${m.name}: counters, and only counters, end in _total`);
-    assert.deepEqual(m.labels.slice(0, 2), ['pipeline_name', 'environment'], m.name);
+    if (m.source === 'run-pipeline') assert.deepEqual(m.labels.slice(0, 2), ['pipeline_name', 'environment'], m.name);
+    else assert.ok(m.name.startsWith('pipeobs_'), `${m.name}: pipeobs' own metrics start with pipeobs_`);
     if (m.type === 'histogram') {
       assert.ok(m.buckets && m.buckets.length >= 10, m.name);
       for (let i = 1; i < m.buckets!.length; i++) assert.ok(m.buckets![i] > m.buckets![i - 1], `${m.name} buckets increase`);

@@ -16,7 +16,7 @@ export interface MetricDef {
   /** Upper bounds for histogram buckets, in the metric's unit. */
   buckets?: readonly number[];
   /** Which part of pipeobs emits it. */
-  source: 'run-pipeline' | 'push-influx';
+  source: 'run-pipeline' | 'ask';
 }
 
 /** Stages of the ETL, in order. */
@@ -136,7 +136,51 @@ export const CATALOG: readonly MetricDef[] = [
     labels: [...P],
     source: 'run-pipeline',
   },
+  {
+    name: 'pipeobs_llm_requests_total',
+    type: 'counter',
+    help: 'Chat-completion requests ask sent to the LLM, by model and outcome (ok, error)',
+    unit: 'requests',
+    labels: ['model', 'outcome'],
+    source: 'ask',
+  },
+  {
+    name: 'pipeobs_llm_tokens_total',
+    type: 'counter',
+    help: 'Tokens the LLM reported using, by model and type (prompt, completion)',
+    unit: 'tokens',
+    labels: ['model', 'type'],
+    source: 'ask',
+  },
+  {
+    name: 'pipeobs_llm_request_duration_seconds',
+    type: 'histogram',
+    help: 'Wall time of one chat-completion request, retries included',
+    unit: 'seconds',
+    labels: ['model'],
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 7.5, 10, 15, 20, 30, 45, 60, 90, 120],
+    source: 'ask',
+  },
+  {
+    name: 'pipeobs_llm_errors_total',
+    type: 'counter',
+    help: 'Failed LLM requests by model and error type (auth, model_not_found, rate_limited, unreachable, server, other)',
+    unit: 'errors',
+    labels: ['model', 'error_type'],
+    source: 'ask',
+  },
+  {
+    name: 'pipeobs_ask_questions_total',
+    type: 'counter',
+    help: 'Questions ask answered, by mode (llm, offline) and outcome (answered, unanswered, failed)',
+    unit: 'questions',
+    labels: ['mode', 'outcome'],
+    source: 'ask',
+  },
 ];
+
+export const LLM_ERROR_TYPES = ['auth', 'model_not_found', 'rate_limited', 'unreachable', 'server', 'other'] as const;
+export type LlmErrorType = (typeof LLM_ERROR_TYPES)[number];
 
 export const CATALOG_BY_NAME: ReadonlyMap<string, MetricDef> = new Map(CATALOG.map((m) => [m.name, m]));
 

@@ -21,7 +21,7 @@ export interface CatalogRegistry {
   histogram(name: string): client.Histogram<string>;
 }
 
-export function createCatalogRegistry(defs: readonly MetricDef[] = CATALOG): CatalogRegistry {
+export function createCatalogRegistry(defs: readonly MetricDef[] = CATALOG.filter((m) => m.source === 'run-pipeline')): CatalogRegistry {
   const registry = new client.Registry();
   const metrics = new Map<string, AnyMetric>();
   for (const def of defs) {

@@ -1,0 +1,241 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { runCli } from '../helpers/cli.js';
+import { freePort, startVictoriaMetrics, type VictoriaMetrics } from '../helpers/victoria.js';
+import { histogram, prom } from '../helpers/known-data.js';
+import { startFakeOpenAI, toolResults, type FakeOpenAI } from '../helpers/openai-server.js';
+import { planQuestion, DEMO_QUESTIONS } from '../../src/core/ask/offline.js';
+import type { AskResult } from '../../src/commands/ask.js';
+import { formatDurationShort } from '../../src/core/time/parse.js';
+
+let vm: VictoriaMetrics;
+const MIN = 60_000;
+// Known data an hour ago; questions are asked at NOW.
+const T = Math.floor(Date.now() / MIN) * MIN - 60 * MIN;
+const NOW = new Date(T + 30 * MIN);
+const P = { pipeline_name: 'orders', environment: 'prod' };
+const KEY = 'sk-test-SECRET-0123456789';
+
+before(async () => {
+  vm = await startVictoriaMetrics();
+  const t1 = T + 5 * MIN;
+  const t2 = T + 10 * MIN;
+  const data =
+    prom('pipeline_rows_processed_total', { ...P, stage: 'load', data_source: 'orders' }, [[T, 0], [t1, 4000], [t2, 9000]]) +
+    prom('pipeline_rows_processed_total', { ...P, stage: 'extract', data_source: 'orders' }, [[T, 0], [t2, 10000]]) +
+    prom('pipeline_runs_total', { ...P, status: 'success' }, [[T, 0], [t1, 1], [t2, 1]]) +
+    prom('pipeline_runs_total', { ...P, status: 'failed' }, [[T, 0], [t1, 0], [t2, 1]]) +
+    prom('pipeline_data_quality_score', { ...P, check_type: 'overall' }, [[t1, 99.5], [t2, 97.25]]) +
+    prom('pipeline_errors_total', { ...P, stage: 'quality', error_type: 'out_of_range' }, [[T, 0], [t2, 12]]) +
+    prom('pipeline_errors_total', { ...P, stage: 'load', error_type: 'stage_failure' }, [[T, 0], [t2, 1]]) +
+    prom('pipeline_data_freshness_seconds', { ...P, data_source: 'orders' }, [[t2, 30]]) +
+    prom('pipeline_last_success_timestamp_seconds', P, [[t1, t1 / 1000]]) +
+    histogram({ ...P, stage: 'extract' }, T, t2, [0.5, 1.5]) +
+    histogram({ ...P, stage: 'load' }, T, t2, [0.2, 0.4]);
+  const res = await fetch(`${vm.url}/api/v1/import/prometheus`, { method: 'POST', body: data });
+  assert.equal(res.status, 204);
+  await vm.queryWhen(`count(last_over_time({__name__=~"pipeline_.*"}[2h]))`, (r) => r.length === 1 && Number(r[0].value[1]) >= 60);
+});
+after(async () => {
+  await vm?.cleanup();
+});
+
+async function ask(args: string[], env: Record<string, string> = {}, stdin?: string) {
+  const r = await runCli(['ask', ...args], { now: () => NOW, stdin, env: { PIPEOBS_VM_URL: vm.url, OPENAI_API_KEY: '', ...env } });
+  assert.ok(!r.stdout.includes(KEY) && !r.stderr.includes(KEY), 'the API key never appears in output');
+  return r;
+}
+
+// ---- offline engine: question → PromQL, then the query against real data and the answer's numbers ----
+
+const OFFLINE: [string, string[], RegExp][] = [
+  [DEMO_QUESTIONS[0], ['sum by (pipeline_name) (increase(pipeline_rows_processed_total{stage="load",data_source="orders"}[1d]))'], /^9,000 rows were processed \(loaded to the output\) across 1 pipeline in the last 24 hours\.$/],
+  [DEMO_QUESTIONS[1], ['max by (pipeline_name, environment) (last_over_time(pipeline_data_quality_score{check_type="overall"}[1d]))'], /^Current data quality score \(last run, 0-100\): orders\/prod 97\.25%\.$/],
+  [DEMO_QUESTIONS[2], [
+    `sum by (pipeline_name, environment) (increase(pipeline_runs_total{status="failed"}[${formatDurationShort(Math.max(60, Math.round((NOW.getTime() - Date.UTC(NOW.getUTCFullYear(), NOW.getUTCMonth(), NOW.getUTCDate())) / 1000)))}]))`,
+  ], /failed/],
+  [DEMO_QUESTIONS[3], ['sum by (pipeline_name, stage) (rate(pipeline_rows_processed_total{data_source="orders"}[1d]))'], /^Throughput per stage in the last 24 hours \(rows per second over the time the samples span\): orders\/extract 16\.667 rows\/s, orders\/load 15 rows\/s\.$/],
+  [DEMO_QUESTIONS[4], ['sum by (stage, error_type) (increase(pipeline_errors_total[1d])) > 0'], /^Yes: 13 errors in the last 24 hours\. By stage and type: quality\/out_of_range 12, load\/stage_failure 1\.$/],
+  [DEMO_QUESTIONS[5], ['sum by (stage) (increase(pipeline_stage_duration_seconds_sum[1d])) / sum by (stage) (increase(pipeline_stage_duration_seconds_count[1d]))'], /^Average processing time per stage in the last 24 hours: extract 1 s, load 300 ms\.$/],
+  ['What is the p50 duration of the load stage in the last 2 hours?', ['histogram_quantile(0.5, sum by (le, stage) (increase(pipeline_stage_duration_seconds_bucket{stage="load"}[2h])))'], /^p50 stage duration in the last 2 hours: load 2\d\d(\.\d)? ms\.$/],
+  ['Is the data fresh? SLA 10 minutes', [
+    'max by (pipeline_name, environment) (last_over_time(pipeline_data_freshness_seconds[1d])) + on (pipeline_name, environment) (time() - max by (pipeline_name, environment) (last_over_time(pipeline_last_success_timestamp_seconds[1d])))',
+  ], /^1 of 1 pipelines are stale \(SLA 10 min\): orders\/prod data is 25\.5 min old \(STALE\)\.$/],
+  ['How many rows did pipeline orders process in prod in the last hour?', ['sum by (pipeline_name) (increase(pipeline_rows_processed_total{stage="load",data_source="orders",pipeline_name="orders",environment="prod"}[1h]))'], /^9,000 rows were processed .* in the last hour\.$/],
+];
+
+for (const [question, promql, answer] of OFFLINE) {
+  test(`offline: ${question}`, async () => {
+    assert.deepEqual(planQuestion(question, NOW)?.queries.map((q) => q.promql).slice(0, promql.length), promql);
+    const r = await ask(['--offline', question, '-o', 'json']);
+    assert.equal(r.code, 0, r.stderr);
+    const doc = JSON.parse(r.stdout) as AskResult;
+    assert.equal(doc.mode, 'offline');
+    assert.equal(doc.answered, true);
+    assert.match(doc.answer, answer);
+    assert.deepEqual(doc.queries.map((q) => q.promql).slice(0, promql.length), promql);
+  });
+}
+
+test('offline: "failed today" names the pipeline and counts its failed runs', async () => {
+  const r = await ask(['--offline', 'Which ETL jobs failed today?']);
+  // The failure at T+10m counts when it happened today (UTC).
+  const today = new Date(T + 10 * MIN).getUTCDate() === NOW.getUTCDate();
+  assert.match(r.stdout, today ? /^1 pipeline had failed runs today \(since 00:00 UTC\): orders\/prod \(1 failed\); 2 runs in all\./ : /No ETL job failed today/);
+});
+
+test('offline: an unanswerable question says so, suggests questions, and exits 5', async () => {
+  const r = await ask(['--offline', 'What is the meaning of life?']);
+  assert.equal(r.code, 5);
+  assert.match(r.stdout, /I can't answer that without an LLM\. Questions I can answer offline, for example:\n  - How many total rows/);
+  assert.match(r.stderr, /could not answer: "What is the meaning of life\?"/);
+});
+
+test('no API key: ask answers offline and says why; --demo answers every demo question', async () => {
+  const r = await ask(['--demo', '-o', 'json']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /no OPENAI_API_KEY: answering offline/);
+  const docs = JSON.parse(r.stdout) as AskResult[];
+  assert.deepEqual(docs.map((d) => d.question), [...DEMO_QUESTIONS]);
+  assert.ok(docs.every((d) => d.answered && d.queries.length > 0));
+});
+
+test('chat over a pipe: /help, a question, /promql, exit; answers without colour', async () => {
+  const r = await ask([], {}, '/help\nWhat is the current data quality score?\n/promql\n/nope\nexit\nignored after exit\n');
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, [
+    'Ask about the pipelines in plain language. Commands:',
+    '  /help     this help',
+    '  /metrics  the metric catalog',
+    '  /promql   the PromQL behind the last answer',
+    '  /exit     leave (also exit, quit, Ctrl-D)',
+    'Current data quality score (last run, 0-100): orders/prod 97.25%.',
+    '  PromQL: max by (pipeline_name, environment) (last_over_time(pipeline_data_quality_score{check_type="overall"}[1d]))',
+    '  max by (pipeline_name, environment) (last_over_time(pipeline_data_quality_score{check_type="overall"}[1d]))',
+    'unknown command /nope; /help lists them',
+    '',
+  ].join('\n'));
+});
+
+// ---- LLM mode against a local OpenAI-compatible server, through the real openai SDK ----
+
+let llm: FakeOpenAI | null = null;
+async function withLlm(script: Parameters<typeof startFakeOpenAI>[0]) {
+  llm = await startFakeOpenAI(script);
+  return { OPENAI_API_KEY: KEY, OPENAI_BASE_URL: llm.baseURL, PIPEOBS_LLM_MODEL: 'test-model' };
+}
+test.afterEach(async () => {
+  await llm?.close();
+  llm = null;
+});
+
+test('llm: a correct tool-call sequence; the model sees the real catalog and real values; usage is pushed', async () => {
+  const q = 'sum(increase(pipeline_rows_processed_total{stage="load"}[1h]))';
+  const env = await withLlm((req, n) => {
+    if (n === 0) return { toolCalls: [{ name: 'list_metrics', arguments: '{}' }], usage: [300, 10] };
+    if (n === 1) return { toolCalls: [{ name: 'instant_query', arguments: JSON.stringify({ query: q }) }], usage: [500, 30] };
+    return { content: '9000 rows were loaded in the last hour (PromQL: sum(increase(...[1h]))).', usage: [700, 40] };
+  });
+  const r = await ask(['How many rows were loaded?', '-o', 'json', '--push', 'prometheus'], env);
+  assert.equal(r.code, 0, r.stderr);
+  const doc = JSON.parse(r.stdout) as AskResult;
+  assert.equal(doc.mode, 'llm');
+  assert.equal(doc.model, 'test-model');
+  assert.equal(doc.answer, '9000 rows were loaded in the last hour (PromQL: sum(increase(...[1h]))).');
+  assert.deepEqual(doc.queries.map((x) => [x.tool, x.promql, x.ok, x.series]), [['instant_query', q, true, 1]]);
+  const reqs = llm!.requests;
+  assert.equal(reqs.length, 3);
+  assert.equal(reqs[0].authorization, `Bearer ${KEY}`);
+  assert.deepEqual(reqs[0].tools!.map((t) => t.function.name), ['list_metrics', 'label_values', 'series', 'instant_query', 'range_query']);
+  assert.equal(reqs[0].messages[0].role, 'system');
+  const catalog = toolResults(reqs[1])[0] as { catalog: { name: string }[] };
+  assert.ok(catalog.catalog.some((m) => m.name === 'pipeline_rows_processed_total'));
+  const value = toolResults(reqs[2])[1] as { series: { value: number }[] };
+  assert.equal(value.series[0].value, 9000);
+  // ask's own usage, from the catalog, in VictoriaMetrics
+  // Pushed with the test's clock (NOW, half an hour ago): read the last value in the hour.
+  const tokens = await vm.queryWhen('last_over_time(pipeobs_llm_tokens_total{model="test-model",type="prompt"}[1h])', (x) => x.length === 1);
+  assert.equal(Number(tokens[0].value[1]), 1500);
+  const completion = await vm.queryWhen('last_over_time(pipeobs_llm_tokens_total{model="test-model",type="completion"}[1h])', (x) => x.length === 1);
+  assert.equal(Number(completion[0].value[1]), 80);
+  const requests = await vm.queryWhen('last_over_time(pipeobs_llm_requests_total{model="test-model",outcome="ok"}[1h])', (x) => x.length === 1);
+  assert.equal(Number(requests[0].value[1]), 3);
+});
+
+test('llm: an invented metric name goes back with the nearest real names, and the model corrects it', async () => {
+  const env = await withLlm((req, n) => {
+    if (n === 0) return { toolCalls: [{ name: 'instant_query', arguments: JSON.stringify({ query: 'sum(pipeline_rows_total)' }) }] };
+    if (n === 1) {
+      const res = toolResults(req)[0] as { nearest: string[] };
+      return { toolCalls: [{ name: 'instant_query', arguments: JSON.stringify({ query: `sum(${res.nearest[0]}{stage="load"})` }) }] };
+    }
+    return { content: 'done' };
+  });
+  const r = await ask(['rows?', '-o', 'json'], env);
+  assert.equal(r.code, 0, r.stderr);
+  const first = toolResults(llm!.requests[1])[0] as { error: string; unknown: string; nearest: string[] };
+  assert.equal(first.unknown, 'pipeline_rows_total');
+  assert.match(first.error, /unknown metric name "pipeline_rows_total"/);
+  assert.equal(first.nearest[0], 'pipeline_rows_processed_total');
+  const doc = JSON.parse(r.stdout) as AskResult;
+  assert.deepEqual(doc.queries.map((x) => [x.promql, x.ok]), [['sum(pipeline_rows_total)', false], ['sum(pipeline_rows_processed_total{stage="load"})', true]]);
+});
+
+test('llm: malformed tool arguments and a tool that does not exist are reported back, not run', async () => {
+  const env = await withLlm((req, n) => {
+    if (n === 0) return { toolCalls: [{ name: 'instant_query', arguments: '{"query": "up"' }, { name: 'drop_database', arguments: '{}' }] };
+    return { content: 'sorry' };
+  });
+  const r = await ask(['anything?', '-o', 'json'], env);
+  assert.equal(r.code, 0, r.stderr);
+  const [malformed, missing] = toolResults(llm!.requests[1]) as { error: string }[];
+  assert.match(malformed.error, /the arguments of instant_query are not a JSON object/);
+  assert.match(missing.error, /there is no tool named "drop_database"; the tools are list_metrics, label_values, series, instant_query, range_query/);
+  assert.deepEqual((JSON.parse(r.stdout) as AskResult).queries, []);
+});
+
+test('llm: a range query the model chooses is summarised, so the values are seen', async () => {
+  const env = await withLlm((req, n) => {
+    if (n === 0) return { toolCalls: [{ name: 'range_query', arguments: JSON.stringify({ query: 'pipeline_data_quality_score{check_type="overall"}', start: new Date(T).toISOString(), end: new Date(T + 20 * MIN).toISOString(), step: '5m' }) }] };
+    return { content: 'quality fell from 99.5 to 97.25' };
+  });
+  const r = await ask(['quality trend?'], env);
+  assert.equal(r.code, 0, r.stderr);
+  const res = toolResults(llm!.requests[1])[0] as { series: { first: number; last: number; min: number; max: number; points: number }[] };
+  const s = res.series[0];
+  assert.deepEqual([s.first, s.last, s.min, s.max], [99.5, 97.25, 97.25, 99.5]);
+  assert.ok(s.points >= 2);
+});
+
+test('llm: a 429 is retried and then succeeds', async () => {
+  const env = await withLlm((req, n) => (n === 0 ? { status: 429, error: { message: 'slow down', type: 'rate_limit' }, headers: { 'retry-after-ms': '10' } } : { content: 'fine' }));
+  const r = await ask(['hi'], env);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(llm!.requests.length, 2);
+  assert.match(r.stdout, /^fine\n/);
+});
+
+test('llm: a model that never stops calling tools is stopped after --max-rounds', async () => {
+  const env = await withLlm(() => ({ toolCalls: [{ name: 'list_metrics', arguments: '{}' }] }));
+  const r = await ask(['loop?', '--max-rounds', '3', '-o', 'json'], env);
+  assert.equal(r.code, 5);
+  assert.equal(llm!.requests.length, 4);
+  assert.equal(llm!.requests[3].tool_choice, 'none');
+  assert.match((JSON.parse(r.stdout) as AskResult).answer, /stopped after 3 rounds of tool calls/);
+});
+
+test('llm: a wrong model, a refused key and an unreachable server are clear errors with the documented codes', async () => {
+  let env = await withLlm(() => ({ status: 404, error: { message: 'The model `nope` does not exist', code: 'model_not_found' } }));
+  const notFound = await ask(['hi', '--model', 'nope'], env);
+  assert.equal(notFound.code, 3);
+  assert.match(notFound.stderr, /model "nope" was not found at http:\/\/127\.0\.0\.1:\d+\/v1 \(HTTP 404\)/);
+  await llm!.close();
+  env = await withLlm(() => ({ status: 401, error: { message: `Incorrect API key provided: ${KEY}` } }));
+  const refused = await ask(['hi'], env);
+  assert.equal(refused.code, 3);
+  assert.match(refused.stderr, /refused the API key \(HTTP 401\)\nhint: check OPENAI_API_KEY \(it is never printed\)/);
+  const port = await freePort();
+  const down = await ask(['hi'], { OPENAI_API_KEY: KEY, OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1`, PIPEOBS_LLM_TIMEOUT: '5' });
+  assert.equal(down.code, 4);
+  assert.match(down.stderr, /cannot reach the LLM server at http:\/\/127\.0\.0\.1:\d+\/v1/);
+});
