@@ -2,8 +2,10 @@
 import { benchPushInflux } from './push-influx.js';
 import { benchRunPipeline } from './run-pipeline.js';
 import { benchExportQuery } from './export-query.js';
+import { benchAsk } from './ask.js';
 
 const push = await benchPushInflux();
 const pipeline = await benchRunPipeline();
 const exportQuery = await benchExportQuery();
-console.log(JSON.stringify({ push_influx: push, run_pipeline: pipeline, export_query: exportQuery }, null, 2));
+const ask = await benchAsk();
+console.log(JSON.stringify({ push_influx: push, run_pipeline: pipeline, export_query: exportQuery, ask }, null, 2));

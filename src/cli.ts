@@ -8,17 +8,24 @@ import { ExitCode, PipeobsError, describeError } from './core/errors.js';
 import type { Deps } from './core/deps.js';
 import { renderJson } from './core/output/render.js';
 import { colorFor } from './core/output/terminal.js';
-import { registerRunPipeline } from './commands/run-pipeline.js';
-import { registerPushInflux } from './commands/push-influx.js';
-import { registerQuery } from './commands/query.js';
-import { registerExportParquet } from './commands/export-parquet.js';
-import { registerAsk } from './commands/ask.js';
+
+type Register = (program: Command, deps: Deps) => void;
+
+/** Each command's module, loaded only when it is the one being run (or for help). */
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  'run-pipeline': () => import('./commands/run-pipeline.js').then((m) => m.registerRunPipeline),
+  'push-influx': () => import('./commands/push-influx.js').then((m) => m.registerPushInflux),
+  query: () => import('./commands/query.js').then((m) => m.registerQuery),
+  'export-parquet': () => import('./commands/export-parquet.js').then((m) => m.registerExportParquet),
+  ask: () => import('./commands/ask.js').then((m) => m.registerAsk),
+};
 
 
 const require = createRequire(import.meta.url);
 export const VERSION: string = (require('../../package.json') as { version: string }).version;
 
-export function buildProgram(deps: Deps): Command {
+/** The program with the commands named in argv registered, or all of them when none is named. */
+export async function buildProgram(deps: Deps, argv: readonly string[] = []): Promise<Command> {
   const program = new Command('pipeobs')
     .description('Observe data pipelines: is data flowing, fresh, correct and fast? (VictoriaMetrics + Grafana)')
     .version(VERSION, '-V, --version', 'print the pipeobs version')
@@ -36,11 +43,9 @@ export function buildProgram(deps: Deps): Command {
     .addHelpText('after', `
 Exit codes: 0 ok, 1 failed, 2 usage error, 3 configuration error, 4 dependency unreachable, 5 check failed, 130 interrupted.
 Run \`pipeobs <command> --help\` for a command's flags and examples.`);
-  registerRunPipeline(program, deps);
-  registerPushInflux(program, deps);
-  registerQuery(program, deps);
-  registerExportParquet(program, deps);
-  registerAsk(program, deps);
+  const named = argv.find((a) => a in COMMANDS);
+  const wanted = named && !argv.includes('help') ? [named] : Object.keys(COMMANDS);
+  for (const register of await Promise.all(wanted.map((c) => COMMANDS[c]()))) register(program, deps);
 
   for (const cmd of program.commands) {
     cmd.exitOverride().configureOutput({ writeOut: (s) => deps.stdout.write(s), writeErr: (s) => deps.stderr.write(s) });
@@ -61,7 +66,7 @@ export async function main(argv: string[], deps: Deps): Promise<number> {
       return deps.stdout.isTTY;
     },
   };
-  const program = buildProgram({ ...deps, stdout });
+  const program = await buildProgram({ ...deps, stdout }, argv);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return ExitCode.ok;

@@ -27,6 +27,8 @@ export interface AskOptions {
   demo: boolean;
   offline: boolean;
   push: PushFormat;
+  /** Serve ask's usage metrics at /metrics on this port while it runs (a chat, for scrapers). */
+  metricsPort?: number;
   output: OutputFormat;
 }
 
@@ -50,7 +52,9 @@ export function registerAsk(program: Command, deps: Deps, run = runAsk): void {
     .option('--demo', 'answer the example questions')
     .option('--model <name>', 'LLM model (env PIPEOBS_LLM_MODEL, default gpt-4o-mini)')
     .option('--max-rounds <n>', 'rounds of tool calls before the model must answer (env PIPEOBS_LLM_MAX_ROUNDS, default 8)')
-    .option('--push <format>', `push ask's own usage metrics to VictoriaMetrics at the end: ${PUSH_FORMATS.join(', ')}`, 'none');
+    .option('--push <format>', `push ask's own usage metrics to VictoriaMetrics at the end: ${PUSH_FORMATS.join(', ')}`, 'none')
+    .option('--metrics-port <port>', 'serve ask\'s usage metrics at /metrics on this port while it runs (0 picks one)')
+    .option('--metrics-host <host>', 'address for --metrics-port (env PIPEOBS_METRICS_HOST, default 127.0.0.1)');
   addOutputOption(cmd, ['text', 'json']).addHelpText('after', `
 Examples:
   $ pipeobs ask "which stage got slower in the last hour?"
@@ -63,16 +67,30 @@ Examples:
 Offline, it answers questions like:
 ${EXAMPLE_QUESTIONS.map((q) => `  ${q}`).join('\n')}`);
   cmd.action(async (words: string[], raw: Record<string, unknown>, command: Command) => {
-    const config = configFrom(deps, command, { llmModel: raw.model as string | undefined, llmMaxRounds: raw.maxRounds as string | undefined });
+    const config = configFrom(deps, command, {
+      llmModel: raw.model as string | undefined,
+      llmMaxRounds: raw.maxRounds as string | undefined,
+      metricsHost: raw.metricsHost as string | undefined,
+      metricsPort: raw.metricsPort as string | undefined,
+    });
     await run({
       question: words.length ? words.join(' ') : undefined,
       demo: Boolean(raw.demo),
       offline: Boolean(raw.offline),
       push: choiceFlag(raw.push, '--push', PUSH_FORMATS),
+      metricsPort: raw.metricsPort === undefined ? undefined : config.metricsPort,
       output: outputFormat(raw.output, ['text', 'json']),
     }, config, deps);
   });
 }
+
+/** Usage metrics that go nowhere: with --push none, prom-client (~70 ms of start-up) is not loaded. */
+const noUsage = {
+  reg: null,
+  recorder: { request() {}, error() {} },
+  init() {},
+  question() {},
+};
 
 /** ask's own metrics, from the catalog: LLM requests, tokens, latency, errors, questions. */
 async function usageMetrics() {
@@ -111,7 +129,7 @@ export async function runAsk(opts: AskOptions, config: Config, deps: Deps): Prom
   const client = createVmClient(config, deps);
   const mode: 'llm' | 'offline' = opts.offline || !config.openaiApiKey ? 'offline' : 'llm';
   if (mode === 'offline' && !opts.offline) warn(deps, config, 'no OPENAI_API_KEY: answering offline (set it, and OPENAI_BASE_URL for a compatible server, to ask an LLM)');
-  const usage = await usageMetrics();
+  const usage = opts.push === 'none' && opts.metricsPort === undefined ? noUsage : await usageMetrics();
   usage.init(mode === 'llm' ? config.llmModel : null);
   const history: ChatCompletionMessageParam[] = [];
   const c = colorFor(deps.stdout, config);
@@ -155,6 +173,12 @@ export async function runAsk(opts: AskOptions, config: Config, deps: Deps): Prom
     if (ran.length) deps.stdout.write(c.dim(ran.map((q) => `  PromQL: ${q.promql}${q.error ? `  (${q.error})` : ''}`).join('\n')) + '\n');
   };
 
+  let server: import('../core/http/metrics-server.js').MetricsServer | null = null;
+  if (opts.metricsPort !== undefined && usage.reg) {
+    const { startMetricsServer } = await import('../core/http/metrics-server.js');
+    server = await startMetricsServer(usage.reg.registry, config.metricsHost, opts.metricsPort);
+    deps.stderr.write(`serving ask's usage metrics at ${server.url}\n`);
+  }
   try {
     if (opts.demo || opts.question) {
       const questions = opts.demo ? [...DEMO_QUESTIONS] : [opts.question!];
@@ -173,7 +197,8 @@ export async function runAsk(opts: AskOptions, config: Config, deps: Deps): Prom
     }
     await chat(deps, config, c, mode, answer, show, () => lastQueries, opts.output);
   } finally {
-    if (opts.push !== 'none') await pushUsage(usage.reg.registry, opts.push, config, deps, client);
+    await server?.close();
+    if (opts.push !== 'none' && usage.reg) await pushUsage(usage.reg.registry, opts.push, config, deps, client);
   }
 }
 

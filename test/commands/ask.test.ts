@@ -239,3 +239,35 @@ test('llm: a wrong model, a refused key and an unreachable server are clear erro
   assert.equal(down.code, 4);
   assert.match(down.stderr, /cannot reach the LLM server at http:\/\/127\.0\.0\.1:\d+\/v1/);
 });
+
+test('a chat serves ask\'s usage metrics at /metrics while it runs', async () => {
+  const port = await freePort();
+  const env = await withLlm(() => ({ content: 'hello', usage: [42, 7] }));
+  let release: () => void = () => {};
+  const gate = new Promise<void>((r) => (release = r));
+  // stdin that gives one question, then waits until the test has scraped, then ends the chat
+  const { Readable } = await import('node:stream');
+  const stdin = Readable.from((async function* () {
+    yield Buffer.from('hi there\n');
+    await gate;
+  })());
+  const { main } = await import('../../src/cli.js');
+  const { Capture, tempDir } = await import('../helpers/cli.js');
+  const { realSleep } = await import('../../src/core/deps.js');
+  const out = new Capture();
+  const err = new Capture();
+  const done = main(['ask', '--metrics-port', String(port)], {
+    fetch, now: () => NOW, env: { PIPEOBS_VM_URL: vm.url, ...env }, cwd: tempDir(), stdout: out, stderr: err, stdin, sleep: realSleep, onSignal: () => () => {},
+  });
+  const { waitFor } = await import('../helpers/victoria.js');
+  const text = await waitFor('the answer to be counted', async () => {
+    const t = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text().catch(() => '');
+    return /pipeobs_llm_tokens_total\{model="test-model",type="prompt"\} 42/.test(t) ? t : null;
+  });
+  assert.match(text, /pipeobs_llm_requests_total\{model="test-model",outcome="ok"\} 1/);
+  assert.match(text, /pipeobs_ask_questions_total\{mode="llm",outcome="answered"\} 1/);
+  assert.match(text, /pipeobs_llm_errors_total\{model="test-model",error_type="rate_limited"\} 0/);
+  release();
+  assert.equal(await done, 0, err.text);
+  assert.match(out.text, /^hello\n/);
+});
