@@ -2,7 +2,7 @@
  * The pipeobs program: builds the commander tree, runs one command, and turns whatever it threw
  * into a message and an exit code. This is the only place that decides exit codes.
  */
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
 import { ExitCode, PipeobsError, describeError } from './core/errors.js';
 import type { Deps } from './core/deps.js';
@@ -110,4 +110,3 @@ function wantsJson(argv: string[]): boolean {
   return false;
 }
 
-export { Option };

@@ -3,7 +3,6 @@ import { realSleep, type Deps } from './core/deps.js';
 
 export function realDeps(): Deps {
   return {
-    fetch: globalThis.fetch,
     now: () => new Date(),
     env: process.env,
     cwd: process.cwd(),

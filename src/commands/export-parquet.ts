@@ -12,7 +12,7 @@ import { parseDuration, parseTime } from '../core/time/parse.js';
 import { startProgress } from '../core/output/terminal.js';
 import { formatBytes, formatDuration, type OutputFormat, type Table } from '../core/output/render.js';
 import type { ExportSummary } from '../core/export/job.js';
-import { addOutputOption, choiceFlag, configFrom, createVmClient, intFlag, outputFormat, printResult } from './shared.js';
+import { addOutputOption, choiceFlag, configFrom, createVmClient, intFlag, outputFormat, printResult, collectRepeated } from './shared.js';
 
 const PARTITIONS = ['day', 'hour', 'none'] as const;
 
@@ -32,16 +32,12 @@ export function catalogSelector(): string {
   return `{__name__=~"${CATALOG.flatMap(seriesNames).join('|')}"}`;
 }
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
-
 export function registerExportParquet(program: Command, deps: Deps, run = runExportParquet): void {
   const cmd = program
     .command('export-parquet')
     .description('export VictoriaMetrics series to Parquet (zstd, Hive partitions), safe to run from cron')
     .requiredOption('--out <dir>', 'output directory')
-    .option('--match <selector>', 'series selector (repeatable); default: every series of the metric catalog', collect, [])
+    .option('--match <selector>', 'series selector (repeatable); default: every series of the metric catalog', collectRepeated, [])
     .option('--start <time>', 'window start, exclusive (default -1h; with --incremental only for the first run)')
     .option('--end <time>', 'window end, inclusive (default now; not with --incremental)')
     .option('--partition-by <unit>', `Hive partitions: ${PARTITIONS.join(', ')}`, 'day')

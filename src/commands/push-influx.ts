@@ -17,7 +17,7 @@ import { Spool, influxSpoolKind, type SpoolFlushResult } from '../core/spool/spo
 import { colorFor, startProgress } from '../core/output/terminal.js';
 import { formatBytes, formatDuration, type OutputFormat, type Table } from '../core/output/render.js';
 import type { VmClient } from '../core/victoria/client.js';
-import { addOutputOption, configFrom, createVmClient, intFlag, outputFormat, printResult, choiceFlag } from './shared.js';
+import { addOutputOption, configFrom, createVmClient, intFlag, outputFormat, printResult, choiceFlag, collectRepeated } from './shared.js';
 
 export interface PushInfluxOptions {
   inputs: string[];
@@ -34,18 +34,14 @@ export interface PushInfluxOptions {
   output: OutputFormat;
 }
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
-
 export function registerPushInflux(program: Command, deps: Deps, run = runPushInflux): void {
   const cmd = program
     .command('push-influx')
     .description('push InfluxDB line protocol (files, stdin, or one point from flags) to VictoriaMetrics, checking every line')
     .argument('[files...]', 'files to send ("-" for stdin); .gz files are decompressed')
     .option('--measurement <name>', 'build one point from flags: its measurement')
-    .option('--tag <key=value>', 'a tag of the point (repeatable)', collect, [])
-    .option('--field <key=value>', 'a field of the point: 1.5, 12i, 7u, true (repeatable)', collect, [])
+    .option('--tag <key=value>', 'a tag of the point (repeatable)', collectRepeated, [])
+    .option('--field <key=value>', 'a field of the point: 1.5, 12i, 7u, true (repeatable)', collectRepeated, [])
     .option('--timestamp <time>', 'timestamp of the point: ISO 8601, or an integer in --precision (default: now)')
     .option('--precision <unit>', `timestamp unit: ${PRECISIONS.join(', ')}`, 'ns')
     .option('--batch-lines <n>', 'lines per request', '50000')

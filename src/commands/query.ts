@@ -14,7 +14,7 @@ import { renderJson, renderTableCsv, renderTableText, type OutputFormat, type Ta
 import { colorFor } from '../core/output/terminal.js';
 import { samplesFromExport, samplesFromQuery, samplesTable, type SeriesSample } from '../core/analytics/series.js';
 import { REPORTS, REPORT_DESCRIPTIONS, type ReportName } from '../core/analytics/report-names.js';
-import { addOutputOption, choiceFlag, configFrom, createVmClient, numberFlag, outputFormat } from './shared.js';
+import { addOutputOption, choiceFlag, configFrom, createVmClient, numberFlag, outputFormat, collectRepeated } from './shared.js';
 
 export interface QueryOptions {
   promql?: string;
@@ -37,10 +37,6 @@ export interface QueryOptions {
   output: OutputFormat;
 }
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
-
 export function registerQuery(program: Command, deps: Deps, run = runQuery): void {
   const cmd = program
     .command('query')
@@ -53,7 +49,7 @@ export function registerQuery(program: Command, deps: Deps, run = runQuery): voi
     .option('--step <duration>', 'range step (default: the range / 250, at least 15s; anomalies: 5m)')
     .option('--report <name>', `a named report: ${REPORTS.join(', ')}`)
     .option('--sql <sql>', 'SQL over the fetched series, table metrics(metric, <labels>, ts, value)')
-    .option('--with <name=file>', 'attach a Parquet file (or glob) as a table for --sql (repeatable)', collect, [])
+    .option('--with <name=file>', 'attach a Parquet file (or glob) as a table for --sql (repeatable)', collectRepeated, [])
     .option('--pipeline <name>', 'reports: only this pipeline_name')
     .option('--sla <duration>', 'freshness: how old data may be', '15m')
     .option('--factor <x>', 'anomalies: flag points above x times the baseline', '2')

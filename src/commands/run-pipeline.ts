@@ -182,8 +182,9 @@ export async function runRunPipeline(opts: RunPipelineOptions, config: Config, d
       else progress.fail(`run ${i + 1}: ${summary.status}${summary.error ? `: ${summary.error}` : ''}`);
       result.runs.push(summary);
       await push();
-      if (opts.runs !== 1 && opts.output === 'text' && !deps.stdout.isTTY) {
-        // continuous mode in a pipe: one line per run as it finishes
+      if (opts.runs !== 1 && !progress.active) {
+        // Several runs without a spinner (a pipe, a log): one line per run as it finishes.
+        deps.stderr.write(`run ${i + 1} ${summary.runId}: ${summary.status}, ${summary.output.rows} rows loaded, quality ${summary.quality?.score ?? '-'}, ${formatDuration(summary.durationSeconds)}\n`);
       }
       const last = opts.runs !== 0 && i + 1 >= opts.runs;
       if (!last && opts.intervalSeconds > 0) {

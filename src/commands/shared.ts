@@ -19,6 +19,11 @@ export function outputFormat(raw: unknown, allowed: readonly string[] = OUTPUT_F
   return parseOutputFormat(String(raw ?? 'text'), allowed);
 }
 
+/** Commander's accumulator for a flag that may be given more than once. */
+export function collectRepeated(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
 export function intFlag(raw: unknown, flag: string, min: number, max: number): number {
   const n = Number(raw);
   if (raw === undefined || String(raw).trim() === '' || !Number.isInteger(n) || n < min || n > max) {

@@ -7,10 +7,7 @@ import type { Readable } from 'node:stream';
 import type { Env } from './config/config.js';
 import type { Out } from './output/terminal.js';
 
-export type FetchFn = typeof fetch;
-
 export interface Deps {
-  fetch: FetchFn;
   now(): Date;
   env: Env;
   cwd: string;

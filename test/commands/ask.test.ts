@@ -257,7 +257,7 @@ test('a chat serves ask\'s usage metrics at /metrics while it runs', async () =>
   const out = new Capture();
   const err = new Capture();
   const done = main(['ask', '--metrics-port', String(port)], {
-    fetch, now: () => NOW, env: { PIPEOBS_VM_URL: vm.url, ...env }, cwd: tempDir(), stdout: out, stderr: err, stdin, sleep: realSleep, onSignal: () => () => {},
+    now: () => NOW, env: { PIPEOBS_VM_URL: vm.url, ...env }, cwd: tempDir(), stdout: out, stderr: err, stdin, sleep: realSleep, onSignal: () => () => {},
   });
   const { waitFor } = await import('../helpers/victoria.js');
   const text = await waitFor('the answer to be counted', async () => {

@@ -40,7 +40,6 @@ export async function runCli(argv: string[], opts: CliOptions = {}): Promise<Cli
   const stderr = new Capture(opts.tty ?? false);
   const cwd = opts.cwd ?? tempDir();
   const deps: Deps = {
-    fetch: globalThis.fetch,
     now: opts.now ?? (() => new Date()),
     env: { HOME: cwd, PIPEOBS_SPOOL_DIR: path.join(cwd, 'spool'), ...opts.env },
     cwd,

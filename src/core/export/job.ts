@@ -8,6 +8,7 @@
 import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError, WorkFailedError } from '../errors.js';
+import { processAlive } from '../process.js';
 import type { VmClient } from '../victoria/client.js';
 import { exportWindow, type ExportedFile, type PartitionBy } from './parquet.js';
 
@@ -72,15 +73,6 @@ async function readJson<T>(file: string): Promise<T | null> {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 async function lock(outDir: string, pid: number): Promise<() => Promise<void>> {
   const file = path.join(outDir, LOCK_FILE);
   for (let attempt = 0; attempt < 2; attempt++) {
@@ -92,7 +84,7 @@ async function lock(outDir: string, pid: number): Promise<() => Promise<void>> {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const holder = Number((await readFile(file, 'utf8').catch(() => '')).trim());
-      if (holder && alive(holder) && holder !== pid) {
+      if (holder && processAlive(holder) && holder !== pid) {
         throw new WorkFailedError(`another export-parquet (pid ${holder}) is writing to ${outDir}`, 'runs must not overlap: wait for it, or make the cron interval longer than a run');
       }
       await rm(file, { force: true }); // its owner died: take the lock over

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { VmClient } from '../victoria/client.js';
 import { PipeobsError } from '../errors.js';
+import { processAlive } from '../process.js';
 
 export type SpoolKind = 'prom' | 'influx-ns' | 'influx-us' | 'influx-ms' | 'influx-s';
 const KINDS: readonly SpoolKind[] = ['prom', 'influx-ns', 'influx-us', 'influx-ms', 'influx-s'];
@@ -99,13 +100,4 @@ export function influxSpoolKind(precision: string): SpoolKind {
   const k = `influx-${precision}` as SpoolKind;
   if (!KINDS.includes(k)) throw new Error(`no spool kind for precision ${precision}`);
   return k;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
