@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from './helpers/cli.js';
@@ -23,6 +23,8 @@ test('npm pack gives a package that installs globally and runs as pipeobs from a
   assert.ok(!files.some((f) => f.startsWith('dist/test/') || f.startsWith('src/')), 'tests and sources stay out of the package');
 
   npm(['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', path.join(packDir, tgz[0])], elsewhere);
+  // npm built the native line scanner during the install.
+  assert.ok(existsSync(path.join(prefix, 'lib', 'node_modules', 'pipeobs', 'build', 'Release', 'lpscan.node')), 'the native scanner was built on install');
   const env = { ...process.env, PATH: `${path.join(prefix, 'bin')}:${process.env.PATH}`, HOME: elsewhere };
   const version = spawnSync('pipeobs', ['--version'], { cwd: elsewhere, env, encoding: 'utf8' });
   assert.equal(version.status, 0, version.stderr);

@@ -44,7 +44,7 @@ export function registerPushInflux(program: Command, deps: Deps, run = runPushIn
     .option('--field <key=value>', 'a field of the point: 1.5, 12i, 7u, true (repeatable)', collectRepeated, [])
     .option('--timestamp <time>', 'timestamp of the point: ISO 8601, or an integer in --precision (default: now)')
     .option('--precision <unit>', `timestamp unit: ${PRECISIONS.join(', ')}`, 'ns')
-    .option('--batch-lines <n>', 'lines per request', '50000')
+    .option('--batch-lines <n>', 'lines per request', '20000')
     .option('--batch-bytes <n>', 'bytes per request', String(8 << 20))
     .option('--max-line-bytes <n>', 'longest line accepted (VictoriaMetrics\' -influx.maxLineSize)', String(256 * 1024))
     .option('--gzip', 'gzip request bodies (saves bandwidth, costs CPU)')

@@ -14,6 +14,11 @@ import { isUtf8 } from 'node:buffer';
 export type Precision = 'ns' | 'us' | 'ms' | 's';
 export const PRECISIONS: readonly Precision[] = ['ns', 'us', 'ms', 's'];
 const PER_MS: Record<Precision, number> = { ns: 1e6, us: 1e3, ms: 1, s: 1e-3 };
+/** Timestamp units per millisecond, for each precision. */
+export function unitsPerMs(precision: Precision): number {
+  return PER_MS[precision];
+}
+
 /** Milliseconds to the precision, exactly: multiply, then divide. */
 const MS_TO: Record<Precision, [bigint, bigint]> = { ns: [1_000_000n, 1n], us: [1000n, 1n], ms: [1n, 1n], s: [1n, 1000n] };
 
