@@ -146,7 +146,7 @@ test('llm: a correct tool-call sequence; the model sees the real catalog and rea
   const reqs = llm!.requests;
   assert.equal(reqs.length, 3);
   assert.equal(reqs[0].authorization, `Bearer ${KEY}`);
-  assert.deepEqual(reqs[0].tools!.map((t) => t.function.name), ['list_metrics', 'label_values', 'series', 'instant_query', 'range_query']);
+  assert.deepEqual(reqs[0].tools!.map((t) => t.function.name), ['list_metrics', 'label_names', 'label_values', 'series', 'instant_query', 'range_query']);
   assert.equal(reqs[0].messages[0].role, 'system');
   const catalog = toolResults(reqs[1])[0] as { catalog: { name: string }[] };
   assert.ok(catalog.catalog.some((m) => m.name === 'pipeline_rows_processed_total'));
@@ -183,14 +183,16 @@ test('llm: an invented metric name goes back with the nearest real names, and th
 
 test('llm: malformed tool arguments and a tool that does not exist are reported back, not run', async () => {
   const env = await withLlm((req, n) => {
-    if (n === 0) return { toolCalls: [{ name: 'instant_query', arguments: '{"query": "up"' }, { name: 'drop_database', arguments: '{}' }] };
+    if (n === 0) return { toolCalls: [{ name: 'instant_query', arguments: '{"query": "up"' }, { name: 'drop_database', arguments: '{}' }, { name: 'label_names', arguments: '{"match": "pipeline_errors_total"}' }] };
     return { content: 'sorry' };
   });
   const r = await ask(['anything?', '-o', 'json'], env);
   assert.equal(r.code, 0, r.stderr);
-  const [malformed, missing] = toolResults(llm!.requests[1]) as { error: string }[];
+  const [malformed, missing, labels] = toolResults(llm!.requests[1]) as { error: string; labels: string[] }[];
   assert.match(malformed.error, /the arguments of instant_query are not a JSON object/);
-  assert.match(missing.error, /there is no tool named "drop_database"; the tools are list_metrics, label_values, series, instant_query, range_query/);
+  assert.match(missing.error, /there is no tool named "drop_database"; the tools are list_metrics, label_names, label_values, series, instant_query, range_query/);
+  // Without a range, VictoriaMetrics' label APIs look at the current UTC day; the tool passes the last 24 hours.
+  assert.deepEqual(labels.labels, ['__name__', 'environment', 'error_type', 'pipeline_name', 'stage']);
   assert.deepEqual((JSON.parse(r.stdout) as AskResult).queries, []);
 });
 

@@ -44,6 +44,14 @@ export const TOOL_DEFINITIONS: ToolDefinition[] = [
   {
     type: 'function',
     function: {
+      name: 'label_names',
+      description: 'The label names in use in the last 24 hours, optionally only on series matching a selector.',
+      parameters: { type: 'object', properties: { match: str('optional series selector, e.g. pipeline_errors_total') }, additionalProperties: false },
+    },
+  },
+  {
+    type: 'function',
+    function: {
       name: 'label_values',
       description: 'The values a label takes, optionally only on series matching a selector.',
       parameters: { type: 'object', properties: { label: str('label name, e.g. stage or pipeline_name'), match: str('optional series selector, e.g. pipeline_runs_total') }, required: ['label'], additionalProperties: false },
@@ -112,6 +120,11 @@ export class AskTools {
       switch (name) {
         case 'list_metrics':
           return cap(await this.listMetrics());
+        case 'label_names': {
+          const match = optionalString(args, 'match');
+          const names = await this.client.labels(match ? [match] : [], new Date(this.now().getTime() - 86_400_000), this.now());
+          return cap({ count: names.length, labels: names.slice(0, 200) });
+        }
         case 'label_values': {
           const label = requireString(args, 'label');
           const match = optionalString(args, 'match');
