@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Installs what pipeobs' tests need on a fresh Debian machine: the real VictoriaMetrics binaries
 # (victoria-metrics, vmagent, vmalert), promtool (Debian's prometheus package) to validate the
-# exposition format, and the npm dependencies (npm ci also builds dist/ through "prepare").
+# exposition format and alert rules, docker-compose to validate the compose file (no Docker engine
+# is needed), curl for scripts/stack.sh, and the npm dependencies (npm ci also builds dist/ through
+# "prepare", and the native line scanner through node-gyp).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
 command -v victoria-metrics >/dev/null 2>&1 || need+=(victoria-metrics)
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
+command -v curl >/dev/null 2>&1 || need+=(curl)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
   if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi

@@ -18,6 +18,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   query: () => import('./commands/query.js').then((m) => m.registerQuery),
   'export-parquet': () => import('./commands/export-parquet.js').then((m) => m.registerExportParquet),
   ask: () => import('./commands/ask.js').then((m) => m.registerAsk),
+  verify: () => import('./commands/verify.js').then((m) => m.registerVerify),
 };
 
 

@@ -117,6 +117,7 @@ async function usageMetrics() {
         for (const outcome of ['ok', 'error']) reg.counter('pipeobs_llm_requests_total').inc({ model, outcome }, 0);
         for (const type of ['prompt', 'completion']) reg.counter('pipeobs_llm_tokens_total').inc({ model, type }, 0);
         for (const t of LLM_ERROR_TYPES) reg.counter('pipeobs_llm_errors_total').inc({ model, error_type: t }, 0);
+        reg.histogram('pipeobs_llm_request_duration_seconds').zero({ model });
       }
     },
     question(mode: 'llm' | 'offline', outcome: 'answered' | 'unanswered' | 'failed') {
@@ -173,6 +174,8 @@ export async function runAsk(opts: AskOptions, config: Config, deps: Deps): Prom
     if (ran.length) deps.stdout.write(c.dim(ran.map((q) => `  PromQL: ${q.promql}${q.error ? `  (${q.error})` : ''}`).join('\n')) + '\n');
   };
 
+  // As run-pipeline does: every series at 0 first, so increase() and rate() count this process's whole work.
+  if (opts.push !== 'none' && usage.reg) await pushUsage(usage.reg.registry, opts.push, config, deps, client);
   let server: import('../core/http/metrics-server.js').MetricsServer | null = null;
   if (opts.metricsPort !== undefined && usage.reg) {
     const { startMetricsServer } = await import('../core/http/metrics-server.js');

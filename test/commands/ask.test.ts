@@ -40,8 +40,11 @@ after(async () => {
   await vm?.cleanup();
 });
 
-async function ask(args: string[], env: Record<string, string> = {}, stdin?: string) {
-  const r = await runCli(['ask', ...args], { now: () => NOW, stdin, env: { PIPEOBS_VM_URL: vm.url, OPENAI_API_KEY: '', ...env } });
+async function ask(args: string[], env: Record<string, string> = {}, stdin?: string, moving = false) {
+  // A clock fixed at NOW, or one that starts there and moves (for pushes at distinct times).
+  const started = Date.now();
+  const now = moving ? () => new Date(NOW.getTime() + Date.now() - started) : () => NOW;
+  const r = await runCli(['ask', ...args], { now, stdin, env: { PIPEOBS_VM_URL: vm.url, OPENAI_API_KEY: '', ...env } });
   assert.ok(!r.stdout.includes(KEY) && !r.stderr.includes(KEY), 'the API key never appears in output');
   return r;
 }
@@ -136,7 +139,7 @@ test('llm: a correct tool-call sequence; the model sees the real catalog and rea
     if (n === 1) return { toolCalls: [{ name: 'instant_query', arguments: JSON.stringify({ query: q }) }], usage: [500, 30] };
     return { content: '9000 rows were loaded in the last hour (PromQL: sum(increase(...[1h]))).', usage: [700, 40] };
   });
-  const r = await ask(['How many rows were loaded?', '-o', 'json', '--push', 'prometheus'], env);
+  const r = await ask(['How many rows were loaded?', '-o', 'json', '--push', 'prometheus'], env, undefined, true);
   assert.equal(r.code, 0, r.stderr);
   const doc = JSON.parse(r.stdout) as AskResult;
   assert.equal(doc.mode, 'llm');

@@ -26,13 +26,18 @@ export interface FakeOpenAI {
 }
 
 /** Serves replies in order; `next` may look at the request to decide. */
-export async function startFakeOpenAI(next: (req: ChatRequest, n: number) => Reply): Promise<FakeOpenAI> {
+export async function startFakeOpenAI(next: (req: ChatRequest, n: number) => Reply, modelsKey = ''): Promise<FakeOpenAI> {
   const requests: ChatRequest[] = [];
   let calls = 0;
   const server = http.createServer((req, res) => {
     let body = '';
     req.on('data', (d) => (body += d));
     req.on('end', () => {
+      if (req.method === 'GET' && req.url === '/v1/models') {
+        const ok = req.headers.authorization === `Bearer ${modelsKey}`;
+        res.writeHead(ok ? 200 : 401, { 'content-type': 'application/json' }).end(JSON.stringify(ok ? { object: 'list', data: [{ id: 'test-model', object: 'model' }] } : { error: { message: 'bad key' } }));
+        return;
+      }
       if (req.method !== 'POST' || req.url !== '/v1/chat/completions') {
         res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: `no route ${req.method} ${req.url}` } }));
         return;

@@ -176,6 +176,27 @@ export const SETTINGS = {
     defaultValue: () => '8000',
     parse: parseInteger(0, 65535, 'port'),
   }),
+  vmagentUrl: setting({
+    env: 'PIPEOBS_VMAGENT_URL',
+    description: 'vmagent that scrapes pipeobs, for verify (its /health and /api/v1/targets)',
+    defaultText: 'http://127.0.0.1:8429',
+    defaultValue: () => 'http://127.0.0.1:8429',
+    parse: parseUrl,
+  }),
+  vmalertUrl: setting({
+    env: 'PIPEOBS_VMALERT_URL',
+    description: 'vmalert with pipeobs\' rules, for verify (its /health and /api/v1/rules)',
+    defaultText: 'http://127.0.0.1:8880',
+    defaultValue: () => 'http://127.0.0.1:8880',
+    parse: parseUrl,
+  }),
+  grafanaUrl: setting({
+    env: 'PIPEOBS_GRAFANA_URL',
+    description: 'Grafana for verify to check (datasource and dashboard); credentials in the URL (http://admin:pw@host:3000); unset skips the check',
+    defaultText: '(unset)',
+    defaultValue: () => undefined,
+    parse: parseOptionalUrl,
+  }),
   openaiApiKey: setting({
     env: 'OPENAI_API_KEY',
     description: 'API key for the LLM used by ask; without it ask answers offline. Never printed',
