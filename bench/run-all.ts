@@ -3,9 +3,11 @@ import { benchPushInflux } from './push-influx.js';
 import { benchRunPipeline } from './run-pipeline.js';
 import { benchExportQuery } from './export-query.js';
 import { benchAsk } from './ask.js';
+import { benchVerify } from './verify.js';
 
 const push = await benchPushInflux();
 const pipeline = await benchRunPipeline();
 const exportQuery = await benchExportQuery();
 const ask = await benchAsk();
-console.log(JSON.stringify({ push_influx: push, run_pipeline: pipeline, export_query: exportQuery, ask }, null, 2));
+const verify = await benchVerify();
+console.log(JSON.stringify({ push_influx: push, run_pipeline: pipeline, export_query: exportQuery, ask, verify }, null, 2));

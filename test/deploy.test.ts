@@ -43,7 +43,9 @@ test('the scrape config passes vmagent\'s dry run, with the pipeobs targets and 
     assert.match(r.out, /-promscrape.config is ok/);
   }
   const text = readFileSync(file('deploy/vmagent/scrape.yml'), 'utf8');
-  for (const job of ['pipeobs-pipeline', 'pipeobs-monitor-logs', 'pipeobs-ask']) assert.match(text, new RegExp(`job_name: ${job}`));
+  assert.match(text, /^  - job_name: pipeobs-pipeline$/m);
+  // The others ship ready to enable: a target nobody serves would be reported down.
+  for (const job of ['pipeobs-monitor-logs', 'pipeobs-ask']) assert.match(text, new RegExp(`^  # - job_name: ${job}$`, 'm'));
   assert.match(text, /external_labels:\n\s+monitor: pipeobs/);
 });
 
