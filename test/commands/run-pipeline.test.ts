@@ -188,7 +188,7 @@ test('/metrics is valid Prometheus exposition (promtool) and a real vmagent deli
     for (const line of samples) {
       const m = /^([a-z_]+)\{(.*)\} (\S+)$/.exec(line);
       assert.ok(m, line);
-      const r = await vm.query(`${m[1]}{${m[2]},job="pipeobs"}`);
+      const r = await vm.queryWhen(`${m[1]}{${m[2]},job="pipeobs"}`, (x) => x.length === 1);
       assert.equal(r.length, 1, line);
       // VictoriaMetrics stores floats as decimals with about 15 significant digits.
       const got = Number(r[0].value[1]);
