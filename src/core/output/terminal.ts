@@ -35,7 +35,10 @@ const silent: Progress = { active: false, update() {}, succeed() {}, fail() {}, 
  * only then (it costs ~100 ms of start-up), so the spinner appears a moment after the call.
  */
 export function startProgress(stderr: Out, opts: TerminalOptions, text: string): Progress {
-  if (!stderr.isTTY || opts.ci) return silent;
+  // A terminal that reports no width (script(1), some CI runners) would make ora redraw an
+  // unbounded number of lines: no spinner there.
+  const columns = (stderr as { columns?: number }).columns ?? 0;
+  if (!stderr.isTTY || opts.ci || columns <= 0) return silent;
   let spinner: Ora | null = null;
   let current = text;
   let finished = false;
