@@ -58,15 +58,19 @@ Run \`pipeobs <command> --help\` for a command's flags and examples.`);
 export async function main(argv: string[], deps: Deps): Promise<number> {
   // Whether the command printed its result: in JSON mode, stdout then holds exactly that one document.
   let printed = false;
-  const stdout = {
-    write: (s: string | Uint8Array) => {
-      printed ||= s.length > 0;
-      return deps.stdout.write(s);
+  // The real stream with write() observed: readline and ora need the rest of it (on, columns…).
+  const stdout = new Proxy(deps.stdout, {
+    get(target, prop) {
+      if (prop === 'write') {
+        return (s: string | Uint8Array) => {
+          printed ||= s.length > 0;
+          return target.write(s);
+        };
+      }
+      const value = Reflect.get(target, prop, target) as unknown;
+      return typeof value === 'function' ? value.bind(target) : value;
     },
-    get isTTY() {
-      return deps.stdout.isTTY;
-    },
-  };
+  });
   const program = await buildProgram({ ...deps, stdout }, argv);
   try {
     await program.parseAsync(argv, { from: 'user' });

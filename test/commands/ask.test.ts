@@ -278,3 +278,31 @@ test('a chat serves ask\'s usage metrics at /metrics while it runs', async () =>
   assert.equal(await done, 0, err.text);
   assert.match(out.text, /^hello\n/);
 });
+
+test('chat on a terminal: a prompt, answers, history saved, Ctrl-D ends it', async () => {
+  const { PassThrough } = await import('node:stream');
+  const { main } = await import('../../src/cli.js');
+  const { tempDir } = await import('../helpers/cli.js');
+  const { realSleep } = await import('../../src/core/deps.js');
+  const { readFileSync } = await import('node:fs');
+  const path = await import('node:path');
+  // Streams that say they are a terminal, as process.stdin/stdout do in one.
+  const stdin = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => {} });
+  const stdout = Object.assign(new PassThrough(), { isTTY: true, columns: 120, rows: 40 });
+  const stderr = Object.assign(new PassThrough(), { isTTY: true, columns: 120 });
+  let screen = '';
+  stdout.on('data', (d: Buffer) => (screen += d.toString()));
+  const home = tempDir();
+  const done = main(['ask', '--offline'], {
+    now: () => NOW, env: { PIPEOBS_VM_URL: vm.url, HOME: home, CI: 'true' }, cwd: home, stdout, stderr, stdin, sleep: realSleep, onSignal: () => () => {},
+  });
+  const { waitFor } = await import('../helpers/victoria.js');
+  await waitFor('the prompt', async () => screen.includes('ask> '));
+  stdin.write('What is the current data quality score?\r');
+  await waitFor('the answer', async () => screen.includes('orders/prod 97.25%'));
+  stdin.write('\u0004'); // Ctrl-D
+  assert.equal(await done, 0);
+  const plain = screen.replace(/\u001b\[[0-9;]*[A-Za-z]/g, '');
+  assert.match(plain, /pipeobs ask \(offline\): ask about your pipelines; \/help for commands\nask> What is the current data quality score\?\r\nCurrent data quality score \(last run, 0-100\): orders\/prod 97\.25%\./);
+  assert.equal(readFileSync(path.join(home, '.local', 'state', 'pipeobs', 'ask_history'), 'utf8'), 'What is the current data quality score?\n');
+});
