@@ -207,9 +207,8 @@ export async function runPushInflux(opts: PushInfluxOptions, config: Config, dep
     concurrency: 2,
     keepInvalid: 50,
   };
-  const sink: BatchSink & { sent?: number; spooled?: number; down?: string | null } = client
-    ? new VmSink(client, opts.spool ? spool : null, opts.precision, opts.gzip, () => deps.now().getTime())
-    : { send: async (body: readonly Buffer[]) => void deps.stdout.write(Buffer.concat(body)) };
+  const vmSink = client ? new VmSink(client, opts.spool ? spool : null, opts.precision, opts.gzip, () => deps.now().getTime()) : null;
+  const sink: BatchSink = vmSink ?? { send: async (body: readonly Buffer[]) => void deps.stdout.write(Buffer.concat(body)) };
 
   const progress = startProgress(deps.stderr, config, 'reading line protocol');
   try {
@@ -240,8 +239,8 @@ export async function runPushInflux(opts: PushInfluxOptions, config: Config, dep
   } finally {
     progress.stop();
   }
-  result.sent_batches = (sink as VmSink).sent ?? 0;
-  result.spooled_batches = (sink as VmSink).spooled ?? 0;
+  result.sent_batches = vmSink?.sent ?? 0;
+  result.spooled_batches = vmSink?.spooled ?? 0;
   result.seconds = round3((performance.now() - t0) / 1000);
 
   // Invalid lines go to stderr, where they do not mix with dry-run output or JSON.

@@ -12,7 +12,7 @@ import type { Deps } from '../core/deps.js';
 import { parseDuration, parseTime } from '../core/time/parse.js';
 import { renderJson, renderTableCsv, renderTableText, type OutputFormat, type Table } from '../core/output/render.js';
 import { colorFor } from '../core/output/terminal.js';
-import { samplesFromExport, samplesFromQuery, samplesTable, type SeriesSample } from '../core/analytics/series.js';
+import { exportSamples, samplesFromQuery, samplesTable, type SeriesSample } from '../core/analytics/series.js';
 import { REPORTS, REPORT_DESCRIPTIONS, type ReportName } from '../core/analytics/report-names.js';
 import { addOutputOption, choiceFlag, configFrom, createVmClient, numberFlag, outputFormat, collectRepeated } from './shared.js';
 
@@ -222,9 +222,7 @@ async function fetchSamples(client: ReturnType<typeof createVmClient>, opts: Que
 
 /** --sql without PromQL: every raw sample of the catalog's metrics in the window. */
 async function exportWindow(client: ReturnType<typeof createVmClient>, opts: QueryOptions): Promise<SeriesSample[]> {
-  const out: SeriesSample[] = [];
-  for await (const row of client.export(['{__name__=~"pipeline_.*"}'], opts.window.start, opts.window.end)) out.push(...samplesFromExport(row));
-  return out;
+  return exportSamples(client, ['{__name__=~"pipeline_.*"}'], opts.window.start, opts.window.end);
 }
 
 /** Any result table as the DuckDB table result_table, for --parquet. */

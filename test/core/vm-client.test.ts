@@ -136,3 +136,24 @@ test('cluster-style URLs reach the tenant paths (through a rewriting proxy in fr
     proxy.close();
   }
 });
+
+test('credentials in the URL are sent as Basic auth and never shown in errors', async () => {
+  const auth: (string | undefined)[] = [];
+  const server = http.createServer((req, res) => {
+    auth.push(req.headers.authorization);
+    res.writeHead(500).end('boom');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://reader:s3cret%21@127.0.0.1:${(server.address() as AddressInfo).port}`;
+  try {
+    await assert.rejects(client(url, url, 0).query('up'), (err: unknown) => {
+      assert.ok(err instanceof Error);
+      assert.doesNotMatch(err.message, /s3cret/);
+      assert.match(err.message, /http:\/\/reader:\*\*\*@127\.0\.0\.1:\d+\/api\/v1\/query/);
+      return true;
+    });
+    assert.deepEqual(auth, [`Basic ${Buffer.from('reader:s3cret!').toString('base64')}`]);
+  } finally {
+    server.close();
+  }
+});

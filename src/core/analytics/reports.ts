@@ -10,7 +10,7 @@ import type { Table } from '../output/render.js';
 import type { VmClient } from '../victoria/client.js';
 import { formatDurationShort } from '../time/parse.js';
 import { loadSamples, queryTable, quoteLiteral } from './duckdb.js';
-import { samplesFromExport, samplesFromQuery, type SeriesSample } from './series.js';
+import { exportSamples, samplesFromQuery } from './series.js';
 import { anomalySql } from './anomalies.js';
 
 import { type ReportName } from './report-names.js';
@@ -61,9 +61,7 @@ async function instant(ctx: Ctx, name: string, promql: string, labels: string[])
 }
 
 async function raw(ctx: Ctx, name: string, match: string, labels: string[]): Promise<void> {
-  const samples: SeriesSample[] = [];
-  for await (const row of ctx.client.export([match], ctx.opts.start, ctx.opts.end)) samples.push(...samplesFromExport(row));
-  await loadSamples(ctx.conn, name, samples, labels);
+  await loadSamples(ctx.conn, name, await exportSamples(ctx.client, [match], ctx.opts.start, ctx.opts.end), labels);
 }
 
 async function range(ctx: Ctx, name: string, promql: string, labels: string[]): Promise<void> {

@@ -2,7 +2,7 @@
  * Query results as rows: one row per sample, metric name, labels, time and value. The shape
  * the `metrics` table in DuckDB has, and that --output renders.
  */
-import type { ExportRow, QueryData } from '../victoria/client.js';
+import type { ExportRow, QueryData, VmClient } from '../victoria/client.js';
 import type { Table } from '../output/render.js';
 
 export interface SeriesSample {
@@ -36,6 +36,13 @@ export function samplesFromQuery(data: QueryData): SeriesSample[] {
 export function samplesFromExport(row: ExportRow): SeriesSample[] {
   const { name, labels } = split(row.metric);
   return row.values.map((v, i) => ({ metric: name, labels, ts: row.timestamps[i], value: v }));
+}
+
+/** Every raw sample of the matching series in [start, end], from /api/v1/export. */
+export async function exportSamples(client: VmClient, match: string[], start: Date, end: Date): Promise<SeriesSample[]> {
+  const out: SeriesSample[] = [];
+  for await (const row of client.export(match, start, end)) out.push(...samplesFromExport(row));
+  return out;
 }
 
 /** Label names over all samples, sorted: the label columns of the table. */

@@ -42,10 +42,16 @@ export class ConnectionError extends Error {
 
 export type HttpTransport = (url: string, req: HttpRequest) => Promise<HttpResponse>;
 
+/** Sends one request. Credentials in the URL (http://user:pw@host) become a Basic Authorization header. */
 export const httpRequest: HttpTransport = (url, req) => {
   const u = new URL(url);
   const mod = u.protocol === 'https:' ? https : http;
   const headers: Record<string, string> = { ...req.headers };
+  if (u.username) {
+    headers.Authorization = `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`;
+    u.username = '';
+    u.password = '';
+  }
   if (req.body) headers['Content-Length'] = String(req.body.reduce((n, p) => n + p.length, 0));
   return new Promise((resolve, reject) => {
     const r = mod.request(u, { method: req.method, headers, agent: agents[u.protocol as 'http:' | 'https:'], signal: req.signal }, (res) => {

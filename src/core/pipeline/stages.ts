@@ -4,6 +4,7 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { QUALITY_CHECKS, type QualityCheck } from '../metrics/catalog.js';
+import { quoteLiteral as quote } from '../analytics/duckdb.js';
 
 async function scalarRow(conn: DuckDBConnection, sql: string): Promise<Record<string, number>> {
   const reader = await conn.runAndReadAll(sql);
@@ -137,7 +138,6 @@ export interface RunIdentity {
 export async function load(conn: DuckDBConnection, run: RunIdentity, target: LoadTarget): Promise<LoadResult> {
   const c = await scalarRow(conn, `SELECT (SELECT count(*) FROM clean) AS rows, (SELECT count(*) FROM quarantine) AS q,
     (SELECT epoch_ms(max(ordered_at)) FROM clean) AS newest`);
-  const quote = (p: string) => `'${p.replace(/'/g, "''")}'`;
   const id = `${quote(run.runId)} AS run_id, ${quote(run.pipelineName)} AS pipeline_name, ${quote(run.environment)} AS environment, epoch_ms(${run.startedAt.getTime()}) AS run_started_at`;
   await conn.run(`COPY (SELECT ${id}, * EXCLUDE (ingest_seq) FROM clean ORDER BY ordered_at, order_id)
     TO ${quote(target.ordersTmp)} (FORMAT parquet, COMPRESSION zstd)`);

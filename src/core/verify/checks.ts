@@ -46,13 +46,7 @@ const fail = (detail: string, fix: string): Outcome => ({ status: 'fail', detail
 const warn = (detail: string, fix: string): Outcome => ({ status: 'warn', detail, fix });
 
 async function getJson(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: unknown }> {
-  const u = new URL(url);
-  if (u.username) {
-    headers.Authorization = `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`;
-    u.username = '';
-    u.password = '';
-  }
-  const res = await httpRequest(u.toString(), { method: 'GET', headers, signal: AbortSignal.timeout(5000) });
+  const res = await httpRequest(url, { method: 'GET', headers, signal: AbortSignal.timeout(5000) });
   const text = await res.text();
   let body: unknown = text;
   try {

@@ -79,19 +79,12 @@ export class VmClient {
     const retries = opts.retries ?? this.opts.retries;
     const headers: Record<string, string> = { ...opts.headers };
     if (this.opts.bearerToken) headers.Authorization = `Bearer ${this.opts.bearerToken}`;
-    const parsed = new URL(url);
-    if (parsed.username) {
-      headers.Authorization = `Basic ${Buffer.from(`${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`).toString('base64')}`;
-      parsed.username = '';
-      parsed.password = '';
-    }
-    const target = parsed.toString();
     const shown = redactUrl(url);
     const send = this.opts.transport ?? httpRequest;
     let lastError = '';
     for (let attempt = 0; ; attempt++) {
       try {
-        const res = await send(target, { method, headers, body: opts.body, signal: AbortSignal.timeout(this.opts.timeoutMs) });
+        const res = await send(url, { method, headers, body: opts.body, signal: AbortSignal.timeout(this.opts.timeoutMs) });
         if ((res.status >= 500 || res.status === 429) && attempt < retries) {
           lastError = `HTTP ${res.status}: ${(await res.text()).trim().slice(0, 300)}`;
         } else {
