@@ -19,6 +19,8 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   'export-parquet': () => import('./commands/export-parquet.js').then((m) => m.registerExportParquet),
   ask: () => import('./commands/ask.js').then((m) => m.registerAsk),
   verify: () => import('./commands/verify.js').then((m) => m.registerVerify),
+  'monitor-logs': () => import('./commands/monitor-logs.js').then((m) => m.registerMonitorLogs),
+  'gen-logs': () => import('./commands/gen-logs.js').then((m) => m.registerGenLogs),
 };
 
 

@@ -92,6 +92,62 @@ export async function* readLineChunks(source: AsyncIterable<Buffer | string>, ma
   }
 }
 
+/**
+ * Whole lines, a region at a time: buf[start, end) holds complete lines separated by \n (the
+ * last one ends at `end`, where its \n was or the input ended). For callers that split lines
+ * themselves (a native scanner): one search per chunk instead of one per line. A line can be
+ * longer than maxLineBytes inside a region (the caller checks lengths); one that would have to
+ * be carried from chunk to chunk beyond maxLineBytes is never held and comes as tooLong, with
+ * the line number counting from the lines the caller has counted before it.
+ */
+export type LineRegion = { kind: 'region'; buf: Buffer; start: number; end: number } | { kind: 'tooLong'; bytes: number };
+
+export async function* readLineRegions(source: AsyncIterable<Buffer | string>, maxLineBytes: number): AsyncGenerator<LineRegion> {
+  let carry: Buffer | null = null;
+  let skipping = 0;
+  for await (const raw of source) {
+    const chunk = typeof raw === 'string' ? Buffer.from(raw) : raw;
+    if (chunk.length === 0) continue;
+    let from = 0;
+    if (skipping > 0) {
+      const nl = chunk.indexOf(10);
+      if (nl < 0) {
+        skipping += chunk.length;
+        continue;
+      }
+      yield { kind: 'tooLong', bytes: skipping + nl };
+      skipping = 0;
+      from = nl + 1;
+    }
+    const last = chunk.lastIndexOf(10);
+    if (last < from) {
+      // No line ends in this chunk: it all continues the carried line.
+      const rest = chunk.subarray(from);
+      if (rest.length === 0) continue;
+      const size = (carry?.length ?? 0) + rest.length;
+      if (size > maxLineBytes) {
+        skipping = size;
+        carry = null;
+      } else carry = carry ? Buffer.concat([carry, rest]) : Buffer.from(rest);
+      continue;
+    }
+    if (carry) {
+      // Finish the carried line on its own, then the lines that follow.
+      const nl = chunk.indexOf(10, from);
+      const line = Buffer.concat([carry, chunk.subarray(from, nl)]);
+      carry = null;
+      yield { kind: 'region', buf: line, start: 0, end: line.length };
+      from = nl + 1;
+    }
+    if (from < last || (from === last && last >= 0)) yield { kind: 'region', buf: chunk, start: from, end: last };
+    const rest = chunk.length - (last + 1);
+    if (rest > maxLineBytes) skipping = rest;
+    else if (rest > 0) carry = Buffer.from(chunk.subarray(last + 1));
+  }
+  if (skipping > 0) yield { kind: 'tooLong', bytes: skipping };
+  else if (carry) yield { kind: 'region', buf: carry, start: 0, end: carry.length };
+}
+
 export type LineItem = { lineNo: number; text: string } | { lineNo: number; tooLong: number };
 
 /** The same lines decoded as UTF-8 text, in batches (one per read chunk). */

@@ -1,0 +1,654 @@
+/*
+ * A native twin of LineParser (src/core/logs/formats.ts) for monitor-logs' hot path: the
+ * Kafka-consumer and ML-service JSON lines, which are the bulk of any log volume. For each line
+ * of a chunk it either reads everything the report needs (time, level, numbers, a hash of the
+ * group's label bytes) or answers 0, "let the TypeScript parser read this line": every other
+ * format, every doubtful value, every line to be skipped. The TypeScript parser is the
+ * reference; a test holds the two to the same results on all cases and on random lines.
+ */
+#ifndef LOGSCAN_NO_NAPI
+#include <node_api.h>
+#endif
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+#define STRIDE 12
+enum { K_JS = 0, K_KAFKA = 1, K_ML = 2, K_BLANK = 3, K_AIRFLOW = 4 };
+enum { T_ABSENT = 0, T_STRING, T_ESCAPED, T_NUMBER, T_TRUE, T_FALSE, T_NULL, T_OBJECT, T_ARRAY };
+enum { F_TIMESTAMP = 0, F_LEVEL, F_LAG, F_TOPIC, F_PARTITION, F_GROUP, F_LATENCY, F_MPS, F_BATCH, F_SERVICE, F_MODEL, F_PREDICTION, F_CONFIDENCE, F_LOGGER, F_MESSAGE, F_DAG, F_TASK, NFIELDS };
+static const char *NAMES[NFIELDS] = { "timestamp", "level", "consumer_lag", "topic", "partition", "consumer_group", "latency_ms",
+                                      "messages_per_second", "batch_size", "service", "model_version", "prediction_id", "confidence", "logger", "message", "dag_id", "task_id" };
+static size_t NAME_LEN[NFIELDS];
+static uint8_t SPACE[256];
+/* Field numbers by name length, each list ended by -1. */
+static int8_t BY_LENGTH[24][NFIELDS + 1];
+
+static void init_names(void) {
+  SPACE[' '] = SPACE['\t'] = SPACE['\r'] = SPACE['\n'] = 1;
+  for (int l = 0; l < 24; l++) {
+    int n = 0;
+    for (int k = 0; k < NFIELDS; k++) if (strlen(NAMES[k]) == (size_t)l) BY_LENGTH[l][n++] = (int8_t)k;
+    BY_LENGTH[l][n] = -1;
+  }
+  for (int k = 0; k < NFIELDS; k++) NAME_LEN[k] = strlen(NAMES[k]);
+}
+
+typedef struct { int type; int64_t s, e; } Field;
+
+#define is_space(c) (SPACE[(uint8_t)(c)])
+
+/* The closing quote of a string whose content starts at i: the first '"' not escaped by an odd run of backslashes; -1 if none. */
+static int64_t next_quote(const uint8_t *b, int64_t i, int64_t to) {
+#ifdef __SSE2__
+  const __m128i quote = _mm_set1_epi8('"');
+  while (i + 16 <= to) {
+    int m = _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(b + i)), quote));
+    if (m) return i + __builtin_ctz((unsigned)m);
+    i += 16;
+  }
+#endif
+  while (i < to && b[i] != '"') i++;
+  return i < to ? i : -1;
+}
+
+static int64_t closing_quote(const uint8_t *b, int64_t i, int64_t to) {
+  while (i < to) {
+    int64_t at = next_quote(b, i, to);
+    if (at < 0) return -1;
+    int64_t k = at - 1;
+    while (k >= i && b[k] == '\\') k--;
+    if (((at - 1 - k) & 1) == 0) return at;
+    i = at + 1;
+  }
+  return -1;
+}
+
+static int64_t skip_nested(const uint8_t *b, int64_t i, int64_t to) {
+  int depth = 0;
+  while (i < to) {
+    uint8_t c = b[i];
+    if (c == '"') {
+      i++;
+      while (i < to && b[i] != '"') i += b[i] == '\\' ? 2 : 1;
+      if (i >= to) return -1;
+    } else if (c == '{' || c == '[') depth++;
+    else if (c == '}' || c == ']') {
+      depth--;
+      if (depth == 0) return i + 1;
+      if (depth < 0) return -1;
+    }
+    i++;
+  }
+  return -1;
+}
+
+static int literal(const uint8_t *b, int64_t i, int64_t to, const char *w, int64_t n) {
+  return i + n <= to && memcmp(b + i, w, (size_t)n) == 0;
+}
+
+/* JsonFieldScanner.scan: 1 when buf[i, to) is one JSON object; fields hold the known keys (last occurrence wins). */
+static int scan_object(const uint8_t *b, int64_t i, int64_t to, Field *f) {
+  for (int k = 0; k < NFIELDS; k++) f[k].type = T_ABSENT;
+  while (i < to && is_space(b[i])) i++;
+  if (i >= to || b[i] != '{') return 0;
+  i++;
+  while (i < to && is_space(b[i])) i++;
+  if (i < to && b[i] == '}') { i++; goto finish; }
+  for (;;) {
+    if (i >= to || b[i] != '"') return 0;
+    int64_t ks = i + 1;
+    i = closing_quote(b, ks, to);
+    if (i < 0) return 0;
+    int64_t ke = i;
+    i++;
+    while (i < to && is_space(b[i])) i++;
+    if (i >= to || b[i] != ':') return 0;
+    i++;
+    while (i < to && is_space(b[i])) i++;
+    if (i >= to) return 0;
+    uint8_t c = b[i];
+    int64_t vs = i, ve;
+    int vt;
+    if (c == '"') {
+      vs = i + 1;
+      i = closing_quote(b, vs, to);
+      if (i < 0) return 0;
+      ve = i;
+      /* Whether it has escapes matters only for the fields read, so it is checked only for them. */
+      vt = T_STRING;
+      i++;
+    } else if (c == '{' || c == '[') {
+      vt = c == '{' ? T_OBJECT : T_ARRAY;
+      i = skip_nested(b, i, to);
+      if (i < 0) return 0;
+      ve = i;
+    } else if (c == '-' || (c >= '0' && c <= '9')) {
+      vt = T_NUMBER;
+      i++;
+      while (i < to) {
+        uint8_t x = b[i];
+        if ((x >= '0' && x <= '9') || x == '.' || x == 'e' || x == 'E' || x == '+' || x == '-') i++;
+        else break;
+      }
+      ve = i;
+    } else if (c == 't' && literal(b, i, to, "true", 4)) { vt = T_TRUE; i += 4; ve = i; }
+    else if (c == 'f' && literal(b, i, to, "false", 5)) { vt = T_FALSE; i += 5; ve = i; }
+    else if (c == 'n' && literal(b, i, to, "null", 4)) { vt = T_NULL; i += 4; ve = i; }
+    else return 0;
+    /* A key with escapes never equals a name (names have no backslash), as in the TypeScript scanner. */
+    size_t kl = (size_t)(ke - ks);
+    if (kl < sizeof BY_LENGTH / sizeof BY_LENGTH[0]) {
+      for (const int8_t *cand = BY_LENGTH[kl]; *cand >= 0; cand++) {
+        if (memcmp(b + ks, NAMES[*cand], kl) == 0) {
+          int k = *cand;
+          f[k].type = vt == T_STRING && memchr(b + vs, '\\', (size_t)(ve - vs)) ? T_ESCAPED : vt;
+          f[k].s = vs; f[k].e = ve;
+          break;
+        }
+      }
+    }
+    while (i < to && is_space(b[i])) i++;
+    if (i >= to) return 0;
+    if (b[i] == ',') {
+      i++;
+      while (i < to && is_space(b[i])) i++;
+      continue;
+    }
+    if (b[i] == '}') { i++; goto finish; }
+    return 0;
+  }
+finish:
+  while (i < to && is_space(b[i])) i++;
+  return i >= to;
+}
+
+static int has(const Field *f) { return f->type != T_ABSENT && f->type != T_NULL; }
+
+/* parseDecimal's fast path only: [-]digits[.digits] with at most 15 digits; 0 when the TypeScript side must decide. */
+static int fast_decimal(const uint8_t *b, int64_t s, int64_t e, double *out) {
+  if (s >= e) return 0;
+  int64_t i = s;
+  int neg = 0;
+  if (b[i] == '-') { neg = 1; i++; }
+  double ip = 0;
+  int digits = 0;
+  while (i < e && b[i] >= '0' && b[i] <= '9') { ip = ip * 10 + (b[i] - '0'); digits++; i++; }
+  if (digits == 0 || digits > 15) return 0;
+  if (i == e) { *out = neg ? -ip : ip; return 1; }
+  if (b[i] != '.') return 0;
+  i++;
+  double frac = 0, scale = 1;
+  int fd = 0;
+  while (i < e) {
+    if (b[i] < '0' || b[i] > '9') return 0;
+    frac = frac * 10 + (b[i] - '0'); scale *= 10; fd++; i++;
+  }
+  if (fd == 0 || digits + fd > 15) return 0;
+  double v = (ip * scale + frac) / scale;
+  *out = neg ? -v : v;
+  return 1;
+}
+
+/* An optional number: NaN when absent or null; 0 when the TypeScript side must decide. */
+static int opt_number(const uint8_t *b, const Field *f, double *out) {
+  if (f->type == T_ABSENT || f->type == T_NULL) { *out = NAN; return 1; }
+  if (f->type != T_NUMBER && f->type != T_STRING) return 0;
+  return fast_decimal(b, f->s, f->e, out);
+}
+
+static double epoch_to_ms(double n) {
+  if (!isfinite(n) || n < 0) return NAN;
+  if (n < 1e11) return n * 1000;
+  if (n < 1e14) return n;
+  if (n < 1e17) return n / 1000;
+  return n / 1e6;
+}
+
+static int digits_at(const uint8_t *b, int64_t i, int n) {
+  int v = 0;
+  for (int k = 0; k < n; k++) {
+    int d = b[i + k] - '0';
+    if (d < 0 || d > 9) return -1;
+    v = v * 10 + d;
+  }
+  return v;
+}
+
+static double floor_div(double a, double b) { return floor(a / b); }
+
+static double days_from_civil(double y, double m, double d) {
+  y -= m <= 2 ? 1 : 0;
+  double era = floor_div(y, 400);
+  double yoe = y - era * 400;
+  double doy = floor_div(153 * (m + (m > 2 ? -3 : 9)) + 2, 5) + d - 1;
+  double doe = yoe * 365 + floor_div(yoe, 4) - floor_div(yoe, 100) + doy;
+  return era * 146097 + doe - 719468;
+}
+
+static const int DAYS_IN_MONTH[13] = { 0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+
+/* parseTimestampBytes (src/core/logs/timestamp.ts), operation for operation. */
+static double parse_timestamp(const uint8_t *b, int64_t s, int64_t e) {
+  if (e - s < 1) return NAN;
+  uint8_t first = b[s];
+  if (e - s < 10 || b[s + 4] != '-') {
+    if (first < '0' || first > '9') return NAN;
+    double v = 0;
+    int64_t i = s;
+    while (i < e && b[i] >= '0' && b[i] <= '9') v = v * 10 + (b[i++] - '0');
+    if (i < e) {
+      if (b[i] != '.') return NAN;
+      double scale = 0.1;
+      i++;
+      while (i < e && b[i] >= '0' && b[i] <= '9') { v += (b[i++] - '0') * scale; scale /= 10; }
+      if (i < e) return NAN;
+    }
+    return epoch_to_ms(v);
+  }
+  /* Consecutive lines mostly share the date: its days are computed once per date. */
+  static _Thread_local uint8_t cached_date[10];
+  static _Thread_local double cached_ms = NAN;
+  double ms;
+  if (!isnan(cached_ms) && memcmp(cached_date, b + s, 10) == 0) ms = cached_ms;
+  else {
+    int year = digits_at(b, s, 4), month = digits_at(b, s + 5, 2), day = digits_at(b, s + 8, 2);
+    if (year < 0 || b[s + 7] != '-' || month < 1 || month > 12 || day < 1 || day > DAYS_IN_MONTH[month]) return NAN;
+    ms = days_from_civil(year, month, day) * 86400000.0;
+    memcpy(cached_date, b + s, 10);
+    cached_ms = ms;
+  }
+  int64_t i = s + 10;
+  if (i == e) return ms;
+  if (b[i] == ',' && i + 1 < e && b[i + 1] == ' ') i += 2;
+  else if (b[i] == 'T' || b[i] == ' ' || b[i] == 't') i++;
+  else return NAN;
+  if (i + 2 > e) return NAN;
+  int hh = digits_at(b, i, 2);
+  int mm = (i + 5 <= e && b[i + 2] == ':') ? digits_at(b, i + 3, 2) : -1;
+  if (hh < 0 || hh > 23 || mm < 0 || mm > 59) return NAN;
+  ms += hh * 3600000.0 + mm * 60000.0;
+  i += 5;
+  if (i < e && b[i] == ':') {
+    if (i + 3 > e) return NAN;
+    int ss = digits_at(b, i + 1, 2);
+    if (ss < 0 || ss > 60) return NAN;
+    ms += ss * 1000.0;
+    i += 3;
+    if (i < e && (b[i] == '.' || b[i] == ',')) {
+      i++;
+      double scale = 100;
+      int64_t fs = i;
+      while (i < e && b[i] >= '0' && b[i] <= '9') { ms += (b[i] - '0') * scale; scale /= 10; i++; }
+      if (i == fs) return NAN;
+    }
+  }
+  if (i == e) return ms;
+  if (b[i] == ' ') i++;
+  if (i == e) return NAN;
+  uint8_t z = b[i];
+  if ((z == 'Z' || z == 'z') && i + 1 == e) return ms;
+  if (z == 'U' && e - i == 3 && b[i + 1] == 'T' && b[i + 2] == 'C') return ms;
+  if (z == 'G' && e - i == 3 && b[i + 1] == 'M' && b[i + 2] == 'T') return ms;
+  if (z == '+' || z == '-') {
+    if (e - i < 3) return NAN;
+    int oh = digits_at(b, i + 1, 2), om;
+    if (e - i == 6 && b[i + 3] == ':') om = digits_at(b, i + 4, 2);
+    else if (e - i == 5) om = digits_at(b, i + 3, 2);
+    else if (e - i == 3) om = 0;
+    else return NAN;
+    if (oh < 0 || oh > 23 || om < 0 || om > 59) return NAN;
+    double offset = (oh * 60 + om) * 60000.0;
+    return z == '+' ? ms - offset : ms + offset;
+  }
+  return NAN;
+}
+
+static int timestamp_of(const uint8_t *b, const Field *f, double *out) {
+  double ms;
+  if (f->type == T_NUMBER) {
+    double n;
+    if (!fast_decimal(b, f->s, f->e, &n)) return 0;
+    ms = epoch_to_ms(n);
+  } else if (f->type == T_STRING) ms = parse_timestamp(b, f->s, f->e);
+  else return 0;
+  if (isnan(ms)) return 0;
+  *out = ms;
+  return 1;
+}
+
+static int ieq(const uint8_t *b, int64_t s, const char *w, int n) {
+  for (int k = 0; k < n; k++) if ((b[s + k] | 0x20) != w[k]) return 0;
+  return 1;
+}
+
+static int error_level(const uint8_t *b, const Field *f) {
+  if (f->type != T_STRING) return 0;
+  int64_t n = f->e - f->s;
+  return (n == 5 && ieq(b, f->s, "error", 5)) || (n == 8 && ieq(b, f->s, "critical", 8)) || (n == 5 && ieq(b, f->s, "fatal", 5));
+}
+
+/* Two independent 32-bit hashes over the group's label bytes, 0x01 between labels. */
+typedef struct { uint32_t a, b; } Hash;
+static void mix(Hash *h, uint64_t w) {
+  uint64_t x = (w ^ h->a) * 0x9E3779B97F4A7C15ull;
+  uint64_t y = (w + h->b) * 0xC2B2AE3D27D4EB4Full;
+  h->a = (uint32_t)(x >> 32) ^ (uint32_t)x;
+  h->b = (uint32_t)(y >> 29) ^ (uint32_t)(y >> 3);
+}
+
+static void hash_bytes(Hash *h, const uint8_t *p, int64_t s, int64_t e) {
+  int64_t i = s;
+  for (; i + 8 <= e; i += 8) {
+    uint64_t w;
+    memcpy(&w, p + i, 8);
+    mix(h, w);
+  }
+  uint64_t last = 0;
+  memcpy(&last, p + i, (size_t)(e - i));
+  /* The length closes each label, so label boundaries are part of the hash. */
+  mix(h, last ^ ((uint64_t)(e - s) << 56) ^ 0x0100000000000000ull);
+}
+
+/* A label for the group: a string without escapes or a number; 0 when the TypeScript side must decide. */
+static int label_ok(const Field *f, int required) {
+  if (f->type == T_STRING || f->type == T_NUMBER) return 1;
+  if (f->type == T_ABSENT || f->type == T_NULL) return !required;
+  return 0;
+}
+
+static void label_hash(Hash *h, const uint8_t *b, const Field *f) {
+  if (f->type == T_STRING || f->type == T_NUMBER) hash_bytes(h, b, f->s, f->e);
+  else hash_bytes(h, b, 0, 0);
+}
+
+/* ---- Airflow: key=value pairs in messages, by the rules of forEachKeyValue (formats.ts), for ASCII text. */
+
+static int ascii_space(uint8_t c) { return c == ' ' || (c >= 0x09 && c <= 0x0d); }
+static int word_char(uint8_t c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; }
+static int key_start(uint8_t c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; }
+static int has_high(const uint8_t *b, int64_t s, int64_t e) {
+  for (int64_t i = s; i < e; i++) if (b[i] >= 0x80) return 1;
+  return 0;
+}
+static int range_is(const uint8_t *b, int64_t s, int64_t e, const char *w) {
+  size_t n = strlen(w);
+  return (size_t)(e - s) == n && memcmp(b + s, w, n) == 0;
+}
+
+typedef struct {
+  double records, failed, duration;
+  int outcome;
+  int64_t start_s, start_e, end_s, end_e;   /* start_date, end_date values (last one wins) */
+  int64_t dag_s, dag_e, task_s, task_e;     /* first dag_id, task_id values */
+} Message;
+
+enum { O_NONE = 0, O_SUCCESS = 1, O_FAILED = 2, O_RETRY = 3 };
+
+static int message_outcome(const uint8_t *b, int64_t s, int64_t e) {
+  static const char phrase[] = "Marking task as ";
+  const int64_t pl = (int64_t)sizeof phrase - 1;
+  for (int64_t i = s; i + pl <= e; i++) {
+    if (b[i] != 'M' || memcmp(b + i, phrase, (size_t)pl) != 0) continue;
+    int64_t r = i + pl;
+    if (r + 7 <= e && memcmp(b + r, "SUCCESS", 7) == 0) return O_SUCCESS;
+    if (r + 6 <= e && memcmp(b + r, "FAILED", 6) == 0) return O_FAILED;
+    if (r + 12 <= e && memcmp(b + r, "UP_FOR_RETRY", 12) == 0) return O_RETRY;
+  }
+  return O_NONE;
+}
+
+/* messageNumber: full stops and an "s" dropped, then the fast decimal path; 0 when TypeScript must decide. */
+static int message_number(const uint8_t *b, int64_t s, int64_t e, double *out) {
+  while (e > s && b[e - 1] == '.') e--;
+  if (e > s && b[e - 1] == 's') e--;
+  return fast_decimal(b, s, e, out);
+}
+
+/* One key=value pair; 0 when TypeScript must decide. */
+static int message_pair(const uint8_t *b, int64_t ks, int64_t ke, int64_t vs, int64_t ve, Message *m) {
+  double v;
+  if (range_is(b, ks, ke, "records_processed") || range_is(b, ks, ke, "rows_processed")) {
+    if (!message_number(b, vs, ve, &v)) return 0;
+    m->records += v;
+  } else if (range_is(b, ks, ke, "records_failed") || range_is(b, ks, ke, "failed_records")) {
+    if (!message_number(b, vs, ve, &v)) return 0;
+    m->failed += v;
+  } else if (range_is(b, ks, ke, "duration") || range_is(b, ks, ke, "duration_seconds")) {
+    if (!message_number(b, vs, ve, &v)) return 0;
+    m->duration = v * 1000;
+  } else if (range_is(b, ks, ke, "duration_ms")) {
+    if (!message_number(b, vs, ve, &v)) return 0;
+    m->duration = v;
+  } else if (range_is(b, ks, ke, "start_date")) { m->start_s = vs; m->start_e = ve; }
+  else if (range_is(b, ks, ke, "end_date")) { m->end_s = vs; m->end_e = ve; }
+  else if (range_is(b, ks, ke, "dag_id")) { if (m->dag_s < 0) { m->dag_s = vs; m->dag_e = ve; } }
+  else if (range_is(b, ks, ke, "task_id")) { if (m->task_s < 0) { m->task_s = vs; m->task_e = ve; } }
+  return 1;
+}
+
+static int read_message(const uint8_t *b, int64_t s, int64_t e, Message *m) {
+  m->records = 0; m->failed = 0; m->duration = NAN;
+  m->start_s = m->end_s = m->dag_s = m->task_s = -1;
+  m->start_e = m->end_e = m->dag_e = m->task_e = -1;
+  m->outcome = message_outcome(b, s, e);
+  if (!memchr(b + s, '=', (size_t)(e - s))) return 1;
+  int64_t i = s;
+  while (i < e) {
+    uint8_t c = b[i];
+    if (!key_start(c) || (i > s && word_char(b[i - 1]))) { i++; continue; }
+    int64_t j = i + 1;
+    while (j < e && (word_char(b[j]) || b[j] == '.')) j++;
+    if (j >= e || b[j] != '=') { i = j; continue; }
+    int64_t v = j + 1;
+    uint8_t q = v < e ? b[v] : 0;
+    if (q == '"' || q == '\'') {
+      const uint8_t *close = v + 1 < e ? memchr(b + v + 1, q, (size_t)(e - v - 1)) : NULL;
+      if (close) {
+        if (!message_pair(b, i, j, v + 1, (int64_t)(close - b), m)) return 0;
+        i = (int64_t)(close - b) + 1;
+        continue;
+      }
+    }
+    int64_t k = v;
+    while (k < e && b[k] != ',' && b[k] != ';' && !ascii_space(b[k])) k++;
+    if (k == v) { i = j; continue; }
+    int64_t vs = v, ve = k;
+    if (b[vs] == '"' || b[vs] == '\'') vs++;
+    if (ve > vs && (b[ve - 1] == '"' || b[ve - 1] == '\'')) ve--;
+    if (!message_pair(b, i, j, vs, ve, m)) return 0;
+    i = k;
+  }
+  return 1;
+}
+
+/* airflowTime: 20240115T103000, or an ISO time (trimmed); NaN when neither. */
+static double airflow_time(const uint8_t *b, int64_t s, int64_t e) {
+  if (e - s == 15 && b[s + 8] == 'T') {
+    int ok = 1;
+    for (int k = 0; k < 15; k++) if (k != 8 && (b[s + k] < '0' || b[s + k] > '9')) ok = 0;
+    if (ok) {
+      int y = digits_at(b, s, 4), mo = digits_at(b, s + 4, 2), d = digits_at(b, s + 6, 2);
+      int h = digits_at(b, s + 9, 2), mi = digits_at(b, s + 11, 2), sec = digits_at(b, s + 13, 2);
+      if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 59) return NAN;
+      return days_from_civil(y, mo, d) * 86400000.0 + h * 3600000.0 + mi * 60000.0 + sec * 1000.0;
+    }
+  }
+  while (s < e && ascii_space(b[s])) s++;
+  while (e > s && ascii_space(b[e - 1])) e--;
+  return parse_timestamp(b, s, e);
+}
+
+static void finish_airflow(const uint8_t *b, const Message *m, double *rec) {
+  double duration = m->duration;
+  if (m->outcome != O_NONE && isnan(duration) && m->start_s >= 0 && m->end_s >= 0 && m->start_e > m->start_s && m->end_e > m->end_s) {
+    double d = airflow_time(b, m->end_s, m->end_e) - airflow_time(b, m->start_s, m->start_e);
+    if (isfinite(d) && d >= 0) duration = d;
+  }
+  rec[5] = m->outcome;
+  rec[6] = duration;
+  rec[7] = m->failed;
+  rec[8] = m->records;
+}
+
+/* Airflow's plain-text task log line "[time] {file:line} LEVEL - message", ASCII only. */
+static int airflow_text(const uint8_t *b, int64_t s, int64_t e, double *rec) {
+  if (has_high(b, s, e)) return K_JS;
+  const uint8_t *close = memchr(b + s + 1, ']', (size_t)(e - s - 1));
+  if (!close || close == b + s + 1) return K_JS;
+  int64_t ce = (int64_t)(close - b);
+  int64_t p = ce + 1;
+  if (p >= e || !ascii_space(b[p])) return K_JS;
+  while (p < e && ascii_space(b[p])) p++;
+  if (p >= e || b[p] != '{') return K_JS;
+  const uint8_t *brace = memchr(b + p, '}', (size_t)(e - p));
+  if (!brace) return K_JS;
+  p = (int64_t)(brace - b) + 1;
+  if (p >= e || !ascii_space(b[p])) return K_JS;
+  while (p < e && ascii_space(b[p])) p++;
+  int64_t ls = p;
+  while (p < e && ((b[p] | 0x20) >= 'a' && (b[p] | 0x20) <= 'z')) p++;
+  int64_t le = p;
+  if (le == ls || p >= e || !ascii_space(b[p])) return K_JS;
+  while (p < e && ascii_space(b[p])) p++;
+  if (p >= e || b[p] != '-') return K_JS;
+  p++;
+  if (p < e && ascii_space(b[p])) p++;
+  int64_t ts_s = s + 1, ts_e = ce;
+  while (ts_s < ts_e && ascii_space(b[ts_s])) ts_s++;
+  while (ts_e > ts_s && ascii_space(b[ts_e - 1])) ts_e--;
+  double ts = parse_timestamp(b, ts_s, ts_e);
+  if (isnan(ts)) return K_JS;
+  Message m;
+  if (!read_message(b, p, e, &m)) return K_JS;
+  if (m.dag_s < 0 || m.dag_e == m.dag_s || m.task_s < 0 || m.task_e == m.task_s) return K_JS;
+  int64_t n = le - ls;
+  rec[3] = ts;
+  rec[4] = (n == 5 && ieq(b, ls, "error", 5)) || (n == 8 && ieq(b, ls, "critical", 8)) || (n == 5 && ieq(b, ls, "fatal", 5));
+  finish_airflow(b, &m, rec);
+  Hash h = { 2166136261u, 0x9747b28cu };
+  hash_bytes(&h, b, m.dag_s, m.dag_e);
+  hash_bytes(&h, b, m.task_s, m.task_e);
+  rec[9] = h.a;
+  rec[10] = h.b;
+  return K_AIRFLOW;
+}
+
+/* One line: fills rec[2..11] and returns its kind. */
+static int scan_line(const uint8_t *b, int64_t s, int64_t e, double *rec) {
+  while (s < e && (b[s] == ' ' || b[s] == '\t')) s++;
+  while (e > s && (b[e - 1] == '\r' || b[e - 1] == ' ' || b[e - 1] == '\t')) e--;
+  if (s == e) return K_BLANK;
+  if (b[s] == '[') return airflow_text(b, s, e, rec);
+  if (b[s] != '{') return K_JS;
+  Field f[NFIELDS];
+  if (!scan_object(b, s, e, f)) return K_JS;
+  double ts, lag, latency, mps, extra;
+  Hash h = { 2166136261u, 0x9747b28cu };
+  int kind;
+  if (has(&f[F_LAG]) || has(&f[F_GROUP])) {
+    kind = K_KAFKA;
+    if (!timestamp_of(b, &f[F_TIMESTAMP], &ts)) return K_JS;
+    if (!label_ok(&f[F_TOPIC], 1) || !label_ok(&f[F_PARTITION], 1) || !label_ok(&f[F_GROUP], 1)) return K_JS;
+    if (!opt_number(b, &f[F_LAG], &lag) || !opt_number(b, &f[F_LATENCY], &latency) || !opt_number(b, &f[F_MPS], &mps) || !opt_number(b, &f[F_BATCH], &extra)) return K_JS;
+    label_hash(&h, b, &f[F_TOPIC]);
+    label_hash(&h, b, &f[F_PARTITION]);
+    label_hash(&h, b, &f[F_GROUP]);
+  } else if (has(&f[F_CONFIDENCE]) || has(&f[F_MODEL]) || has(&f[F_PREDICTION])) {
+    kind = K_ML;
+    if (!timestamp_of(b, &f[F_TIMESTAMP], &ts)) return K_JS;
+    if (!label_ok(&f[F_MODEL], 1) || !label_ok(&f[F_SERVICE], 0)) return K_JS;
+    if (!opt_number(b, &f[F_CONFIDENCE], &extra) || !opt_number(b, &f[F_LATENCY], &latency)) return K_JS;
+    if (extra < 0 || extra > 1) return K_JS;
+    lag = NAN;
+    mps = NAN;
+    label_hash(&h, b, &f[F_SERVICE]);
+    label_hash(&h, b, &f[F_MODEL]);
+  } else if (has(&f[F_DAG]) || (has(&f[F_LOGGER]) && has(&f[F_MESSAGE]))) {
+    if (!timestamp_of(b, &f[F_TIMESTAMP], &ts)) return K_JS;
+    /* Without dag_id or task_id the group comes from the file's path, which only TypeScript knows. */
+    if (!label_ok(&f[F_DAG], 1) || !label_ok(&f[F_TASK], 1) || f[F_DAG].e == f[F_DAG].s || f[F_TASK].e == f[F_TASK].s) return K_JS;
+    Message m;
+    const Field *msg = &f[F_MESSAGE];
+    if (msg->type == T_STRING) {
+      if (has_high(b, msg->s, msg->e) || !read_message(b, msg->s, msg->e, &m)) return K_JS;
+    } else if (msg->type == T_ABSENT || msg->type == T_NULL) {
+      static const uint8_t empty[1] = { 0 };
+      read_message(empty, 0, 0, &m);
+    } else return K_JS;
+    rec[3] = ts;
+    rec[4] = error_level(b, &f[F_LEVEL]);
+    finish_airflow(b, &m, rec);
+    label_hash(&h, b, &f[F_DAG]);
+    label_hash(&h, b, &f[F_TASK]);
+    rec[9] = h.a;
+    rec[10] = h.b;
+    return K_AIRFLOW;
+  } else return K_JS;
+  rec[3] = ts;
+  rec[4] = error_level(b, &f[F_LEVEL]);
+  rec[5] = lag;
+  rec[6] = latency;
+  rec[7] = mps;
+  rec[8] = extra;
+  rec[9] = h.a;
+  rec[10] = h.b;
+  rec[11] = 0;
+  return kind;
+}
+
+#ifndef LOGSCAN_NO_NAPI
+/*
+ * scanLogChunk(buf, start, limit, out: Float64Array) -> lines written. Lines are buf[start, limit)
+ * split at \n; each gets STRIDE doubles in out: start, end, kind, time ms, error, lag, latency,
+ * messages/s, batch size (Kafka) or confidence (ML), hash a, hash b. Stops when out is full:
+ * call again from the end of the last line written + 1.
+ */
+static napi_value scan_log_chunk(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 4) { napi_throw_type_error(env, NULL, "scanLogChunk needs 4 arguments"); return NULL; }
+  void *data; size_t len;
+  if (napi_get_buffer_info(env, argv[0], &data, &len) != napi_ok) { napi_throw_type_error(env, NULL, "the first argument must be a Buffer"); return NULL; }
+  int64_t start, limit;
+  napi_get_value_int64(env, argv[1], &start);
+  napi_get_value_int64(env, argv[2], &limit);
+  napi_typedarray_type type; size_t outLen; void *outData; napi_value ab; size_t off;
+  if (napi_get_typedarray_info(env, argv[3], &type, &outLen, &outData, &ab, &off) != napi_ok || type != napi_float64_array) {
+    napi_throw_type_error(env, NULL, "the fourth argument must be a Float64Array");
+    return NULL;
+  }
+  if (limit > (int64_t)len) limit = (int64_t)len;
+  const uint8_t *b = data;
+  double *out = outData;
+  size_t cap = outLen / STRIDE, n = 0;
+  int64_t pos = start;
+  while (pos < limit && n < cap) {
+    const uint8_t *nl = memchr(b + pos, '\n', (size_t)(limit - pos));
+    int64_t end = nl ? (int64_t)(nl - b) : limit;
+    double *rec = out + n * STRIDE;
+    rec[0] = (double)pos;
+    rec[1] = (double)end;
+    rec[2] = scan_line(b, pos, end, rec);
+    n++;
+    pos = end + 1;
+  }
+  napi_value result;
+  napi_create_uint32(env, (uint32_t)n, &result);
+  return result;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  init_names();
+  napi_value fn;
+  napi_create_function(env, "scanLogChunk", NAPI_AUTO_LENGTH, scan_log_chunk, NULL, &fn);
+  napi_set_named_property(env, exports, "scanLogChunk", fn);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
+#endif

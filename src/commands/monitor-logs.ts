@@ -1,0 +1,195 @@
+/**
+ * pipeobs monitor-logs: Airflow, Kafka-consumer and ML-service logs (and any JSON-lines log
+ * through a field mapping) turned into volume, latency percentiles, error rates, consumer lag
+ * and model confidence per component, group and hour; as a report, or live with --server.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { Chalk } from 'chalk';
+import { CheckFailedError, ConfigError, UsageError } from '../core/errors.js';
+import type { Config } from '../core/config/config.js';
+import type { Deps } from '../core/deps.js';
+import { BUILTIN_COMPONENTS, parseFieldMapping, type FieldMapping } from '../core/logs/formats.js';
+import { runBatch } from '../core/logs/batch.js';
+import { reportTable, type LogReport } from '../core/logs/report.js';
+import { renderReportText } from '../core/logs/render-text.js';
+import { renderReportHtml } from '../core/logs/render-html.js';
+import type { TimeWindow } from '../core/logs/reader.js';
+import { parseTime } from '../core/time/parse.js';
+import { formatBytes, renderJson, renderTableCsv } from '../core/output/render.js';
+import { startProgress } from '../core/output/terminal.js';
+import { collectRepeated, configFrom, intFlag, numberFlag, outputFormat, styleFor, warn } from './shared.js';
+
+export const MONITOR_OUTPUTS = ['text', 'json', 'csv', 'html'] as const;
+export type MonitorOutput = (typeof MONITOR_OUTPUTS)[number];
+const MAX_WINDOW_HOURS = 30 * 24;
+
+export interface MonitorLogsOptions {
+  inputs: string[];
+  window: TimeWindow;
+  components: Set<string> | null;
+  mappings: FieldMapping[];
+  lowConfidence: number;
+  maxGroups: number;
+  maxLineBytes: number;
+  strict: boolean;
+  output: MonitorOutput;
+  outFile: string | null;
+  top: number;
+  now: Date;
+}
+
+export function registerMonitorLogs(program: Command, deps: Deps, run = runMonitorLogs): void {
+  const cmd = program
+    .command('monitor-logs')
+    .description('turn Airflow, Kafka-consumer and ML-service logs into volume, latency percentiles, error rates, consumer lag and model confidence per hour')
+    .argument('[inputs...]', 'log files, directories, quoted globs ("/var/log/airflow/*.log*"), or "-" for stdin; .gz is read as is')
+    .option('--hours <n>', 'the window: the last N hours before --now (1 to 720)', '24')
+    .option('--since <time>', 'start of the window: ISO 8601 or relative (-6h, now-2d)')
+    .option('--until <time>', 'end of the window (default: --now)')
+    .option('--now <time>', 'what "now" is, for old logs and reproducible reports (default: the clock)')
+    .option('--component <name>', 'only this component: airflow, kafka, ml, a --map component, or all (repeatable)', collectRepeated, [])
+    .option('--map <fields>', 'read another JSON-lines log: "component=payments,time=ts,level=severity,latency=took_ms,latency_unit=ms,count=n,group=service+region" (repeatable)', collectRepeated, [])
+    .option('--map-file <file>', 'field mappings from a JSON file: one mapping object or a list of them (same keys as --map)')
+    .option('--low-confidence <p>', 'ML predictions under this confidence count as low', '0.7')
+    .option('--max-groups <n>', 'groups kept per component; more go to an "other" group, and are reported', '1000')
+    .option('--max-line-bytes <n>', 'longer lines are skipped and reported as too_long', String(1 << 20))
+    .option('--strict', 'exit 5 when any line was skipped as unusable (naming the first file and line); lines outside the window are not errors')
+    .option('--top <n>', 'text output: the groups with the most lines shown per component', '20')
+    .option('-o, --output <format>', `output format: ${MONITOR_OUTPUTS.join(', ')}`, 'text')
+    .option('--out <file>', 'write the report to this file instead of stdout (e.g. report.html)')
+    .addHelpText('after', `
+Examples:
+  $ pipeobs monitor-logs examples/logs --now 2026-11-21T12:00:00Z
+  $ pipeobs monitor-logs '/var/log/airflow/**/*.log*' /var/log/kafka --hours 6 -o json
+  $ pipeobs monitor-logs /var/log/ml --component ml --low-confidence 0.8 -o html --out ml.html
+  $ zcat app.log.gz | pipeobs monitor-logs - --map 'component=payments,time=ts,latency=took_ms,group=service'
+
+Formats are detected line by line: Airflow JSON lines and Airflow's plain-text task log,
+Kafka-consumer JSON lines, ML-prediction JSON lines, and JSON lines described by --map.
+Times without a zone are UTC. The JSON output's schema is documented in the README.`);
+  cmd.action(async (inputs: string[], raw: Record<string, unknown>, command: Command) => {
+    const config = configFrom(deps, command);
+    await run(await validateMonitorLogs(inputs, raw, deps), config, deps);
+  });
+}
+
+export async function validateMonitorLogs(inputs: string[], raw: Record<string, unknown>, deps: Deps): Promise<MonitorLogsOptions> {
+  if (inputs.length === 0) throw new UsageError('no logs to read: give files, directories, globs, or "-" for stdin', 'e.g. pipeobs monitor-logs /var/log/airflow /var/log/kafka');
+  const now = raw.now === undefined ? deps.now() : parseTime(String(raw.now), '--now', deps.now());
+  const window = windowFrom(raw, now);
+  const mappings = (raw.map as string[]).map((spec, i) => mappingFromFlag(spec, i));
+  if (raw.mapFile !== undefined) mappings.push(...(await mappingsFromFile(path.resolve(deps.cwd, String(raw.mapFile)))));
+  const names = new Set<string>();
+  for (const m of mappings) {
+    if ((BUILTIN_COMPONENTS as readonly string[]).includes(m.component)) throw new UsageError(`mapping component ${m.component} is a built-in format's name`, 'name the component after what writes the log, e.g. component=payments');
+    if (names.has(m.component)) throw new UsageError(`two mappings are named ${m.component}`);
+    names.add(m.component);
+  }
+  const wanted = (raw.component as string[]).flatMap((c) => c.split(',')).map((c) => c.trim()).filter(Boolean);
+  const known = [...BUILTIN_COMPONENTS, ...names];
+  for (const c of wanted) if (c !== 'all' && !known.includes(c)) throw new UsageError(`--component ${c}: no such component`, `use ${[...known, 'all'].join(', ')}`);
+  const output = outputFormat(raw.output, MONITOR_OUTPUTS) as MonitorOutput;
+  return {
+    inputs,
+    window,
+    components: wanted.length === 0 || wanted.includes('all') ? null : new Set(wanted),
+    mappings,
+    lowConfidence: numberFlag(raw.lowConfidence, '--low-confidence', 0, 1),
+    maxGroups: intFlag(raw.maxGroups, '--max-groups', 1, 1_000_000),
+    maxLineBytes: intFlag(raw.maxLineBytes, '--max-line-bytes', 256, 1 << 30),
+    strict: Boolean(raw.strict),
+    output,
+    outFile: raw.out === undefined ? null : path.resolve(deps.cwd, String(raw.out)),
+    top: intFlag(raw.top, '--top', 1, 1_000_000),
+    now,
+  };
+}
+
+export function windowFrom(raw: Record<string, unknown>, now: Date): TimeWindow {
+  const hours = numberFlag(raw.hours, '--hours', 1, MAX_WINDOW_HOURS);
+  const until = raw.until === undefined ? now : parseTime(String(raw.until), '--until', now);
+  const since = raw.since === undefined ? new Date(until.getTime() - hours * 3_600_000) : parseTime(String(raw.since), '--since', now);
+  if (since.getTime() >= until.getTime()) throw new UsageError(`--since ${since.toISOString()} is not before --until ${until.toISOString()}`);
+  if (until.getTime() - since.getTime() > MAX_WINDOW_HOURS * 3_600_000) throw new UsageError(`the window from ${since.toISOString()} to ${until.toISOString()} is longer than 30 days`, 'report on a month at most at a time');
+  return { sinceMs: since.getTime(), untilMs: until.getTime() };
+}
+
+function mappingFromFlag(spec: string, i: number): FieldMapping {
+  const obj: Record<string, string> = {};
+  for (const part of spec.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--map ${spec}: "${part}" is not key=field`, 'e.g. --map "time=ts,level=severity,latency=took_ms"');
+    obj[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
+  }
+  try {
+    return parseFieldMapping(obj, `--map #${i + 1}`);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+async function mappingsFromFile(file: string): Promise<FieldMapping[]> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read the mapping file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`${file} is not JSON: ${(err as Error).message}`);
+  }
+  const list = Array.isArray(doc) ? doc : [doc];
+  return list.map((m, i) => {
+    if (typeof m !== 'object' || m === null || Array.isArray(m)) throw new ConfigError(`${file}: mapping #${i + 1} is not an object`);
+    try {
+      return parseFieldMapping(m as Record<string, unknown>, `${file}: mapping #${i + 1}`);
+    } catch (err) {
+      throw new ConfigError((err as Error).message);
+    }
+  });
+}
+
+export function renderReport(report: LogReport, output: MonitorOutput, deps: Deps, config: Config, forFile: boolean, top: number): string {
+  if (output === 'json') return renderJson(report);
+  if (output === 'csv') return renderTableCsv(reportTable(report));
+  if (output === 'html') return renderReportHtml(report);
+  // A text report written to a file is laid out as on a terminal, without colour.
+  if (forFile) return renderReportText(report, { tty: true, color: false }, new Chalk({ level: 0 }), top);
+  const style = styleFor(deps, config);
+  return renderReportText(report, style, style.c, top);
+}
+
+export async function runMonitorLogs(o: MonitorLogsOptions, config: Config, deps: Deps): Promise<LogReport> {
+  const progress = startProgress(deps.stderr, config, 'reading logs');
+  let result;
+  try {
+    result = await runBatch({ ...o, cwd: deps.cwd }, deps.stdin, o.now, (p) => {
+      if (progress.active) progress.update(`reading ${path.basename(p.file)} (${p.fileIndex + 1}/${p.files}): ${formatBytes(p.bytes)}, ${p.lines.toLocaleString('en-US')} lines`);
+    });
+  } finally {
+    progress.stop();
+  }
+  const { report, unmatched } = result;
+  for (const u of unmatched) warn(deps, config, `${u}: no such file, or no log files match`);
+  if (report.inputs.length === 0) throw new ConfigError(`none of the inputs names a readable log: ${o.inputs.join(', ')}`, 'check the paths; quote globs so that pipeobs expands them');
+  for (const i of report.inputs) if (i.error) warn(deps, config, `reading ${i.file} stopped after ${i.lines} lines: ${i.error}`);
+  const text = renderReport(report, o.output, deps, config, o.outFile !== null, o.top);
+  if (o.outFile) {
+    await writeFile(o.outFile, text);
+    deps.stderr.write(`wrote ${o.outFile} (${formatBytes(Buffer.byteLength(text))})\n`);
+  } else deps.stdout.write(text);
+  if (o.strict) {
+    const bad = report.skipped.by_reason.filter((b) => b.reason !== 'outside_window');
+    if (bad.length > 0) {
+      const first = bad.flatMap((b) => b.examples.map((e) => ({ ...e, reason: b.reason }))).sort((a, b) => (a.file === b.file ? a.line - b.line : a.file < b.file ? -1 : 1))[0];
+      const total = bad.reduce((a, b) => a + b.count, 0);
+      throw new CheckFailedError(`--strict: ${total} line(s) skipped, the first at ${first.file}:${first.line}: ${first.reason} (${first.detail})`);
+    }
+  }
+  return report;
+}

@@ -1,0 +1,218 @@
+/**
+ * Per component, per group and per hour: what the usable lines add up to. Memory is bounded by
+ * the number of groups (capped per component, the excess going to an "other" group) times the
+ * hours of the window, never by the number of lines.
+ */
+import { Outcome, type LineFacts, type SkipReason } from './formats.js';
+import { QuantileSketch } from './sketch.js';
+
+export const HOUR_MS = 3_600_000;
+export const OTHER = 'other';
+
+export class HourStats {
+  lines = 0;
+  records = 0;
+  errors = 0;
+  failedRecords = 0;
+  success = 0;
+  failed = 0;
+  retry = 0;
+  readonly latency = new QuantileSketch();
+  lagLast = NaN;
+  lagLastTs = -Infinity;
+  lagMax = -Infinity;
+  lagSum = 0;
+  lagCount = 0;
+  mpsSum = 0;
+  mpsCount = 0;
+  mpsMax = -Infinity;
+  confidence: QuantileSketch | null = null;
+  lowConfidence = 0;
+  firstTs = Infinity;
+  lastTs = -Infinity;
+
+  merge(o: HourStats): void {
+    this.lines += o.lines;
+    this.records += o.records;
+    this.errors += o.errors;
+    this.failedRecords += o.failedRecords;
+    this.success += o.success;
+    this.failed += o.failed;
+    this.retry += o.retry;
+    this.latency.merge(o.latency);
+    if (o.lagLastTs > this.lagLastTs) {
+      this.lagLastTs = o.lagLastTs;
+      this.lagLast = o.lagLast;
+    }
+    this.lagMax = Math.max(this.lagMax, o.lagMax);
+    this.lagSum += o.lagSum;
+    this.lagCount += o.lagCount;
+    this.mpsSum += o.mpsSum;
+    this.mpsCount += o.mpsCount;
+    this.mpsMax = Math.max(this.mpsMax, o.mpsMax);
+    if (o.confidence) (this.confidence ??= new QuantileSketch()).merge(o.confidence);
+    this.lowConfidence += o.lowConfidence;
+    this.firstTs = Math.min(this.firstTs, o.firstTs);
+    this.lastTs = Math.max(this.lastTs, o.lastTs);
+  }
+}
+
+export class GroupStats {
+  readonly hours = new Map<number, HourStats>();
+  private lastHour = NaN;
+  private last: HourStats | null = null;
+  constructor(
+    readonly component: string,
+    readonly labels: readonly string[],
+  ) {}
+
+  hour(h: number): HourStats {
+    if (h === this.lastHour) return this.last!;
+    let s = this.hours.get(h);
+    if (!s) {
+      s = new HourStats();
+      this.hours.set(h, s);
+    }
+    this.lastHour = h;
+    this.last = s;
+    return s;
+  }
+
+  /** Drops hours before `fromHour` (server mode keeps only the window). */
+  prune(fromHour: number): void {
+    for (const h of this.hours.keys()) if (h < fromHour) this.hours.delete(h);
+    this.lastHour = NaN;
+    this.last = null;
+  }
+}
+
+export interface SkipExample {
+  file: string;
+  line: number;
+  detail: string;
+}
+
+/** Skipped lines by reason, with the first few positions of each. */
+export class SkipLog {
+  readonly counts = new Map<SkipReason, number>();
+  readonly examples = new Map<SkipReason, SkipExample[]>();
+  constructor(readonly keepExamples = 5) {}
+
+  add(reason: SkipReason, file: string, line: number, detail: string): void {
+    this.counts.set(reason, (this.counts.get(reason) ?? 0) + 1);
+    let ex = this.examples.get(reason);
+    if (!ex) this.examples.set(reason, (ex = []));
+    if (ex.length < this.keepExamples) ex.push({ file, line, detail });
+  }
+
+  total(except?: SkipReason): number {
+    let n = 0;
+    for (const [r, c] of this.counts) if (r !== except) n += c;
+    return n;
+  }
+
+  /** The first skipped line that is a defect of the input (everything but outside_window). */
+  firstDefect(): (SkipExample & { reason: SkipReason }) | null {
+    let best: (SkipExample & { reason: SkipReason }) | null = null;
+    for (const [reason, ex] of this.examples) {
+      if (reason === 'outside_window' || ex.length === 0) continue;
+      if (!best || ex[0].file < best.file || (ex[0].file === best.file && ex[0].line < best.line)) best = { ...ex[0], reason };
+    }
+    return best;
+  }
+}
+
+export interface AggregatorOptions {
+  /** Groups kept per component before new ones go to "other". */
+  maxGroups: number;
+  lowConfidence: number;
+}
+
+export class Aggregator {
+  readonly groups = new Map<string, GroupStats>();
+  private readonly groupCount = new Map<string, number>();
+  /** Per component, the distinct groups that went to "other". */
+  readonly overflow = new Map<string, Set<string> | number>();
+  linesUsed = 0;
+
+  constructor(readonly options: AggregatorOptions) {}
+
+  add(facts: LineFacts): void {
+    this.addValues(this.groupFor(facts), facts.tsMs, facts.error, facts.records, facts.durationMs, facts.lag, facts.messagesPerSecond, facts.confidence, facts.outcome, facts.failedRecords);
+  }
+
+  /** The group a line belongs to: its own, or its component's "other" group once the cap is reached. */
+  groupFor(facts: LineFacts): GroupStats {
+    return this.groups.get(facts.component + '\u0000' + facts.groupKey) ?? this.newGroup(facts.component + '\u0000' + facts.groupKey, facts);
+  }
+
+  /** One line's numbers into its group and hour (NaN for what the line does not say). */
+  addValues(group: GroupStats, tsMs: number, error: boolean, records: number, durationMs: number, lag: number, mps: number, confidence: number, outcome: Outcome, failedRecords: number): void {
+    const s = group.hour(Math.floor(tsMs / HOUR_MS));
+    this.linesUsed++;
+    s.lines++;
+    if (tsMs < s.firstTs) s.firstTs = tsMs;
+    if (tsMs > s.lastTs) s.lastTs = tsMs;
+    s.records += records;
+    if (error) s.errors++;
+    s.failedRecords += failedRecords;
+    if (outcome !== Outcome.none) {
+      if (outcome === Outcome.success) s.success++;
+      else if (outcome === Outcome.failed) s.failed++;
+      else s.retry++;
+    }
+    if (durationMs === durationMs && durationMs >= 0) s.latency.add(durationMs);
+    if (lag === lag) {
+      if (tsMs >= s.lagLastTs) {
+        s.lagLastTs = tsMs;
+        s.lagLast = lag;
+      }
+      if (lag > s.lagMax) s.lagMax = lag;
+      s.lagSum += lag;
+      s.lagCount++;
+    }
+    if (mps === mps) {
+      s.mpsSum += mps;
+      s.mpsCount++;
+      if (mps > s.mpsMax) s.mpsMax = mps;
+    }
+    if (confidence === confidence) {
+      (s.confidence ??= new QuantileSketch()).add(confidence);
+      if (confidence < this.options.lowConfidence) s.lowConfidence++;
+    }
+  }
+
+  private newGroup(key: string, facts: LineFacts): GroupStats {
+    const n = this.groupCount.get(facts.component) ?? 0;
+    if (n >= this.options.maxGroups) {
+      // Over the cap: this line counts in the component's "other" group, and the group is remembered as overflowed.
+      const otherKey = facts.component + '\u0000' + OTHER;
+      let other = this.groups.get(otherKey);
+      if (!other) {
+        other = new GroupStats(facts.component, facts.labels.map(() => OTHER));
+        this.groups.set(otherKey, other);
+      }
+      const seen = this.overflow.get(facts.component);
+      if (seen === undefined) this.overflow.set(facts.component, new Set([facts.groupKey]));
+      else if (typeof seen !== 'number') {
+        seen.add(facts.groupKey);
+        // Counting distinct overflowed groups must not itself grow without bound.
+        if (seen.size > 10_000) this.overflow.set(facts.component, seen.size);
+      } else this.overflow.set(facts.component, seen + 1);
+      return other;
+    }
+    this.groupCount.set(facts.component, n + 1);
+    const g = new GroupStats(facts.component, [...facts.labels]);
+    this.groups.set(key, g);
+    return g;
+  }
+
+  overflowCount(component: string): number {
+    const v = this.overflow.get(component);
+    return v === undefined ? 0 : typeof v === 'number' ? v : v.size;
+  }
+
+  prune(fromHour: number): void {
+    for (const g of this.groups.values()) g.prune(fromHour);
+  }
+}
