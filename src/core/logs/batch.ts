@@ -3,6 +3,7 @@
  * memory, into one LogReader. An input that cannot be read (missing, vanished mid-read,
  * permission denied) is reported with what was read before it; the others go on.
  */
+import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { openInput } from '../io/lines.js';
 import { expandInputs } from './inputs.js';
@@ -33,7 +34,7 @@ export async function runBatch(o: BatchOptions, stdin: Readable, now: Date, onPr
   const reader = new LogReader(o);
   const results: InputResult[] = [];
   for (const [i, file] of sources.entries()) {
-    const name = file === '-' ? '(stdin)' : file;
+    const name = file === '-' ? '(stdin)' : displayPath(file, o.cwd);
     let source: AsyncIterable<Buffer>;
     try {
       source = await openInput(file, stdin);
@@ -44,4 +45,10 @@ export async function runBatch(o: BatchOptions, stdin: Readable, now: Date, onPr
     results.push(await reader.readStream(source, name, (bytes) => onProgress?.({ file: name, fileIndex: i, files: sources.length, bytes, lines: reader.linesRead })));
   }
   return { report: buildReport(reader, results, o.window, now), unmatched: expanded.unmatched };
+}
+
+/** A file as reports show it: relative to the working directory when inside it. */
+export function displayPath(file: string, cwd: string): string {
+  const rel = path.relative(cwd, file);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file;
 }

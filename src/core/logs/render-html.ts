@@ -2,8 +2,8 @@
  * The monitor-logs report as one self-contained HTML page (no CDN, no network): summary cards,
  * records per hour (line chart), latency distribution (box plot of p50/p95/p99 with max), error
  * rate per hour (bars), component breakdown, the per-group tables and what was skipped. The
- * charts are SVG drawn in the page from the embedded report, so the page shows exactly the JSON
- * output's numbers; every mark carries its value in data-* attributes and a tooltip.
+ * charts are SVG drawn in the page from the embedded report (all but its per-row list), so the
+ * page shows exactly the JSON output's numbers; every mark carries its value in data-* attributes and a tooltip.
  */
 import type { LogReport } from './report.js';
 
@@ -221,7 +221,7 @@ export function renderReportHtml(r: LogReport): string {
 <div class="panel" id="chart-breakdown"></div>
 ${groupTables}
 ${skipped}
-<script type="application/json" id="report-data">${scriptJson(r)}</script>
+<script type="application/json" id="report-data">${scriptJson({ ...r, rows: undefined })}</script>
 <script>${SCRIPT}</script>
 </body>
 </html>

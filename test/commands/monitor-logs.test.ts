@@ -1,0 +1,186 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runCli, tempDir } from '../helpers/cli.js';
+import { elements, renderedDom } from '../helpers/browser.js';
+import { runBatch } from '../../src/core/logs/batch.js';
+import type { LogReport } from '../../src/core/logs/report.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const golden = path.join(root, 'test', 'golden');
+const EXAMPLE = ['monitor-logs', 'examples/logs', '--now', '2026-11-21T12:00:00Z', '--hours', '12'];
+
+async function run(args: string[], opts: Parameters<typeof runCli>[1] = {}) {
+  return runCli(args, { cwd: root, ...opts });
+}
+
+/** Compares with the golden file; UPDATE_GOLDEN=1 writes it instead. */
+function matchesGolden(name: string, actual: string) {
+  const file = path.join(golden, name);
+  if (process.env.UPDATE_GOLDEN === '1' || !existsSync(file)) {
+    assert.ok(process.env.UPDATE_GOLDEN === '1', `golden file ${name} is missing: run the tests with UPDATE_GOLDEN=1 once and review it`);
+    writeFileSync(file, actual);
+  }
+  assert.equal(actual, readFileSync(file, 'utf8'), `output differs from test/golden/${name} (UPDATE_GOLDEN=1 rewrites it after review)`);
+}
+
+for (const [format, ext] of [['text', 'txt'], ['json', 'json'], ['csv', 'csv'], ['html', 'html']] as const) {
+  test(`golden ${format} report over examples/logs`, async () => {
+    const r = await run([...EXAMPLE, '-o', format]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, '');
+    matchesGolden(`monitor-logs-examples.${ext}`, r.stdout);
+  });
+}
+
+test('the examples give a report with every component, and the JSON is the documented schema', async () => {
+  const r = await run([...EXAMPLE, '-o', 'json']);
+  const doc = JSON.parse(r.stdout) as LogReport;
+  assert.equal(doc.schema_version, 1);
+  assert.deepEqual(Object.keys(doc), ['schema_version', 'generated_at', 'window', 'low_confidence_threshold', 'inputs', 'summary', 'components', 'rows', 'skipped']);
+  assert.deepEqual(doc.summary.active_components, ['airflow', 'kafka', 'ml']);
+  assert.deepEqual(doc.window, { since: '2026-11-21T00:00:00.000Z', until: '2026-11-21T12:00:00.000Z', hours: 12 });
+  // The rotated, gzipped Kafka file is read, and its lines are before the window.
+  const gz = doc.inputs.find((i) => i.file.endsWith('consumer.log.1.gz'))!;
+  assert.equal(gz.lines, 200);
+  assert.deepEqual(doc.skipped.by_reason.map((b) => [b.reason, b.count]), [['outside_window', 200]]);
+  // Airflow's task logs without dag_id in their lines are grouped by their path.
+  const airflow = doc.components.find((c) => c.component === 'airflow')!;
+  const load = airflow.groups.find((g) => g.group.dag_id === 'ecommerce_daily_etl' && g.group.task_id === 'load_warehouse')!;
+  assert.ok(load.tasks.retry >= 1 && load.records >= 68_250);
+  const kafka = doc.components.find((c) => c.component === 'kafka')!;
+  assert.equal(kafka.lines, 600);
+  assert.ok(kafka.lag!.max! > 40_000, 'the example lag grows');
+  const ml = doc.components.find((c) => c.component === 'ml')!;
+  assert.ok(ml.confidence!.low_pct! > 10);
+});
+
+test('the HTML report renders in Chromium with the report\'s numbers in its charts', async () => {
+  const dir = tempDir();
+  const file = path.join(dir, 'report.html');
+  const r = await run([...EXAMPLE, '-o', 'html', '--out', file]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /wrote .*report\.html/);
+  const json = JSON.parse((await run([...EXAMPLE, '-o', 'json'])).stdout) as LogReport;
+  const html = readFileSync(file, 'utf8');
+  assert.doesNotMatch(html, /<script[^>]+src=|<link[^>]+href=|<img|@import|url\(|fetch\(|XMLHttpRequest/, 'the report loads nothing from the network');
+  const dom = renderedDom(file);
+  assert.match(dom, /<body[^>]*data-rendered="true"/, 'the page script ran to the end');
+  for (const c of json.components) {
+    const points = elements(dom, 'circle', 'point').filter((p) => p['data-component'] === c.component);
+    assert.deepEqual(points.map((p) => [p['data-hour'], Number(p['data-value'])]), c.hours.map((h) => [h.hour, h.records]), `${c.component} records per hour`);
+    const box = elements(dom, 'g', 'box').find((b) => b['data-component'] === c.component)!;
+    assert.deepEqual([box['data-p50'], box['data-p95'], box['data-p99'], box['data-max']].map(Number), [c.latency_ms.p50, c.latency_ms.p95, c.latency_ms.p99, c.latency_ms.max]);
+    const bars = elements(dom, 'rect', 'error-bar').filter((b) => b['data-component'] === c.component);
+    assert.deepEqual(bars.map((b) => Number(b['data-value'])), c.hours.filter((h) => h.error_rate_pct !== null).map((h) => h.error_rate_pct));
+    assert.ok(bars.some((b) => Number(b.height) > 0));
+    const share = elements(dom, 'rect', 'share-bar').find((b) => b['data-component'] === c.component)!;
+    assert.equal(Number(share['data-lines']), c.lines);
+  }
+  assert.match(dom, new RegExp(`id="card-total-records".*?${json.summary.total_records.toLocaleString('en-US')}`, 's'));
+});
+
+test('bad input never crashes: binary garbage, truncated and over-long lines, an empty file; --strict names the first', async () => {
+  const dir = tempDir();
+  const good = '{"timestamp": "2026-11-21T10:00:00Z", "consumer_lag": 5, "topic": "t", "partition": 0, "consumer_group": "g", "latency_ms": 2}';
+  writeFileSync(path.join(dir, 'a-garbage.log'), Buffer.concat([Buffer.from([0, 1, 2, 255, 254, 10, 0x7b, 0x22, 10]), Buffer.from(`${good}\n`)]));
+  writeFileSync(path.join(dir, 'b-truncated.log'), `${good}\n${good.slice(0, 60)}`);
+  writeFileSync(path.join(dir, 'c-long.log'), `${good}\n{"x": "${'y'.repeat(10 << 20)}"}\n${good}\n`);
+  writeFileSync(path.join(dir, 'd-empty.log'), '');
+  writeFileSync(path.join(dir, 'e.log.gz'), gzipSync(`${good}\n`).subarray(0, 20));
+  const args = ['monitor-logs', dir, '--now', '2026-11-21T12:00:00Z', '-o', 'json'];
+  const r = await run(args);
+  assert.equal(r.code, 0, r.stderr);
+  const doc = JSON.parse(r.stdout) as LogReport;
+  assert.equal(doc.summary.lines_used, 4);
+  const reasons = Object.fromEntries(doc.skipped.by_reason.map((b) => [b.reason, b]));
+  assert.equal(reasons.unknown_format.count, 1);
+  assert.deepEqual(reasons.unknown_format.examples[0].line, 1);
+  assert.equal(reasons.malformed_json.count, 2);
+  assert.deepEqual(reasons.malformed_json.examples.map((e) => `${path.basename(e.file)}:${e.line}`), ['a-garbage.log:2', 'b-truncated.log:2']);
+  assert.deepEqual(reasons.too_long.examples.map((e) => `${path.basename(e.file)}:${e.line}`), ['c-long.log:2']);
+  assert.match(reasons.too_long.examples[0].detail, /10485769 bytes/);
+  const gz = doc.inputs.find((i) => i.file.endsWith('e.log.gz'))!;
+  assert.match(gz.error!, /unexpected end of file/);
+  assert.match(r.stderr, /warning: reading .*e\.log\.gz stopped after 0 lines/);
+  const strict = await run([...args, '--strict']);
+  assert.equal(strict.code, 5);
+  assert.match(strict.stderr, /--strict: 4 line\(s\) skipped, the first at .*a-garbage\.log:1: unknown_format/);
+  assert.equal(JSON.parse(strict.stdout).summary.lines_used, 4, 'the report is still printed in full');
+});
+
+test('a file that disappears before it is read is reported, and the others are counted', async () => {
+  const dir = tempDir();
+  const line = '{"timestamp": "2026-11-21T10:00:00Z", "model_version": "v1", "confidence": 0.9}\n';
+  for (const n of ['1', '2', '3']) writeFileSync(path.join(dir, `p${n}.log`), line.repeat(1000));
+  let removed = false;
+  const result = await runBatch(
+    { inputs: [dir], cwd: dir, mappings: [], window: { sinceMs: Date.UTC(2026, 10, 21), untilMs: Date.UTC(2026, 10, 22) }, components: null, maxGroups: 100, lowConfidence: 0.7, maxLineBytes: 4096 },
+    process.stdin,
+    new Date(),
+    (p) => {
+      if (!removed) rmSync(path.join(dir, 'p2.log'));
+      removed = true;
+      void p;
+    },
+  );
+  const byFile = Object.fromEntries(result.report.inputs.map((i) => [i.file, i]));
+  assert.match(byFile['p2.log'].error!, /ENOENT/);
+  assert.equal(byFile['p1.log'].lines + byFile['p3.log'].lines, 2000);
+  assert.equal(result.report.summary.lines_used, 2000);
+});
+
+test('stdin (gzip too), quoted globs, --component and --map with a mapping file', async () => {
+  const gz = gzipSync(readFileSync(path.join(root, 'examples/logs/ml/predictions.log')));
+  const fromStdin = JSON.parse((await run(['monitor-logs', '-', '--now', '2026-11-21T12:00:00Z', '-o', 'json'], { stdin: gz })).stdout) as LogReport;
+  assert.equal(fromStdin.components[0].lines, 400);
+  assert.equal(fromStdin.inputs[0].file, '(stdin)');
+  const glob = JSON.parse((await run(['monitor-logs', 'examples/logs/**/*.log', '--now', '2026-11-21T12:00:00Z', '--component', 'kafka,ml', '-o', 'json'])).stdout) as LogReport;
+  assert.deepEqual(glob.summary.active_components, ['kafka', 'ml']);
+  assert.equal(glob.inputs.length, 6, 'the .gz file does not match *.log');
+  assert.ok(glob.summary.other_component_lines > 200);
+  const mapped = JSON.parse((await run(['monitor-logs', 'examples/mapped/payments.log', '--map-file', 'examples/mapped/payments-map.json', '--now', '2026-11-21T12:00:00Z', '-o', 'json'])).stdout) as LogReport;
+  const payments = mapped.components[0];
+  assert.equal(payments.component, 'payments');
+  assert.deepEqual(payments.group_labels, ['service', 'region']);
+  assert.equal(payments.lines, 300);
+  const viaFlag = JSON.parse((await run(['monitor-logs', 'examples/mapped/payments.log', '--map', 'component=payments,time=ts,level=severity,latency=took_ms,count=items,group=service+region', '--now', '2026-11-21T12:00:00Z', '-o', 'json'])).stdout) as LogReport;
+  assert.deepEqual(viaFlag.components, mapped.components);
+});
+
+test('usage and configuration errors say what was wrong', async () => {
+  const cases: Array<[string[], number, RegExp]> = [
+    [['monitor-logs'], 2, /no logs to read/],
+    [['monitor-logs', 'x', '--hours', '0'], 2, /--hours 0 is not valid: expected a number from 1 to 720/],
+    [['monitor-logs', 'x', '--since', '2026-11-21', '--until', '2026-11-20'], 2, /--since 2026-11-21T00:00:00.000Z is not before --until/],
+    [['monitor-logs', 'x', '--since', '2026-01-01', '--until', '2026-03-01'], 2, /longer than 30 days/],
+    [['monitor-logs', 'x', '--component', 'spark'], 2, /--component spark: no such component/],
+    [['monitor-logs', 'x', '--map', 'level=lvl'], 2, /--map #1: time is required/],
+    [['monitor-logs', 'x', '--map', 'component=kafka,time=t'], 2, /built-in format's name/],
+    [['monitor-logs', 'x', '--map-file', 'package.json'], 3, /package\.json: mapping #1: unknown key name/],
+    [['monitor-logs', 'x', '--map-file', 'README.md'], 3, /README\.md is not JSON/],
+    [['monitor-logs', 'no/such/dir', 'nothing*.log'], 3, /none of the inputs names a readable log/],
+    [['monitor-logs', 'x', '-o', 'xml'], 2, /--output xml is not supported/],
+  ];
+  for (const [args, code, message] of cases) {
+    const r = await run(args);
+    assert.equal(r.code, code, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, message, args.join(' '));
+  }
+});
+
+test('gen-logs writes the same lines for the same seed, in every format', async () => {
+  const dir = tempDir();
+  mkdirSync(path.join(dir, 'x'));
+  const args = ['gen-logs', '--lines', '400', '--since', '2026-11-21T00:00:00Z', '--until', '2026-11-21T04:00:00Z', '--seed', '9'];
+  const a = await run([...args, '--out', path.join(dir, 'x', 'a.log')]);
+  const b = await run(args);
+  assert.equal(a.code, 0, a.stderr);
+  assert.equal(readFileSync(path.join(dir, 'x', 'a.log'), 'utf8'), b.stdout);
+  const report = JSON.parse((await run(['monitor-logs', path.join(dir, 'x'), '--now', '2026-11-21T04:00:00Z', '--strict', '-o', 'json'])).stdout) as LogReport;
+  assert.equal(report.summary.lines_used, 400);
+  assert.deepEqual(report.summary.active_components, ['airflow', 'kafka', 'ml']);
+});

@@ -1,0 +1,55 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { QuantileSketch, RELATIVE_ACCURACY } from '../../../src/core/logs/sketch.js';
+import { rng } from '../../../src/core/logs/generate.js';
+
+/** The exact value of rank q·(n−1) in sorted order, as the sketch defines its quantiles. */
+function exact(sorted: number[], q: number): number {
+  return sorted[Math.floor(q * (sorted.length - 1))];
+}
+
+const DISTRIBUTIONS: Record<string, (r: () => number) => number> = {
+  exponential: (r) => -Math.log(1 - r()) * 40,
+  lognormal: (r) => Math.exp(2 + 1.5 * Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r())),
+  uniform: (r) => 0.001 + r() * 1000,
+  'heavy tail': (r) => 1 / Math.pow(1 - r(), 1.5),
+  'with zeros': (r) => (r() < 0.2 ? 0 : r() * 100),
+};
+
+for (const [name, draw] of Object.entries(DISTRIBUTIONS)) {
+  test(`sketch quantiles are within 1% of the exact ones: ${name}`, () => {
+    const r = rng(42);
+    const values = Array.from({ length: 50_000 }, () => draw(r));
+    const sketch = new QuantileSketch();
+    for (const v of values) sketch.add(v);
+    const sorted = [...values].sort((a, b) => a - b);
+    for (const q of [0.01, 0.05, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999]) {
+      const want = exact(sorted, q);
+      const got = sketch.quantile(q)!;
+      assert.ok(Math.abs(got - want) <= RELATIVE_ACCURACY * Math.abs(want) + 1e-12, `${name} q=${q}: ${got} vs exact ${want}`);
+    }
+    assert.equal(sketch.count, values.length);
+    assert.equal(sketch.quantile(0), sorted[0]);
+    assert.equal(sketch.quantile(1), sorted[sorted.length - 1]);
+    assert.ok(Math.abs(sketch.mean()! - values.reduce((a, b) => a + b, 0) / values.length) < 1e-9 * sketch.mean()! + 1e-12);
+  });
+}
+
+test('merged sketches answer as one sketch over all values, and memory stays bounded', () => {
+  const r = rng(7);
+  const all = new QuantileSketch();
+  const parts = [new QuantileSketch(), new QuantileSketch(), new QuantileSketch()];
+  for (let i = 0; i < 30_000; i++) {
+    const v = -Math.log(1 - r()) * (i % 3 === 0 ? 5 : 500);
+    all.add(v);
+    parts[i % 3].add(v);
+  }
+  const merged = new QuantileSketch();
+  for (const p of parts) merged.merge(p);
+  for (const q of [0.05, 0.5, 0.95, 0.99]) assert.equal(merged.quantile(q), all.quantile(q));
+  // Values from 1 µs to 10⁷ ms fit in well under 2,000 buckets.
+  const wide = new QuantileSketch();
+  for (let e = -3; e <= 7; e += 0.001) wide.add(10 ** e);
+  assert.ok(wide.buckets < 2_400, `${wide.buckets} buckets`);
+  assert.equal(new QuantileSketch().quantile(0.5), null);
+});
