@@ -19,7 +19,13 @@ import type { TimeWindow } from '../core/logs/reader.js';
 import { parseTime } from '../core/time/parse.js';
 import { formatBytes, renderJson, renderTableCsv } from '../core/output/render.js';
 import { startProgress } from '../core/output/terminal.js';
-import { collectRepeated, configFrom, intFlag, numberFlag, outputFormat, styleFor, warn } from './shared.js';
+import { choiceFlag, collectRepeated, configFrom, createVmClient, intFlag, numberFlag, outputFormat, styleFor, warn } from './shared.js';
+import { parseDuration } from '../core/time/parse.js';
+import { PUSH_FORMATS, pushSamples, type PushFormat } from '../core/metrics/push.js';
+import { snapshotSamples } from '../core/metrics/registry.js';
+import { startMetricsServer, type MetricsServer } from '../core/http/metrics-server.js';
+import { runLogServer } from '../core/logs/server.js';
+import { Spool } from '../core/spool/spool.js';
 
 export const MONITOR_OUTPUTS = ['text', 'json', 'csv', 'html'] as const;
 export type MonitorOutput = (typeof MONITOR_OUTPUTS)[number];
@@ -38,6 +44,16 @@ export interface MonitorLogsOptions {
   outFile: string | null;
   top: number;
   now: Date;
+  server: ServerFlags | null;
+}
+
+export interface ServerFlags {
+  intervalSeconds: number;
+  port: number;
+  push: PushFormat;
+  state: boolean;
+  startAtEnd: boolean;
+  pollMs: number;
 }
 
 export function registerMonitorLogs(program: Command, deps: Deps, run = runMonitorLogs): void {
@@ -56,6 +72,15 @@ export function registerMonitorLogs(program: Command, deps: Deps, run = runMonit
     .option('--max-groups <n>', 'groups kept per component; more go to an "other" group, and are reported', '1000')
     .option('--max-line-bytes <n>', 'longer lines are skipped and reported as too_long', String(1 << 20))
     .option('--strict', 'exit 5 when any line was skipped as unusable (naming the first file and line); lines outside the window are not errors')
+    .option('--server', 'keep following the logs (tail -F) and serve the derived metrics at /metrics')
+    .option('--interval <duration>', 'server: how often to write a report (and push)', '60s')
+    .option('--port <port>', 'server: port of /metrics (0 picks a free one)', '9108')
+    .option('--host <address>', 'server: address of /metrics (env PIPEOBS_METRICS_HOST, default 127.0.0.1)')
+    .option('--push <format>', `server: also push the metrics to VictoriaMetrics each interval: ${PUSH_FORMATS.join(', ')}`, 'none')
+    .option('--state-file <file>', 'server: where read offsets are kept (env PIPEOBS_MONITOR_STATE_FILE)')
+    .option('--no-state', 'server: keep no state file (a restart starts over)')
+    .option('--start-at <where>', 'server: where to start in files already there at the first start: end (like tail -F) or beginning', 'end')
+    .option('--poll <duration>', 'server: how often to look for appended lines', '250ms')
     .option('--top <n>', 'text output: the groups with the most lines shown per component', '20')
     .option('-o, --output <format>', `output format: ${MONITOR_OUTPUTS.join(', ')}`, 'text')
     .option('--out <file>', 'write the report to this file instead of stdout (e.g. report.html)')
@@ -70,8 +95,9 @@ Formats are detected line by line: Airflow JSON lines and Airflow's plain-text t
 Kafka-consumer JSON lines, ML-prediction JSON lines, and JSON lines described by --map.
 Times without a zone are UTC. The JSON output's schema is documented in the README.`);
   cmd.action(async (inputs: string[], raw: Record<string, unknown>, command: Command) => {
-    const config = configFrom(deps, command);
-    await run(await validateMonitorLogs(inputs, raw, deps), config, deps);
+    const config = configFrom(deps, command, { metricsHost: raw.host as string | undefined, monitorStateFile: raw.stateFile as string | undefined });
+    const o = await validateMonitorLogs(inputs, raw, deps);
+    await (o.server ? runLogServerCommand(o, config, deps) : run(o, config, deps));
   });
 }
 
@@ -104,6 +130,21 @@ export async function validateMonitorLogs(inputs: string[], raw: Record<string, 
     outFile: raw.out === undefined ? null : path.resolve(deps.cwd, String(raw.out)),
     top: intFlag(raw.top, '--top', 1, 1_000_000),
     now,
+    server: raw.server ? serverFlags(raw, inputs, output, raw.out !== undefined) : null,
+  };
+}
+
+function serverFlags(raw: Record<string, unknown>, inputs: string[], output: MonitorOutput, toFile: boolean): ServerFlags {
+  if (inputs.includes('-')) throw new UsageError('--server follows files; stdin ("-") cannot be followed', 'give files, directories or quoted globs');
+  if (output === 'html' && !toFile) throw new UsageError('--server with -o html needs --out <file>: the page is rewritten every interval');
+  const where = choiceFlag(raw.startAt, '--start-at', ['end', 'beginning'] as const);
+  return {
+    intervalSeconds: parseDuration(String(raw.interval), '--interval'),
+    port: intFlag(raw.port, '--port', 0, 65535),
+    push: choiceFlag(raw.push, '--push', PUSH_FORMATS),
+    state: raw.state !== false,
+    startAtEnd: where === 'end',
+    pollMs: parseDuration(String(raw.poll), '--poll') * 1000,
   };
 }
 
@@ -192,4 +233,60 @@ export async function runMonitorLogs(o: MonitorLogsOptions, config: Config, deps
     }
   }
   return report;
+}
+
+/** --server: follow, serve /metrics, report (and push) every interval, until SIGINT/SIGTERM. */
+export async function runLogServerCommand(o: MonitorLogsOptions, config: Config, deps: Deps): Promise<void> {
+  const flags = o.server!;
+  const stop = new AbortController();
+  const removeSignal = deps.onSignal((signal) => {
+    if (!stop.signal.aborted) deps.stderr.write(`\n${signal}: saving the read offsets and stopping\n`);
+    stop.abort();
+  });
+  const client = flags.push === 'none' ? null : createVmClient(config, deps);
+  const spool = new Spool(path.resolve(deps.cwd, config.spoolDir));
+  const stateFile = flags.state ? path.resolve(deps.cwd, config.monitorStateFile) : null;
+  let server: MetricsServer | null = null;
+  let csvHeader = true;
+  const push = async (registry: import('prom-client').Registry) => {
+    if (!client || flags.push === 'none') return;
+    const outcome = await pushSamples(client, spool, flags.push, await snapshotSamples(registry), deps.now().getTime());
+    if (!outcome.sent) warn(deps, config, `VictoriaMetrics is unreachable (${outcome.error}); the metrics wait in ${outcome.spooledFile}`);
+  };
+  try {
+    const summary = await runLogServer(
+      {
+        inputs: o.inputs, cwd: deps.cwd, mappings: o.mappings, components: o.components, maxGroups: o.maxGroups, lowConfidence: o.lowConfidence,
+        maxLineBytes: o.maxLineBytes, windowHours: (o.window.untilMs - o.window.sinceMs) / 3_600_000, intervalSeconds: flags.intervalSeconds,
+        pollMs: flags.pollMs, rescanMs: Math.max(1000, flags.pollMs), stateFile, startAtEnd: flags.startAtEnd,
+      },
+      {
+        now: () => deps.now(),
+        sleep: (ms, signal) => deps.sleep(ms, signal),
+        stop: stop.signal,
+        problem: (m) => warn(deps, config, m),
+        ready: async (registry, follower) => {
+          server = await startMetricsServer(registry, config.metricsHost, flags.port);
+          deps.stderr.write(`following ${follower.count} file(s); serving metrics at ${server.url}${stateFile ? `; offsets in ${stateFile}` : ''}\n`);
+        },
+        report: async (report, registry, final) => {
+          await push(registry);
+          let text: string;
+          if (o.output === 'json') text = JSON.stringify(report) + '\n';
+          else if (o.output === 'csv') {
+            text = renderTableCsv(reportTable(report));
+            if (!csvHeader && !o.outFile) text = text.slice(text.indexOf('\n') + 1);
+            csvHeader = false;
+          } else text = renderReport(report, o.output, deps, config, o.outFile !== null, o.top);
+          if (o.outFile) await writeFile(o.outFile, text);
+          else if (o.output === 'text') deps.stdout.write(`${final ? 'final report' : 'report'} at ${report.generated_at}\n${text}\n`);
+          else deps.stdout.write(text);
+        },
+      },
+    );
+    deps.stderr.write(`stopped: ${summary.lines.toLocaleString('en-US')} lines read in ${summary.passes} passes${stateFile ? `; offsets saved in ${stateFile}` : ''}\n`);
+  } finally {
+    removeSignal();
+    if (server) await (server as MetricsServer).close();
+  }
 }

@@ -136,6 +136,14 @@ export const SETTINGS = {
     defaultValue: (env) => path.join(stateHome(env), 'pipeobs', 'spool'),
     parse: parseText,
   }),
+  monitorStateFile: setting({
+    env: 'PIPEOBS_MONITOR_STATE_FILE',
+    flag: '--state-file',
+    description: 'Where monitor-logs --server keeps its read offsets, so a restart neither loses nor re-reads a line',
+    defaultText: '$XDG_STATE_HOME/pipeobs/monitor-logs.state.json',
+    defaultValue: (env) => path.join(stateHome(env), 'pipeobs', 'monitor-logs.state.json'),
+    parse: parseText,
+  }),
   outputDir: setting({
     env: 'PIPEOBS_OUTPUT_DIR',
     flag: '--output-dir',

@@ -5,6 +5,7 @@
  */
 import { Outcome, type LineFacts, type SkipReason } from './formats.js';
 import { QuantileSketch } from './sketch.js';
+import { LOG_CONFIDENCE_BUCKETS, LOG_LATENCY_BUCKETS } from '../metrics/catalog.js';
 
 export const HOUR_MS = 3_600_000;
 export const OTHER = 'other';
@@ -57,10 +58,45 @@ export class HourStats {
   }
 }
 
+
+/**
+ * A group's totals since the exporter started, for counters, gauges and histograms: never
+ * pruned with the report's hours, so a group that logs rarely keeps its series.
+ */
+export class GroupTotals {
+  lines = 0;
+  records = 0;
+  errors = 0;
+  failedRecords = 0;
+  success = 0;
+  failed = 0;
+  retry = 0;
+  /** Non-cumulative counts per LOG_LATENCY_BUCKETS bound, plus one for +Inf. */
+  readonly latencyBuckets = new Float64Array(LOG_LATENCY_BUCKETS.length + 1);
+  latencySumSeconds = 0;
+  latencyCount = 0;
+  lagLast = NaN;
+  lagLastTs = -Infinity;
+  mpsLast = NaN;
+  readonly confidenceBuckets = new Float64Array(LOG_CONFIDENCE_BUCKETS.length + 1);
+  confidenceSum = 0;
+  confidenceCount = 0;
+  lowConfidence = 0;
+  lastTs = -Infinity;
+}
+
+function bucketIndex(bounds: readonly number[], v: number): number {
+  let i = 0;
+  while (i < bounds.length && v > bounds[i]) i++;
+  return i;
+}
+
 export class GroupStats {
   readonly hours = new Map<number, HourStats>();
   private lastHour = NaN;
   private last: HourStats | null = null;
+  /** Kept only for the exporter (server mode). */
+  totals: GroupTotals | null = null;
   constructor(
     readonly component: string,
     readonly labels: readonly string[],
@@ -126,6 +162,8 @@ export interface AggregatorOptions {
   /** Groups kept per component before new ones go to "other". */
   maxGroups: number;
   lowConfidence: number;
+  /** Keep each group's totals since the start, for exported metrics. */
+  totals?: boolean;
 }
 
 export class Aggregator {
@@ -180,6 +218,34 @@ export class Aggregator {
       (s.confidence ??= new QuantileSketch()).add(confidence);
       if (confidence < this.options.lowConfidence) s.lowConfidence++;
     }
+    const t = group.totals;
+    if (t !== null) {
+      t.lines++;
+      t.records += records;
+      if (error) t.errors++;
+      t.failedRecords += failedRecords;
+      if (outcome === Outcome.success) t.success++;
+      else if (outcome === Outcome.failed) t.failed++;
+      else if (outcome === Outcome.retry) t.retry++;
+      if (durationMs === durationMs && durationMs >= 0) {
+        const sec = durationMs / 1000;
+        t.latencyBuckets[bucketIndex(LOG_LATENCY_BUCKETS, sec)]++;
+        t.latencySumSeconds += sec;
+        t.latencyCount++;
+      }
+      if (lag === lag && tsMs >= t.lagLastTs) {
+        t.lagLastTs = tsMs;
+        t.lagLast = lag;
+      }
+      if (mps === mps) t.mpsLast = mps;
+      if (confidence === confidence) {
+        t.confidenceBuckets[bucketIndex(LOG_CONFIDENCE_BUCKETS, confidence)]++;
+        t.confidenceSum += confidence;
+        t.confidenceCount++;
+        if (confidence < this.options.lowConfidence) t.lowConfidence++;
+      }
+      if (tsMs > t.lastTs) t.lastTs = tsMs;
+    }
   }
 
   private newGroup(key: string, facts: LineFacts): GroupStats {
@@ -190,6 +256,7 @@ export class Aggregator {
       let other = this.groups.get(otherKey);
       if (!other) {
         other = new GroupStats(facts.component, facts.labels.map(() => OTHER));
+        if (this.options.totals) other.totals = new GroupTotals();
         this.groups.set(otherKey, other);
       }
       const seen = this.overflow.get(facts.component);
@@ -203,6 +270,7 @@ export class Aggregator {
     }
     this.groupCount.set(facts.component, n + 1);
     const g = new GroupStats(facts.component, [...facts.labels]);
+    if (this.options.totals) g.totals = new GroupTotals();
     this.groups.set(key, g);
     return g;
   }

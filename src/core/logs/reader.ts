@@ -30,6 +30,8 @@ export interface ReaderOptions {
   maxLineBytes: number;
   /** Use the native scanner when it is built (the default); false reads every line in TypeScript. */
   native?: boolean;
+  /** Keep every group's totals since the start, for exported metrics (server mode). */
+  totals?: boolean;
 }
 
 const NATIVE_LINES = 4096;
@@ -51,14 +53,26 @@ export class LogReader {
 
   constructor(readonly options: ReaderOptions) {
     this.parser = new LineParser(options.mappings);
-    this.aggregator = new Aggregator({ maxGroups: options.maxGroups, lowConfidence: options.lowConfidence });
+    this.aggregator = new Aggregator({ maxGroups: options.maxGroups, lowConfidence: options.lowConfidence, totals: options.totals });
     if (options.native === false) this.native = null;
   }
 
-  /** Processes complete lines buf[bounds[2k], bounds[2k+1]) numbered from firstLineNo. */
-  processLines(buf: Buffer, bounds: readonly number[], firstLineNo: number, file: string, ctx: FileContext): void {
-    if (this.native !== null && bounds.length > 0) this.processNative(buf, bounds[0], bounds[bounds.length - 1], firstLineNo, file, ctx);
-    else this.processParsed(buf, bounds, firstLineNo, file, ctx);
+  /** The lines of buf[start, end), separated by \n, numbered from firstLineNo; returns how many there were. */
+  processRegion(buf: Buffer, start: number, end: number, firstLineNo: number, file: string, ctx: FileContext): number {
+    if (this.native !== null) return this.processNative(buf, start, end, firstLineNo, file, ctx);
+    const bounds: number[] = [];
+    let pos = start;
+    for (;;) {
+      const nl = buf.indexOf(10, pos);
+      if (nl < 0 || nl >= end) {
+        bounds.push(pos, end);
+        break;
+      }
+      bounds.push(pos, nl);
+      pos = nl + 1;
+    }
+    this.processParsed(buf, bounds, firstLineNo, file, ctx);
+    return bounds.length / 2;
   }
 
   /**
@@ -144,6 +158,10 @@ export class LogReader {
       const s = bounds[k];
       const e = bounds[k + 1];
       this.linesRead++;
+      if (e - s > this.options.maxLineBytes) {
+        this.skips.add('too_long', file, firstLineNo + k / 2, `${e - s} bytes, over --max-line-bytes ${this.options.maxLineBytes}`);
+        continue;
+      }
       if (e - s === 0 || (e - s === 1 && buf[s] === 0x0d)) {
         this.blankLines++;
         continue;

@@ -16,7 +16,7 @@ export interface MetricDef {
   /** Upper bounds for histogram buckets, in the metric's unit. */
   buckets?: readonly number[];
   /** Which part of pipeobs emits it. */
-  source: 'run-pipeline' | 'ask';
+  source: 'run-pipeline' | 'ask' | 'monitor-logs';
 }
 
 /** Stages of the ETL, in order. */
@@ -45,6 +45,46 @@ export const STAGE_DURATION_BUCKETS = [
 ] as const;
 
 const P = ['pipeline_name', 'environment'] as const;
+
+/** Buckets of monitor-logs' latency histograms: 1 ms to an hour (Kafka messages to Airflow tasks). */
+export const LOG_LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600] as const;
+export const LOG_CONFIDENCE_BUCKETS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1] as const;
+const AIRFLOW = ['dag_id', 'task_id'] as const;
+const KAFKA = ['topic', 'partition', 'consumer_group'] as const;
+const ML = ['service', 'model_version'] as const;
+/** Airflow task outcomes as monitor-logs exports them. */
+export const TASK_OUTCOMES = ['success', 'failed', 'up_for_retry'] as const;
+
+function logMetric(name: string, type: MetricType, help: string, unit: string, labels: readonly string[], buckets?: readonly number[]): MetricDef {
+  return { name, type, help, unit, labels, ...(buckets ? { buckets } : {}), source: 'monitor-logs' };
+}
+
+/** What monitor-logs --server exports, per component and group (groups beyond --max-groups are "other"). */
+const LOG_METRICS: readonly MetricDef[] = [
+  logMetric('pipeobs_logs_lines_total', 'counter', 'Usable log lines read, by component (airflow, kafka, ml, or a --map component)', 'lines', ['component']),
+  logMetric('pipeobs_logs_error_lines_total', 'counter', 'Log lines at ERROR, CRITICAL or FATAL level, by component', 'lines', ['component']),
+  logMetric('pipeobs_logs_records_total', 'counter', 'Records the logs account for (Airflow records_processed, Kafka messages, ML predictions, a mapped count), by component', 'records', ['component']),
+  logMetric('pipeobs_logs_skipped_lines_total', 'counter', 'Log lines that could not be used, by reason (malformed_json, unknown_format, missing_field, mistyped_field, bad_timestamp, too_long)', 'lines', ['reason']),
+  logMetric('pipeobs_logs_last_line_timestamp_seconds', 'gauge', 'Time written in the newest log line read, by component: time() minus it is how stale the logs are', 'seconds', ['component']),
+  logMetric('pipeobs_logs_latency_seconds', 'histogram', 'Durations the logs report (Airflow task and batch durations, Kafka message latency, ML prediction latency), by component', 'seconds', ['component'], LOG_LATENCY_BUCKETS),
+  logMetric('pipeobs_logs_overflow_groups_total', 'counter', 'Distinct groups counted in the "other" group because the component reached --max-groups', 'groups', ['component']),
+  logMetric('pipeobs_logs_files_followed', 'gauge', 'Log files monitor-logs --server is following', 'files', []),
+  logMetric('pipeobs_airflow_task_lines_total', 'counter', 'Airflow log lines by DAG and task', 'lines', AIRFLOW),
+  logMetric('pipeobs_airflow_task_error_lines_total', 'counter', 'Airflow log lines at ERROR level or above, by DAG and task', 'lines', AIRFLOW),
+  logMetric('pipeobs_airflow_records_processed_total', 'counter', 'Records Airflow tasks reported processing (records_processed=, rows_processed=)', 'records', AIRFLOW),
+  logMetric('pipeobs_airflow_task_runs_total', 'counter', 'Airflow task attempts ended, by outcome (success, failed, up_for_retry)', 'runs', [...AIRFLOW, 'outcome']),
+  logMetric('pipeobs_airflow_task_duration_seconds', 'histogram', 'Durations Airflow tasks and batches reported (duration=, or end_date minus start_date)', 'seconds', AIRFLOW, LOG_LATENCY_BUCKETS),
+  logMetric('pipeobs_kafka_messages_total', 'counter', 'Messages Kafka consumers logged (batch_size when given, else one per line)', 'messages', KAFKA),
+  logMetric('pipeobs_kafka_error_lines_total', 'counter', 'Kafka consumer log lines at ERROR level or above', 'lines', KAFKA),
+  logMetric('pipeobs_kafka_consumer_lag', 'gauge', 'Consumer lag in the newest log line of each topic, partition and consumer group', 'messages', KAFKA),
+  logMetric('pipeobs_kafka_messages_per_second', 'gauge', 'Throughput the newest Kafka consumer log line reported', 'messages/s', KAFKA),
+  logMetric('pipeobs_kafka_message_latency_seconds', 'histogram', 'Message processing latency Kafka consumers logged (latency_ms)', 'seconds', KAFKA, LOG_LATENCY_BUCKETS),
+  logMetric('pipeobs_ml_predictions_total', 'counter', 'Predictions ML services logged, by service and model version', 'predictions', ML),
+  logMetric('pipeobs_ml_error_lines_total', 'counter', 'ML service log lines at ERROR level or above', 'lines', ML),
+  logMetric('pipeobs_ml_low_confidence_predictions_total', 'counter', 'Predictions with confidence under --low-confidence', 'predictions', ML),
+  logMetric('pipeobs_ml_prediction_latency_seconds', 'histogram', 'Prediction latency ML services logged (latency_ms)', 'seconds', ML, LOG_LATENCY_BUCKETS),
+  logMetric('pipeobs_ml_confidence', 'histogram', 'Model confidence of predictions, 0-1', 'ratio', ML, LOG_CONFIDENCE_BUCKETS),
+];
 
 export const CATALOG: readonly MetricDef[] = [
   {
@@ -177,6 +217,7 @@ export const CATALOG: readonly MetricDef[] = [
     labels: ['mode', 'outcome'],
     source: 'ask',
   },
+  ...LOG_METRICS,
 ];
 
 export const LLM_ERROR_TYPES = ['auth', 'model_not_found', 'rate_limited', 'unreachable', 'server', 'other'] as const;

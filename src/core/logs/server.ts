@@ -1,0 +1,94 @@
+/**
+ * monitor-logs --server: follows the logs, serves what they say at /metrics, optionally pushes
+ * it to VictoriaMetrics, and hands a report over the window to the caller every interval. Read
+ * offsets are saved after every pass; SIGINT/SIGTERM end it with everything saved and pushed.
+ */
+import type client from 'prom-client';
+import { createLogRegistry } from './exporter.js';
+import { LogFollower, loadFollowState, saveFollowState } from './follow.js';
+import { HOUR_MS } from './aggregate.js';
+import { LogReader, type ReaderOptions } from './reader.js';
+import { buildReport, type LogReport } from './report.js';
+
+export interface LogServerOptions extends Omit<ReaderOptions, 'window'> {
+  inputs: readonly string[];
+  cwd: string;
+  windowHours: number;
+  intervalSeconds: number;
+  pollMs: number;
+  /** Look for new files every this many milliseconds. */
+  rescanMs: number;
+  stateFile: string | null;
+  startAtEnd: boolean;
+}
+
+export interface LogServerHooks {
+  now(): Date;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  /** Ends the loop (signal handlers abort it). */
+  stop: AbortSignal;
+  /** Called with the registry once the follower has started, before the first poll: start /metrics here. */
+  ready(registry: client.Registry, follower: LogFollower): Promise<void>;
+  /** Every interval, and once at the end. */
+  report(report: LogReport, registry: client.Registry, final: boolean): Promise<void>;
+  problem(message: string): void;
+}
+
+export interface LogServerSummary {
+  lines: number;
+  files: number;
+  passes: number;
+  reports: number;
+}
+
+export async function runLogServer(o: LogServerOptions, h: LogServerHooks): Promise<LogServerSummary> {
+  const reader = new LogReader({ ...o, window: { sinceMs: -Infinity, untilMs: Infinity }, totals: true });
+  const follower = new LogFollower(reader, { inputs: o.inputs, cwd: o.cwd, startAtEnd: o.startAtEnd, maxLineBytes: o.maxLineBytes });
+  const saved = o.stateFile ? await loadFollowState(o.stateFile) : null;
+  await follower.start(saved);
+  const registry = createLogRegistry({ reader, filesFollowed: () => follower.count });
+  await h.ready(registry, follower);
+  const summary: LogServerSummary = { lines: 0, files: 0, passes: 0, reports: 0 };
+  let lastRescan = 0;
+  let nextReport = h.now().getTime() + o.intervalSeconds * 1000;
+  let problemsSeen = 0;
+  const makeReport = () => {
+    const until = h.now().getTime();
+    const window = { sinceMs: until - o.windowHours * HOUR_MS, untilMs: until };
+    reader.aggregator.prune(Math.floor(window.sinceMs / HOUR_MS));
+    return buildReport(reader, [], window, new Date(until));
+  };
+  try {
+    while (!h.stop.aborted) {
+      const t = h.now().getTime();
+      const rescan = t - lastRescan >= o.rescanMs;
+      if (rescan) lastRescan = t;
+      try {
+        summary.lines += await follower.poll(rescan);
+      } catch (err) {
+        h.problem(`reading the logs failed: ${(err as Error).message}`);
+      }
+      summary.passes++;
+      for (; problemsSeen < follower.problems.length; problemsSeen++) h.problem(follower.problems[problemsSeen]);
+      if (follower.problems.length >= 20) problemsSeen = Math.min(problemsSeen, follower.problems.length);
+      if (o.stateFile) await saveFollowState(o.stateFile, follower.state()).catch((err: Error) => h.problem(`cannot save the state file: ${err.message}`));
+      if (h.now().getTime() >= nextReport) {
+        nextReport += o.intervalSeconds * 1000;
+        if (nextReport <= h.now().getTime()) nextReport = h.now().getTime() + o.intervalSeconds * 1000;
+        await h.report(makeReport(), registry, false);
+        summary.reports++;
+      }
+      // A pass that read many lines is catching up: go again at once rather than wait.
+      if (follower.lastPollLines < 10_000 || h.stop.aborted) await h.sleep(o.pollMs, h.stop);
+    }
+    // The last lines written before the signal.
+    summary.lines += await follower.poll(false);
+    if (o.stateFile) await saveFollowState(o.stateFile, follower.state());
+    await h.report(makeReport(), registry, true);
+    summary.reports++;
+  } finally {
+    summary.files = follower.count;
+    await follower.close();
+  }
+  return summary;
+}
