@@ -24,16 +24,18 @@ static const char *NAMES[NFIELDS] = { "timestamp", "level", "consumer_lag", "top
                                       "messages_per_second", "batch_size", "service", "model_version", "prediction_id", "confidence", "logger", "message", "dag_id", "task_id" };
 static size_t NAME_LEN[NFIELDS];
 static uint8_t SPACE[256];
-/* Field numbers by name length, each list ended by -1. */
-static int8_t BY_LENGTH[24][NFIELDS + 1];
+static uint8_t NUMCHAR[256];
+/* The field a key can be, by its length and first byte, or -1. No two names share both (a
+ * test reads every name through both scanners, so a clash would show). */
+#define KEY_LEN_MAX 24
+static int8_t KEY_INDEX[KEY_LEN_MAX][128];
 
 static void init_names(void) {
   SPACE[' '] = SPACE['\t'] = SPACE['\r'] = SPACE['\n'] = 1;
-  for (int l = 0; l < 24; l++) {
-    int n = 0;
-    for (int k = 0; k < NFIELDS; k++) if (strlen(NAMES[k]) == (size_t)l) BY_LENGTH[l][n++] = (int8_t)k;
-    BY_LENGTH[l][n] = -1;
-  }
+  for (int c = '0'; c <= '9'; c++) NUMCHAR[c] = 1;
+  NUMCHAR['.'] = NUMCHAR['e'] = NUMCHAR['E'] = NUMCHAR['+'] = NUMCHAR['-'] = 1;
+  memset(KEY_INDEX, -1, sizeof KEY_INDEX);
+  for (int k = 0; k < NFIELDS; k++) KEY_INDEX[strlen(NAMES[k])][(uint8_t)NAMES[k][0]] = (int8_t)k;
   for (int k = 0; k < NFIELDS; k++) NAME_LEN[k] = strlen(NAMES[k]);
 }
 
@@ -42,27 +44,27 @@ typedef struct { int type; int64_t s, e; } Field;
 #define is_space(c) (SPACE[(uint8_t)(c)])
 
 /* The closing quote of a string whose content starts at i: the first '"' not escaped by an odd run of backslashes; -1 if none. */
-static int64_t next_quote(const uint8_t *b, int64_t i, int64_t to) {
+/*
+ * The closing quote of a string whose content starts at i (-1 if none), skipping escaped
+ * characters; *escaped says whether the string holds a backslash. 16 bytes at a time with SSE2.
+ */
+static int64_t closing_quote(const uint8_t *b, int64_t i, int64_t to, int *escaped) {
 #ifdef __SSE2__
-  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i quote = _mm_set1_epi8('"'), bsl = _mm_set1_epi8('\\');
   while (i + 16 <= to) {
-    int m = _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(b + i)), quote));
-    if (m) return i + __builtin_ctz((unsigned)m);
-    i += 16;
+    __m128i v = _mm_loadu_si128((const __m128i *)(b + i));
+    int m = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bsl)));
+    if (!m) { i += 16; continue; }
+    int64_t at = i + __builtin_ctz((unsigned)m);
+    if (b[at] == '"') return at;
+    *escaped = 1;
+    i = at + 2;
   }
 #endif
-  while (i < to && b[i] != '"') i++;
-  return i < to ? i : -1;
-}
-
-static int64_t closing_quote(const uint8_t *b, int64_t i, int64_t to) {
   while (i < to) {
-    int64_t at = next_quote(b, i, to);
-    if (at < 0) return -1;
-    int64_t k = at - 1;
-    while (k >= i && b[k] == '\\') k--;
-    if (((at - 1 - k) & 1) == 0) return at;
-    i = at + 1;
+    if (b[i] == '"') return i;
+    if (b[i] == '\\') { *escaped = 1; i += 2; continue; }
+    i++;
   }
   return -1;
 }
@@ -101,7 +103,8 @@ static int scan_object(const uint8_t *b, int64_t i, int64_t to, Field *f) {
   for (;;) {
     if (i >= to || b[i] != '"') return 0;
     int64_t ks = i + 1;
-    i = closing_quote(b, ks, to);
+    int key_escaped = 0;
+    i = closing_quote(b, ks, to, &key_escaped);
     if (i < 0) return 0;
     int64_t ke = i;
     i++;
@@ -115,11 +118,11 @@ static int scan_object(const uint8_t *b, int64_t i, int64_t to, Field *f) {
     int vt;
     if (c == '"') {
       vs = i + 1;
-      i = closing_quote(b, vs, to);
+      int value_escaped = 0;
+      i = closing_quote(b, vs, to, &value_escaped);
       if (i < 0) return 0;
       ve = i;
-      /* Whether it has escapes matters only for the fields read, so it is checked only for them. */
-      vt = T_STRING;
+      vt = value_escaped ? T_ESCAPED : T_STRING;
       i++;
     } else if (c == '{' || c == '[') {
       vt = c == '{' ? T_OBJECT : T_ARRAY;
@@ -129,26 +132,18 @@ static int scan_object(const uint8_t *b, int64_t i, int64_t to, Field *f) {
     } else if (c == '-' || (c >= '0' && c <= '9')) {
       vt = T_NUMBER;
       i++;
-      while (i < to) {
-        uint8_t x = b[i];
-        if ((x >= '0' && x <= '9') || x == '.' || x == 'e' || x == 'E' || x == '+' || x == '-') i++;
-        else break;
-      }
+      while (i < to && NUMCHAR[b[i]]) i++;
       ve = i;
     } else if (c == 't' && literal(b, i, to, "true", 4)) { vt = T_TRUE; i += 4; ve = i; }
     else if (c == 'f' && literal(b, i, to, "false", 5)) { vt = T_FALSE; i += 5; ve = i; }
     else if (c == 'n' && literal(b, i, to, "null", 4)) { vt = T_NULL; i += 4; ve = i; }
     else return 0;
-    /* A key with escapes never equals a name (names have no backslash), as in the TypeScript scanner. */
+    /* Keys with escapes are not fields, as in the TypeScript scanner. */
     size_t kl = (size_t)(ke - ks);
-    if (kl < sizeof BY_LENGTH / sizeof BY_LENGTH[0]) {
-      for (const int8_t *cand = BY_LENGTH[kl]; *cand >= 0; cand++) {
-        if (memcmp(b + ks, NAMES[*cand], kl) == 0) {
-          int k = *cand;
-          f[k].type = vt == T_STRING && memchr(b + vs, '\\', (size_t)(ve - vs)) ? T_ESCAPED : vt;
-          f[k].s = vs; f[k].e = ve;
-          break;
-        }
+    if (!key_escaped && kl < KEY_LEN_MAX && kl > 0) {
+      int k = KEY_INDEX[kl][b[ks] & 0x7f];
+      if (k >= 0 && b[ks] < 0x80 && memcmp(b + ks, NAMES[k], kl) == 0) {
+        f[k].type = vt; f[k].s = vs; f[k].e = ve;
       }
     }
     while (i < to && is_space(b[i])) i++;
@@ -253,7 +248,7 @@ static double parse_timestamp(const uint8_t *b, int64_t s, int64_t e) {
   static _Thread_local uint8_t cached_date[10];
   static _Thread_local double cached_ms = NAN;
   double ms;
-  if (!isnan(cached_ms) && memcmp(cached_date, b + s, 10) == 0) ms = cached_ms;
+  if (!isnan(cached_ms) && b[s + 9] == cached_date[9] && b[s + 8] == cached_date[8] && memcmp(cached_date, b + s, 10) == 0) ms = cached_ms;
   else {
     int year = digits_at(b, s, 4), month = digits_at(b, s + 5, 2), day = digits_at(b, s + 8, 2);
     if (year < 0 || b[s + 7] != '-' || month < 1 || month > 12 || day < 1 || day > DAYS_IN_MONTH[month]) return NAN;

@@ -5,6 +5,7 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { Chalk } from 'chalk';
 import { CheckFailedError, ConfigError, UsageError } from '../core/errors.js';
@@ -21,11 +22,8 @@ import { formatBytes, renderJson, renderTableCsv } from '../core/output/render.j
 import { startProgress } from '../core/output/terminal.js';
 import { choiceFlag, collectRepeated, configFrom, createVmClient, intFlag, numberFlag, outputFormat, styleFor, warn } from './shared.js';
 import { parseDuration } from '../core/time/parse.js';
-import { PUSH_FORMATS, pushSamples, type PushFormat } from '../core/metrics/push.js';
-import { snapshotSamples } from '../core/metrics/registry.js';
-import { startMetricsServer, type MetricsServer } from '../core/http/metrics-server.js';
-import { runLogServer } from '../core/logs/server.js';
-import { Spool } from '../core/spool/spool.js';
+import { PUSH_FORMATS, type PushFormat } from '../core/metrics/push.js';
+import type { MetricsServer } from '../core/http/metrics-server.js';
 
 export const MONITOR_OUTPUTS = ['text', 'json', 'csv', 'html'] as const;
 export type MonitorOutput = (typeof MONITOR_OUTPUTS)[number];
@@ -43,6 +41,7 @@ export interface MonitorLogsOptions {
   output: MonitorOutput;
   outFile: string | null;
   top: number;
+  workers: number;
   now: Date;
   server: ServerFlags | null;
 }
@@ -81,6 +80,7 @@ export function registerMonitorLogs(program: Command, deps: Deps, run = runMonit
     .option('--no-state', 'server: keep no state file (a restart starts over)')
     .option('--start-at <where>', 'server: where to start in files already there at the first start: end (like tail -F) or beginning', 'end')
     .option('--poll <duration>', 'server: how often to look for appended lines', '250ms')
+    .option('--workers <n>', 'threads for reading (default: one per core, up to 4; 1 reads in one thread)')
     .option('--top <n>', 'text output: the groups with the most lines shown per component', '20')
     .option('-o, --output <format>', `output format: ${MONITOR_OUTPUTS.join(', ')}`, 'text')
     .option('--out <file>', 'write the report to this file instead of stdout (e.g. report.html)')
@@ -129,6 +129,7 @@ export async function validateMonitorLogs(inputs: string[], raw: Record<string, 
     output,
     outFile: raw.out === undefined ? null : path.resolve(deps.cwd, String(raw.out)),
     top: intFlag(raw.top, '--top', 1, 1_000_000),
+    workers: raw.workers === undefined ? Math.min(4, availableParallelism()) : intFlag(raw.workers, '--workers', 1, 64),
     now,
     server: raw.server ? serverFlags(raw, inputs, output, raw.out !== undefined) : null,
   };
@@ -237,6 +238,14 @@ export async function runMonitorLogs(o: MonitorLogsOptions, config: Config, deps
 
 /** --server: follow, serve /metrics, report (and push) every interval, until SIGINT/SIGTERM. */
 export async function runLogServerCommand(o: MonitorLogsOptions, config: Config, deps: Deps): Promise<void> {
+  // Loaded here, not at the top: prom-client and the server cost start-up time a batch report does not need.
+  const [{ pushSamples }, { snapshotSamples }, { startMetricsServer }, { runLogServer }, { Spool }] = await Promise.all([
+    import('../core/metrics/push.js'),
+    import('../core/metrics/registry.js'),
+    import('../core/http/metrics-server.js'),
+    import('../core/logs/server.js'),
+    import('../core/spool/spool.js'),
+  ]);
   const flags = o.server!;
   const stop = new AbortController();
   const removeSignal = deps.onSignal((signal) => {

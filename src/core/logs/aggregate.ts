@@ -4,10 +4,23 @@
  * hours of the window, never by the number of lines.
  */
 import { Outcome, type LineFacts, type SkipReason } from './formats.js';
-import { QuantileSketch } from './sketch.js';
+import { QuantileSketch, type SketchPlain } from './sketch.js';
 import { LOG_CONFIDENCE_BUCKETS, LOG_LATENCY_BUCKETS } from '../metrics/catalog.js';
 
 export const HOUR_MS = 3_600_000;
+
+export type HourStatsPlain = Omit<{ [K in keyof HourStats as HourStats[K] extends (...a: never[]) => unknown ? never : K]: HourStats[K] }, 'latency' | 'confidence'> & {
+  latency: SketchPlain;
+  confidence: SketchPlain | null;
+};
+
+/** An aggregator as plain data, to send from a worker thread to the main one. */
+export interface AggregatorPlain {
+  groups: Array<{ key: string; component: string; labels: string[]; hours: Array<[number, HourStatsPlain]> }>;
+  /** Distinct overflowed groups per component: their keys, or a count once there are too many. */
+  overflow: Array<[string, string[] | number]>;
+  linesUsed: number;
+}
 export const OTHER = 'other';
 
 export class HourStats {
@@ -31,6 +44,19 @@ export class HourStats {
   lowConfidence = 0;
   firstTs = Infinity;
   lastTs = -Infinity;
+
+  toPlain(): HourStatsPlain {
+    return { ...this, latency: this.latency.toPlain(), confidence: this.confidence?.toPlain() ?? null };
+  }
+
+  static fromPlain(p: HourStatsPlain): HourStats {
+    const h = new HourStats();
+    const { latency, confidence, ...numbers } = p;
+    Object.assign(h, numbers);
+    h.latency.merge(QuantileSketch.fromPlain(latency));
+    h.confidence = confidence ? QuantileSketch.fromPlain(confidence) : null;
+    return h;
+  }
 
   merge(o: HourStats): void {
     this.lines += o.lines;
@@ -139,6 +165,15 @@ export class SkipLog {
     let ex = this.examples.get(reason);
     if (!ex) this.examples.set(reason, (ex = []));
     if (ex.length < this.keepExamples) ex.push({ file, line, detail });
+  }
+
+  /** Adds another log's counts; examples stay the first few in (file, line) order. */
+  merge(counts: Array<[SkipReason, number]>, examples: Array<[SkipReason, SkipExample[]]>): void {
+    for (const [r, c] of counts) this.counts.set(r, (this.counts.get(r) ?? 0) + c);
+    for (const [r, ex] of examples) {
+      const all = [...(this.examples.get(r) ?? []), ...ex].sort((a, b) => (a.file === b.file ? a.line - b.line : a.file < b.file ? -1 : 1));
+      this.examples.set(r, all.slice(0, this.keepExamples));
+    }
   }
 
   total(except?: SkipReason): number {
@@ -260,9 +295,9 @@ export class Aggregator {
         this.groups.set(otherKey, other);
       }
       const seen = this.overflow.get(facts.component);
-      if (seen === undefined) this.overflow.set(facts.component, new Set([facts.groupKey]));
+      if (seen === undefined) this.overflow.set(facts.component, new Set([key]));
       else if (typeof seen !== 'number') {
-        seen.add(facts.groupKey);
+        seen.add(key);
         // Counting distinct overflowed groups must not itself grow without bound.
         if (seen.size > 10_000) this.overflow.set(facts.component, seen.size);
       } else this.overflow.set(facts.component, seen + 1);
@@ -273,6 +308,53 @@ export class Aggregator {
     if (this.options.totals) g.totals = new GroupTotals();
     this.groups.set(key, g);
     return g;
+  }
+
+  toPlain(): AggregatorPlain {
+    return {
+      groups: [...this.groups].map(([key, g]) => ({ key, component: g.component, labels: [...g.labels], hours: [...g.hours].map(([h, st]) => [h, st.toPlain()] as [number, HourStatsPlain]) })),
+      overflow: [...this.overflow].map(([c, v]) => [c, typeof v === 'number' ? v : [...v]]),
+      linesUsed: this.linesUsed,
+    };
+  }
+
+  /**
+   * Adds another aggregator's groups (from a worker): groups already known merge, new ones are
+   * kept while the component is under the cap and go to its "other" group after it.
+   */
+  mergePlain(p: AggregatorPlain): void {
+    this.linesUsed += p.linesUsed;
+    for (const g of p.groups) {
+      let target = this.groups.get(g.key);
+      if (!target) {
+        const n = this.groupCount.get(g.component) ?? 0;
+        const isOther = g.key === g.component + '\u0000' + OTHER;
+        if (n < this.options.maxGroups || isOther) {
+          target = new GroupStats(g.component, g.labels);
+          this.groups.set(g.key, target);
+          if (!isOther) this.groupCount.set(g.component, n + 1);
+        } else {
+          const otherKey = g.component + '\u0000' + OTHER;
+          target = this.groups.get(otherKey);
+          if (!target) this.groups.set(otherKey, (target = new GroupStats(g.component, g.labels.map(() => OTHER))));
+          this.addOverflow(g.component, [g.key]);
+        }
+      }
+      for (const [h, st] of g.hours) target.hour(h).merge(HourStats.fromPlain(st));
+    }
+    for (const [component, v] of p.overflow) this.addOverflow(component, v);
+  }
+
+  private addOverflow(component: string, v: string[] | number): void {
+    const seen = this.overflow.get(component);
+    if (typeof v === 'number' || typeof seen === 'number') {
+      const before = seen === undefined ? 0 : typeof seen === 'number' ? seen : seen.size;
+      this.overflow.set(component, before + (typeof v === 'number' ? v : v.length));
+      return;
+    }
+    const set = seen ?? new Set<string>();
+    for (const k of v) set.add(k);
+    this.overflow.set(component, set.size > 10_000 ? set.size : set);
   }
 
   overflowCount(component: string): number {

@@ -8,12 +8,19 @@ import type { Readable } from 'node:stream';
 import { openInput } from '../io/lines.js';
 import { expandInputs } from './inputs.js';
 import { LogReader, type InputResult, type ReaderOptions } from './reader.js';
+import { planTasks, runParallel } from './parallel.js';
+import { stat } from 'node:fs/promises';
 import { buildReport, type LogReport } from './report.js';
 
 export interface BatchOptions extends ReaderOptions {
   inputs: readonly string[];
   cwd: string;
+  /** Threads to read on; 1 reads in the main thread. Used only when there is enough to read. */
+  workers?: number;
 }
+
+/** Below this many bytes of files, starting threads costs more than it saves. */
+const PARALLEL_BYTES = 16 << 20;
 
 export interface BatchProgress {
   file: string;
@@ -33,6 +40,14 @@ export async function runBatch(o: BatchOptions, stdin: Readable, now: Date, onPr
   const sources = [...expanded.files, ...(expanded.stdin ? ['-'] : [])];
   const reader = new LogReader(o);
   const results: InputResult[] = [];
+  const workers = o.workers ?? 1;
+  let total = 0;
+  for (const f of expanded.files) total += await stat(f).then((s) => s.size, () => 0);
+  if (workers > 1 && total >= PARALLEL_BYTES) {
+    const tasks = await planTasks(expanded.files.map((file) => ({ file, name: displayPath(file, o.cwd) })), workers);
+    results.push(...(await runParallel(reader, tasks, workers, (bytes, lines) => onProgress?.({ file: `${expanded.files.length} files`, fileIndex: 0, files: 1, bytes, lines }))));
+    sources.splice(0, expanded.files.length);
+  }
   for (const [i, file] of sources.entries()) {
     const name = file === '-' ? '(stdin)' : displayPath(file, o.cwd);
     let source: AsyncIterable<Buffer>;

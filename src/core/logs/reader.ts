@@ -39,7 +39,7 @@ const NATIVE_LINES = 4096;
 export class LogReader {
   readonly parser: LineParser;
   readonly aggregator: Aggregator;
-  readonly skips = new SkipLog();
+  skips = new SkipLog();
   linesRead = 0;
   blankLines = 0;
   /** Usable lines of components that were not asked for. */

@@ -98,8 +98,35 @@ export class QuantileSketch {
     return this.count === 0 ? null : this.sum / this.count;
   }
 
+  /** The sketch as plain data, to send to another thread. */
+  toPlain(): SketchPlain {
+    return { counts: this.counts, offset: this.offset, zeroCount: this.zeroCount, count: this.count, sum: this.sum, min: this.min, max: this.max };
+  }
+
+  static fromPlain(p: SketchPlain): QuantileSketch {
+    const s = new QuantileSketch();
+    s.counts = p.counts;
+    s.offset = p.offset;
+    s.zeroCount = p.zeroCount;
+    s.count = p.count;
+    s.sum = p.sum;
+    s.min = p.min;
+    s.max = p.max;
+    return s;
+  }
+
   /** Buckets in use, for memory accounting. */
   get buckets(): number {
     return this.counts.length;
   }
+}
+
+export interface SketchPlain {
+  counts: Float64Array;
+  offset: number;
+  zeroCount: number;
+  count: number;
+  sum: number;
+  min: number;
+  max: number;
 }

@@ -1,0 +1,151 @@
+/**
+ * A batch report on several cores: large files are cut into byte ranges at line starts, files
+ * and ranges are shared among worker threads, each runs its own LogReader, and the results are
+ * merged (sketches merge exactly). Line numbers of skipped lines are put back in whole-file terms.
+ */
+import { open, stat } from 'node:fs/promises';
+import { Worker } from 'node:worker_threads';
+import type { AggregatorPlain, SkipExample } from './aggregate.js';
+import type { SkipReason } from './formats.js';
+import type { InputResult, LogReader, ReaderOptions } from './reader.js';
+
+export interface RangeTask {
+  index: number;
+  /** Path to open. */
+  file: string;
+  /** Name in the report. */
+  name: string;
+  start: number;
+  /** Exclusive; Infinity for the whole file. */
+  end: number;
+}
+
+export interface TaskResult {
+  index: number;
+  lines: number;
+  bytes: number;
+  error?: string;
+  skipCounts: Array<[SkipReason, number]>;
+  skipExamples: Array<[SkipReason, SkipExample[]]>;
+}
+
+export type WorkerRequest = { options: Omit<ReaderOptions, 'components'> & { components: string[] | null }; tasks: RangeTask[] };
+export type WorkerMessage =
+  | { type: 'progress'; bytes: number; lines: number }
+  | { type: 'done'; aggregator: AggregatorPlain; linesRead: number; blankLines: number; otherComponentLines: number; bytesRead: number; tasks: TaskResult[] };
+
+/** Files at least this large are cut into ranges; smaller ones (and gzip files) go whole. */
+const SPLIT_BYTES = 8 << 20;
+
+async function isGzip(file: string): Promise<boolean> {
+  const h = await open(file, 'r');
+  try {
+    const b = Buffer.alloc(2);
+    const { bytesRead } = await h.read(b, 0, 2, 0);
+    return bytesRead === 2 && b[0] === 0x1f && b[1] === 0x8b;
+  } finally {
+    await h.close();
+  }
+}
+
+/** The first line start at or after pos (the byte after a \n), or size. */
+async function lineStartAfter(file: string, pos: number, size: number): Promise<number> {
+  const h = await open(file, 'r');
+  try {
+    const buf = Buffer.alloc(1 << 16);
+    for (let at = pos - 1; at < size; at += buf.length) {
+      const { bytesRead } = await h.read(buf, 0, buf.length, at);
+      if (bytesRead === 0) break;
+      const nl = buf.indexOf(10);
+      if (nl >= 0 && nl < bytesRead) return at + nl + 1;
+    }
+    return size;
+  } finally {
+    await h.close();
+  }
+}
+
+/** Tasks for the files: ranges of about size/parts bytes for big plain files, whole files otherwise. */
+export async function planTasks(files: ReadonlyArray<{ file: string; name: string }>, parts: number): Promise<RangeTask[]> {
+  const tasks: RangeTask[] = [];
+  for (const { file, name } of files) {
+    let size = 0;
+    try {
+      size = (await stat(file)).size;
+    } catch {
+      tasks.push({ index: tasks.length, file, name, start: 0, end: Infinity });
+      continue;
+    }
+    if (size < SPLIT_BYTES || (await isGzip(file).catch(() => true))) {
+      tasks.push({ index: tasks.length, file, name, start: 0, end: Infinity });
+      continue;
+    }
+    let start = 0;
+    for (let k = 1; k <= parts && start < size; k++) {
+      const end = k === parts ? size : await lineStartAfter(file, Math.floor((k * size) / parts), size);
+      if (end > start) tasks.push({ index: tasks.length, file, name, start, end: k === parts ? Infinity : end });
+      start = end;
+    }
+  }
+  return tasks;
+}
+
+/** Runs the tasks on `workers` threads and merges everything into `reader`; returns one result per file. */
+export async function runParallel(reader: LogReader, tasks: RangeTask[], workers: number, onProgress?: (bytes: number, lines: number) => void): Promise<InputResult[]> {
+  // Share tasks by size, largest first, to the least loaded worker.
+  const sizes = await Promise.all(tasks.map(async (t) => (t.end === Infinity ? (await stat(t.file).catch(() => ({ size: 0 }))).size - t.start : t.end - t.start)));
+  const queues: RangeTask[][] = Array.from({ length: workers }, () => []);
+  const load = new Array<number>(workers).fill(0);
+  for (const i of tasks.map((_, i) => i).sort((a, b) => sizes[b] - sizes[a])) {
+    const w = load.indexOf(Math.min(...load));
+    queues[w].push(tasks[i]);
+    load[w] += sizes[i];
+  }
+  const { components, ...rest } = reader.options;
+  const progress = new Array<{ bytes: number; lines: number }>(workers).fill({ bytes: 0, lines: 0 });
+  const results = await Promise.all(
+    queues.map(
+      (queue, w) =>
+        new Promise<Extract<WorkerMessage, { type: 'done' }>>((resolve, reject) => {
+          if (queue.length === 0) {
+            resolve({ type: 'done', aggregator: { groups: [], overflow: [], linesUsed: 0 }, linesRead: 0, blankLines: 0, otherComponentLines: 0, bytesRead: 0, tasks: [] });
+            return;
+          }
+          const request: WorkerRequest = { options: { ...rest, components: components ? [...components] : null }, tasks: queue.sort((a, b) => a.index - b.index) };
+          const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: request });
+          worker.on('message', (m: WorkerMessage) => {
+            if (m.type === 'progress') {
+              progress[w] = { bytes: m.bytes, lines: m.lines };
+              onProgress?.(progress.reduce((a, p) => a + p.bytes, 0), progress.reduce((a, p) => a + p.lines, 0));
+            } else resolve(m);
+          });
+          worker.once('error', reject);
+          worker.once('exit', (code) => {
+            if (code !== 0) reject(new Error(`a log-reading worker exited with code ${code}`));
+          });
+        }),
+    ),
+  );
+  const byIndex = new Map<number, TaskResult>();
+  for (const r of results) {
+    reader.aggregator.mergePlain(r.aggregator);
+    reader.linesRead += r.linesRead;
+    reader.blankLines += r.blankLines;
+    reader.otherComponentLines += r.otherComponentLines;
+    reader.bytesRead += r.bytesRead;
+    for (const t of r.tasks) byIndex.set(t.index, t);
+  }
+  // Per file, in task order: line numbers of later ranges continue from the earlier ones.
+  const inputs = new Map<string, InputResult>();
+  for (const task of tasks) {
+    const t = byIndex.get(task.index)!;
+    const input = inputs.get(task.name) ?? { file: task.name, lines: 0, bytes: 0 };
+    const offset = input.lines;
+    reader.skips.merge(t.skipCounts, t.skipExamples.map(([r, ex]) => [r, ex.map((e) => ({ ...e, line: e.line + offset }))]));
+    input.lines += t.lines;
+    input.bytes += t.bytes;
+    if (t.error && !input.error) input.error = t.error;
+    inputs.set(task.name, input);
+  }
+  return [...inputs.values()];
+}
