@@ -4,10 +4,12 @@ import { benchRunPipeline } from './run-pipeline.js';
 import { benchExportQuery } from './export-query.js';
 import { benchAsk } from './ask.js';
 import { benchVerify } from './verify.js';
+import { benchMonitorLogs } from './monitor-logs.js';
 
 const push = await benchPushInflux();
 const pipeline = await benchRunPipeline();
 const exportQuery = await benchExportQuery();
 const ask = await benchAsk();
 const verify = await benchVerify();
-console.log(JSON.stringify({ push_influx: push, run_pipeline: pipeline, export_query: exportQuery, ask, verify }, null, 2));
+const monitorLogs = await benchMonitorLogs();
+console.log(JSON.stringify({ push_influx: push, run_pipeline: pipeline, export_query: exportQuery, ask, verify, monitor_logs: monitorLogs }, null, 2));

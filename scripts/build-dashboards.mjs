@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Writes dashboards/pipeline-observability.json (Grafana) from the panel list below, so every panel
+// Writes the Grafana dashboards (dashboards/pipeline-observability.json for run-pipeline and ask,
+// dashboards/log-monitoring.json for monitor-logs) from the panel lists below, so every panel
 // follows the same conventions. Run after changing it: node scripts/build-dashboards.mjs
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -9,7 +10,7 @@ const DS = { type: 'prometheus', uid: 'victoriametrics' };
 const F = 'pipeline_name=~"$pipeline",environment=~"$environment"';
 let id = 0;
 let y = 0;
-const panels = [];
+let panels = [];
 
 function row(title) {
   panels.push({ id: ++id, type: 'row', title, collapsed: false, gridPos: { h: 1, w: 24, x: 0, y: y++ }, panels: [] });
@@ -59,6 +60,43 @@ const red = (v) => ({ color: 'red', value: v });
 const yellow = (v) => ({ color: 'yellow', value: v });
 const green = (v) => ({ color: 'green', value: v });
 
+const variable = (name, label, query) => ({
+  name,
+  label,
+  type: 'query',
+  datasource: DS,
+  query: { query, refId: name },
+  definition: query,
+  refresh: 2,
+  includeAll: true,
+  multi: true,
+  allValue: '.*',
+  current: { text: 'All', value: '$__all' },
+  sort: 1,
+});
+
+const pipelineDashboard = {
+  uid: 'pipeobs-pipeline',
+  title: 'pipeobs: pipeline observability',
+  description: 'Is the data flowing, fresh, correct and fast? Metrics of pipeobs run-pipeline and ask.',
+  tags: ['pipeobs', 'pipelines', 'etl'],
+  timezone: 'utc',
+  schemaVersion: 39,
+  version: 1,
+  editable: true,
+  refresh: '30s',
+  time: { from: 'now-6h', to: 'now' },
+  timepicker: { refresh_intervals: ['10s', '30s', '1m', '5m', '15m'] },
+  templating: {
+    list: [
+      variable('pipeline', 'Pipeline', 'label_values(pipeline_runs_total, pipeline_name)'),
+      variable('environment', 'Environment', 'label_values(pipeline_runs_total{pipeline_name=~"$pipeline"}, environment)'),
+    ],
+  },
+  annotations: { list: [] },
+  panels,
+};
+
 row('Overview');
 panel('stat', 'Rows loaded', [`sum(increase(pipeline_rows_processed_total{${F},stage="load",data_source="orders"}[$__range]))`], { x: 0, w: 4, unit: 'short', description: 'Rows loaded to the output in the selected time range' });
 panel('stat', 'Quality score', [`min(pipeline_data_quality_score{${F},check_type="overall"})`], { x: 4, w: 4, unit: 'percent', min: 0, max: 100, decimals: 2, thresholds: [red(null), yellow(95), green(99)] });
@@ -94,26 +132,76 @@ panel('timeseries', 'LLM latency p95', [{ expr: 'histogram_quantile(0.95, sum by
 panel('stat', 'LLM errors', [{ expr: 'sum(increase(pipeobs_llm_errors_total[$__range]))' }], { x: 18, w: 6, h: 7, unit: 'short', thresholds: [green(null), red(1)] });
 y += 7;
 
-const variable = (name, label, query) => ({
-  name,
-  label,
-  type: 'query',
-  datasource: DS,
-  query: { query, refId: name },
-  definition: query,
-  refresh: 2,
-  includeAll: true,
-  multi: true,
-  allValue: '.*',
-  current: { text: 'All', value: '$__all' },
-  sort: 1,
-});
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+writeFileSync(path.join(root, 'dashboards', 'pipeline-observability.json'), JSON.stringify(pipelineDashboard, null, 2) + '\n');
+console.log(`dashboards/pipeline-observability.json: ${panels.filter((p) => p.type !== 'row').length} panels`);
 
-const dashboard = {
-  uid: 'pipeobs-pipeline',
-  title: 'pipeobs: pipeline observability',
-  description: 'Is the data flowing, fresh, correct and fast? Metrics of pipeobs run-pipeline and ask.',
-  tags: ['pipeobs', 'pipelines', 'etl'],
+// ---- What monitor-logs --server derives from Airflow, Kafka-consumer and ML-service logs.
+panels = [];
+id = 0;
+y = 0;
+const K = 'topic=~"$topic",consumer_group=~"$consumer_group"';
+const M = 'model_version=~"$model_version"';
+const A = 'dag_id=~"$dag_id"';
+
+row('Overview');
+panel('stat', 'Log lines per second', [`sum(rate(pipeobs_logs_lines_total[$__rate_interval]))`], { x: 0, w: 6, unit: 'short', decimals: 1, description: 'Usable log lines read by monitor-logs, all components' });
+panel('stat', 'Error lines', [`100 * sum(increase(pipeobs_logs_error_lines_total[$__range])) / sum(increase(pipeobs_logs_lines_total[$__range]))`], { x: 6, w: 6, unit: 'percent', decimals: 2, thresholds: [green(null), yellow(1), red(5)], description: 'Share of lines at ERROR level or above in the time range' });
+panel('stat', 'Newest log line age', [{ expr: 'time() - max by (component) (pipeobs_logs_last_line_timestamp_seconds)', legend: '{{component}}' }], { x: 12, w: 6, unit: 's', thresholds: [green(null), yellow(300), red(900)], description: 'How long ago the newest line of each component was written: logs that stop are pipelines that stopped' });
+panel('stat', 'Skipped lines', [`sum(increase(pipeobs_logs_skipped_lines_total[$__range]))`], { x: 18, w: 6, unit: 'short', thresholds: [green(null), yellow(1)], description: 'Lines monitor-logs could not use (malformed, unknown format, mistyped fields…)' });
+y += 5;
+
+row('Volume, latency and errors by component');
+panel('timeseries', 'Records per second by component', [{ expr: 'sum by (component) (rate(pipeobs_logs_records_total[$__rate_interval]))', legend: '{{component}}' }], { x: 0, w: 8, h: 8, unit: 'short' });
+panel('timeseries', 'Latency p50 / p95 / p99 by component', [
+  { expr: 'histogram_quantile(0.5, sum by (le, component) (rate(pipeobs_logs_latency_seconds_bucket[$__rate_interval])))', legend: '{{component}} p50' },
+  { expr: 'histogram_quantile(0.95, sum by (le, component) (rate(pipeobs_logs_latency_seconds_bucket[$__rate_interval])))', legend: '{{component}} p95' },
+  { expr: 'histogram_quantile(0.99, sum by (le, component) (rate(pipeobs_logs_latency_seconds_bucket[$__rate_interval])))', legend: '{{component}} p99' },
+], { x: 8, w: 8, h: 8, unit: 's' });
+panel('timeseries', 'Error rate by component', [{ expr: '100 * sum by (component) (rate(pipeobs_logs_error_lines_total[$__rate_interval])) / sum by (component) (rate(pipeobs_logs_lines_total[$__rate_interval]))', legend: '{{component}}' }], { x: 16, w: 8, h: 8, unit: 'percent', thresholds: [green(null), yellow(1), red(5)] });
+y += 8;
+
+row('Kafka consumers');
+panel('timeseries', 'Consumer lag by topic and group', [{ expr: `max by (topic, consumer_group) (pipeobs_kafka_consumer_lag{${K}})`, legend: '{{topic}} / {{consumer_group}}' }], { x: 0, w: 8, h: 8, unit: 'short', thresholds: [green(null), yellow(10000), red(100000)] });
+panel('timeseries', 'Lag growth (messages/s)', [{ expr: `sum by (topic, consumer_group) (deriv(pipeobs_kafka_consumer_lag{${K}}[$__rate_interval]))`, legend: '{{topic}} / {{consumer_group}}' }], { x: 8, w: 8, h: 8, unit: 'short', description: 'Positive: the consumers fall behind' });
+panel('timeseries', 'Messages per second and p95 latency', [
+  { expr: `sum by (topic) (rate(pipeobs_kafka_messages_total{${K}}[$__rate_interval]))`, legend: '{{topic}} msg/s' },
+  { expr: `histogram_quantile(0.95, sum by (le, topic) (rate(pipeobs_kafka_message_latency_seconds_bucket{${K}}[$__rate_interval]))) * 1000`, legend: '{{topic}} p95 ms' },
+], { x: 16, w: 8, h: 8, unit: 'short' });
+y += 8;
+
+row('ML predictions');
+panel('timeseries', 'Mean confidence by model version', [{ expr: `sum by (model_version) (rate(pipeobs_ml_confidence_sum{${M}}[$__rate_interval])) / sum by (model_version) (rate(pipeobs_ml_confidence_count{${M}}[$__rate_interval]))`, legend: '{{model_version}}' }], { x: 0, w: 8, h: 8, unit: 'percentunit', min: 0, max: 1, thresholds: [red(null), yellow(0.7), green(0.85)] });
+panel('timeseries', 'Confidence p5 and low-confidence share', [
+  { expr: `histogram_quantile(0.05, sum by (le, model_version) (rate(pipeobs_ml_confidence_bucket{${M}}[$__rate_interval])))`, legend: '{{model_version}} p5' },
+  { expr: `sum by (model_version) (rate(pipeobs_ml_low_confidence_predictions_total{${M}}[$__rate_interval])) / sum by (model_version) (rate(pipeobs_ml_predictions_total{${M}}[$__rate_interval]))`, legend: '{{model_version}} share low' },
+], { x: 8, w: 8, h: 8, unit: 'percentunit', min: 0, max: 1 });
+panel('timeseries', 'Predictions per second and p95 latency', [
+  { expr: `sum by (model_version) (rate(pipeobs_ml_predictions_total{${M}}[$__rate_interval]))`, legend: '{{model_version}} /s' },
+  { expr: `histogram_quantile(0.95, sum by (le, model_version) (rate(pipeobs_ml_prediction_latency_seconds_bucket{${M}}[$__rate_interval]))) * 1000`, legend: '{{model_version}} p95 ms' },
+], { x: 16, w: 8, h: 8, unit: 'short' });
+y += 8;
+
+row('Airflow tasks');
+panel('timeseries', 'Task outcomes', [{ expr: `sum by (outcome) (increase(pipeobs_airflow_task_runs_total{${A}}[$__rate_interval]))`, legend: '{{outcome}}' }], { x: 0, w: 8, h: 8, unit: 'short', bars: true });
+panel('timeseries', 'Records processed per DAG', [{ expr: `sum by (dag_id) (rate(pipeobs_airflow_records_processed_total{${A}}[$__rate_interval]))`, legend: '{{dag_id}}' }], { x: 8, w: 8, h: 8, unit: 'short' });
+panel('table', 'Task duration p95 and failures', [
+  { expr: `histogram_quantile(0.95, sum by (le, dag_id, task_id) (rate(pipeobs_airflow_task_duration_seconds_bucket{${A}}[$__range])))`, legend: 'p95 s' },
+  { expr: `sum by (dag_id, task_id) (increase(pipeobs_airflow_task_runs_total{${A},outcome="failed"}[$__range]))`, legend: 'failed' },
+], { x: 16, w: 8, h: 8, unit: 's', table: true });
+y += 8;
+
+row('What was skipped');
+panel('timeseries', 'Skipped lines by reason', [{ expr: 'sum by (reason) (increase(pipeobs_logs_skipped_lines_total[$__rate_interval]))', legend: '{{reason}}' }], { x: 0, w: 12, h: 6, unit: 'short', bars: true });
+panel('stat', 'Files followed', [`sum(pipeobs_logs_files_followed)`], { x: 12, w: 6, h: 6, unit: 'short' });
+panel('stat', 'Groups over --max-groups', [`sum(increase(pipeobs_logs_overflow_groups_total[$__range]))`], { x: 18, w: 6, h: 6, unit: 'short', thresholds: [green(null), yellow(1)] });
+y += 6;
+
+const logsDashboard = {
+  uid: 'pipeobs-logs',
+  title: 'pipeobs: log monitoring (Airflow, Kafka, ML)',
+  description: 'What pipeobs monitor-logs --server reads from Airflow, Kafka-consumer and ML-service logs: volume, latency, errors, consumer lag, model confidence.',
+  tags: ['pipeobs', 'logs', 'airflow', 'kafka', 'ml'],
   timezone: 'utc',
   schemaVersion: 39,
   version: 1,
@@ -123,14 +211,14 @@ const dashboard = {
   timepicker: { refresh_intervals: ['10s', '30s', '1m', '5m', '15m'] },
   templating: {
     list: [
-      variable('pipeline', 'Pipeline', 'label_values(pipeline_runs_total, pipeline_name)'),
-      variable('environment', 'Environment', 'label_values(pipeline_runs_total{pipeline_name=~"$pipeline"}, environment)'),
+      variable('dag_id', 'DAG', 'label_values(pipeobs_airflow_task_lines_total, dag_id)'),
+      variable('topic', 'Topic', 'label_values(pipeobs_kafka_messages_total, topic)'),
+      variable('consumer_group', 'Consumer group', 'label_values(pipeobs_kafka_messages_total{topic=~"$topic"}, consumer_group)'),
+      variable('model_version', 'Model version', 'label_values(pipeobs_ml_predictions_total, model_version)'),
     ],
   },
   annotations: { list: [] },
   panels,
 };
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-writeFileSync(path.join(root, 'dashboards', 'pipeline-observability.json'), JSON.stringify(dashboard, null, 2) + '\n');
-console.log(`dashboards/pipeline-observability.json: ${panels.filter((p) => p.type !== 'row').length} panels`);
+writeFileSync(path.join(root, 'dashboards', 'log-monitoring.json'), JSON.stringify(logsDashboard, null, 2) + '\n');
+console.log(`dashboards/log-monitoring.json: ${panels.filter((p) => p.type !== 'row').length} panels`);

@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCli, tempDir } from './helpers/cli.js';
@@ -44,31 +44,46 @@ test('the scrape config passes vmagent\'s dry run, with the pipeobs targets and 
   }
   const text = readFileSync(file('deploy/vmagent/scrape.yml'), 'utf8');
   assert.match(text, /^  - job_name: pipeobs-pipeline$/m);
-  // The others ship ready to enable: a target nobody serves would be reported down.
-  for (const job of ['pipeobs-monitor-logs', 'pipeobs-ask']) assert.match(text, new RegExp(`^  # - job_name: ${job}$`, 'm'));
+  assert.match(text, /^  - job_name: pipeobs-monitor-logs$/m);
+  // ask's endpoint lives only while a chat runs: it ships ready to enable.
+  assert.match(text, /^  # - job_name: pipeobs-ask$/m);
   assert.match(text, /external_labels:\n\s+monitor: pipeobs/);
 });
 
+const RULES: Record<string, string[]> = {
+  'pipeline.rules.yml': ['PipelineDataStale', 'PipelineNoSuccessfulRun', 'PipelineRunsFailing', 'PipelineQualityLow', 'PipelineErrorRateSpike', 'PipelineStageSlow', 'LlmErrors'],
+  'logs.rules.yml': ['KafkaConsumerLagGrowing', 'ModelConfidenceDropping', 'LogErrorRateHigh', 'LogsStale'],
+};
+
 test('the alert rules pass vmalert -dryRun and promtool check rules; each has summary, description and runbook', () => {
-  const rules = file('deploy/alerts/pipeline.rules.yml');
-  const v = run(requireBinary('vmalert'), [`-rule=${rules}`, '-dryRun']);
-  assert.equal(v.code, 0, v.out);
-  const p = run(requireBinary('promtool', 'prometheus'), ['check', 'rules', rules]);
-  assert.equal(p.code, 0, p.out);
-  assert.match(p.out, /SUCCESS: 7 rules found/);
-  const text = readFileSync(rules, 'utf8');
-  const alerts = [...text.matchAll(/- alert: (\w+)/g)].map((m) => m[1]);
-  assert.deepEqual(alerts, ['PipelineDataStale', 'PipelineNoSuccessfulRun', 'PipelineRunsFailing', 'PipelineQualityLow', 'PipelineErrorRateSpike', 'PipelineStageSlow', 'LlmErrors']);
-  for (const field of ['summary:', 'description:', 'runbook:']) assert.equal(text.split(field).length - 1, alerts.length, field);
+  assert.deepEqual(readdirSync(file('deploy/alerts')).sort(), Object.keys(RULES).sort());
+  for (const [name, expected] of Object.entries(RULES)) {
+    const rules = file('deploy/alerts', name);
+    const v = run(requireBinary('vmalert'), [`-rule=${rules}`, '-dryRun']);
+    assert.equal(v.code, 0, v.out);
+    const p = run(requireBinary('promtool', 'prometheus'), ['check', 'rules', rules]);
+    assert.equal(p.code, 0, p.out);
+    assert.match(p.out, new RegExp(`SUCCESS: ${expected.length} rules found`));
+    const text = readFileSync(rules, 'utf8');
+    const alerts = [...text.matchAll(/- alert: (\w+)/g)].map((m) => m[1]);
+    assert.deepEqual(alerts, expected);
+    for (const field of ['summary:', 'description:', 'runbook:']) assert.equal(text.split(field).length - 1, alerts.length, `${name}: ${field}`);
+  }
 });
+
+const VARIABLES: Record<string, string[]> = {
+  'pipeline-observability.json': ['pipeline', 'environment'],
+  'log-monitoring.json': ['dag_id', 'topic', 'consumer_group', 'model_version'],
+};
 
 test('the dashboards use the provisioned datasource uid, template variables, units and a refresh', () => {
   const ds = readFileSync(file('deploy/compose/grafana/provisioning/datasources/victoriametrics.yml'), 'utf8');
   const uid = /uid: (\S+)/.exec(ds)![1];
+  assert.deepEqual(readdirSync(file('dashboards')).sort(), Object.keys(VARIABLES).sort());
   for (const f of readdirSync(file('dashboards'))) {
     const d = JSON.parse(readFileSync(file('dashboards', f), 'utf8'));
     assert.ok(d.uid && d.refresh && d.time.from, f);
-    assert.deepEqual(d.templating.list.map((v: { name: string }) => v.name), ['pipeline', 'environment']);
+    assert.deepEqual(d.templating.list.map((v: { name: string }) => v.name), VARIABLES[f], f);
     for (const p of d.panels.filter((x: { type: string }) => x.type !== 'row')) {
       assert.equal(p.datasource.uid, uid, `${f}: ${p.title}`);
       for (const t of p.targets) assert.equal(t.datasource.uid, uid);
@@ -88,7 +103,7 @@ after(async () => {
   await vm?.cleanup();
 });
 
-test('after real runs of run-pipeline and ask, every dashboard query and alert expression returns data, from catalog metrics only', async () => {
+test('after real runs of run-pipeline, ask and monitor-logs --server, every dashboard query and alert expression returns data, from catalog metrics only', async () => {
   const cwd = tempDir();
   for (let i = 0; i < 2; i++) {
     const r = await runCli(['run-pipeline', '--once', '--rows', '500', '--seed', String(i + 1), '--inject-errors', '0.05', '--push', 'prometheus', '--metrics-port', '0'], { cwd, env: { PIPEOBS_VM_URL: vm.url } });
@@ -103,15 +118,38 @@ test('after real runs of run-pipeline and ask, every dashboard query and alert e
   } finally {
     await llm.close();
   }
-  const catalogNames = new Set(CATALOG.flatMap(seriesNames));
-  const substitute = (e: string) => e.replace(/\$pipeline|\$environment/g, '.*').replace(/\$__range/g, '1h').replace(/\$__rate_interval/g, '5m');
-  const exprs: [string, string][] = [];
-  const d = JSON.parse(readFileSync(file('dashboards/pipeline-observability.json'), 'utf8'));
-  for (const p of d.panels) for (const t of p.targets ?? []) exprs.push([`panel "${p.title}"`, substitute(t.expr)]);
-  for (const m of readFileSync(file('deploy/alerts/pipeline.rules.yml'), 'utf8').matchAll(/- alert: (\w+)\n\s+expr: (.+)/g)) {
-    exprs.push([`alert ${m[1]}`, m[2].replace(/\s*(>|<|>=|<=)\s*[\d.]+\s*$/, '')]);
+  // monitor-logs --server pushing every second, while more lines arrive.
+  const logs = path.join(cwd, 'logs');
+  mkdirSync(logs);
+  const gen = async (seed: number, since: string) => {
+    const r = await runCli(['gen-logs', '--format', 'kafka,ml,airflow-text', '--lines', '3000', '--since', since, '--lag', 'growing', '--confidence-drift', '0.4', '--error-rate', '0.1', '--seed', String(seed)], { cwd });
+    appendFileSync(path.join(logs, 'app.log'), r.stdout);
+  };
+  await gen(1, '-20m');
+  let fire: ((s: 'SIGINT' | 'SIGTERM') => void) | undefined;
+  const server = runCli(['monitor-logs', logs, '--server', '--port', '0', '--interval', '1s', '--poll', '50ms', '--start-at', 'beginning', '--no-state', '--push', 'prometheus', '-o', 'json'], { cwd, env: { PIPEOBS_VM_URL: vm.url }, onSignalRegistered: (f) => (fire = f) });
+  try {
+    await vm.queryWhen('sum(pipeobs_logs_lines_total)', (r) => r.length === 1 && r[0].value[1] === '3000', 30_000);
+    await gen(2, '-5m');
+    await vm.queryWhen('sum(pipeobs_logs_lines_total)', (r) => r.length === 1 && r[0].value[1] === '6000', 30_000);
+    await vm.queryWhen('count_over_time(pipeobs_logs_lines_total{component="kafka"}[10m])', (r) => r.length === 1 && Number(r[0].value[1]) >= 3, 30_000);
+  } finally {
+    fire?.('SIGTERM');
+    assert.equal((await server).code, 0);
   }
-  assert.ok(exprs.length >= 27);
+  const catalogNames = new Set(CATALOG.flatMap(seriesNames));
+  const substitute = (e: string) => e.replace(/\$(pipeline|environment|dag_id|topic|consumer_group|model_version)\b/g, '.*').replace(/\$__range/g, '1h').replace(/\$__rate_interval/g, '5m');
+  const exprs: [string, string][] = [];
+  for (const f of Object.keys(VARIABLES)) {
+    const d = JSON.parse(readFileSync(file('dashboards', f), 'utf8'));
+    for (const p of d.panels) for (const t of p.targets ?? []) exprs.push([`${f} panel "${p.title}"`, substitute(t.expr)]);
+  }
+  for (const f of Object.keys(RULES)) {
+    for (const m of readFileSync(file('deploy/alerts', f), 'utf8').matchAll(/- alert: (\w+)\n\s+expr: (.+)/g)) {
+      exprs.push([`alert ${m[1]}`, m[2].replace(/\s*(>|<|>=|<=)\s*[\d.]+\s*$/, '')]);
+    }
+  }
+  assert.ok(exprs.length >= 57, `${exprs.length} expressions`);
   for (const [what, expr] of exprs) {
     for (const n of metricNames(expr)) assert.ok(catalogNames.has(n), `${what} uses ${n}, which is not in the catalog`);
     const r = await vm.queryWhen(expr, (x) => x.length > 0);

@@ -18,7 +18,7 @@ import { renderReportText } from '../core/logs/render-text.js';
 import { renderReportHtml } from '../core/logs/render-html.js';
 import type { TimeWindow } from '../core/logs/reader.js';
 import { parseTime } from '../core/time/parse.js';
-import { formatBytes, renderJson, renderTableCsv } from '../core/output/render.js';
+import { formatBytes, renderTableCsv } from '../core/output/render.js';
 import { startProgress } from '../core/output/terminal.js';
 import { choiceFlag, collectRepeated, configFrom, createVmClient, intFlag, numberFlag, outputFormat, styleFor, warn } from './shared.js';
 import { parseDuration } from '../core/time/parse.js';
@@ -197,7 +197,8 @@ async function mappingsFromFile(file: string): Promise<FieldMapping[]> {
 }
 
 export function renderReport(report: LogReport, output: MonitorOutput, deps: Deps, config: Config, forFile: boolean, top: number): string {
-  if (output === 'json') return renderJson(report);
+  // The report holds no bigints: plain JSON.stringify, several times faster than with a replacer on big reports.
+  if (output === 'json') return JSON.stringify(report, null, 2) + '\n';
   if (output === 'csv') return renderTableCsv(reportTable(report));
   if (output === 'html') return renderReportHtml(report);
   // A text report written to a file is laid out as on a terminal, without colour.

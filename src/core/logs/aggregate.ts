@@ -31,7 +31,7 @@ export class HourStats {
   success = 0;
   failed = 0;
   retry = 0;
-  readonly latency = new QuantileSketch();
+  latency = new QuantileSketch();
   lagLast = NaN;
   lagLastTs = -Infinity;
   lagMax = -Infinity;
@@ -53,7 +53,7 @@ export class HourStats {
     const h = new HourStats();
     const { latency, confidence, ...numbers } = p;
     Object.assign(h, numbers);
-    h.latency.merge(QuantileSketch.fromPlain(latency));
+    h.latency = QuantileSketch.fromPlain(latency);
     h.confidence = confidence ? QuantileSketch.fromPlain(confidence) : null;
     return h;
   }
@@ -340,7 +340,11 @@ export class Aggregator {
           this.addOverflow(g.component, [g.key]);
         }
       }
-      for (const [h, st] of g.hours) target.hour(h).merge(HourStats.fromPlain(st));
+      for (const [h, st] of g.hours) {
+        const known = target.hours.get(h);
+        if (known) known.merge(HourStats.fromPlain(st));
+        else target.hours.set(h, HourStats.fromPlain(st));
+      }
     }
     for (const [component, v] of p.overflow) this.addOverflow(component, v);
   }

@@ -21,6 +21,12 @@ export interface BatchOptions extends ReaderOptions {
 
 /** Below this many bytes of files, starting threads costs more than it saves. */
 const PARALLEL_BYTES = 16 << 20;
+/**
+ * Over longer windows each thread holds most groups × hours, and sending and merging them costs
+ * more than reading in parallel saves (measured: 30 days of 58 groups, 1M lines, 2.1 s on one
+ * thread against 3.1 s on two), so long windows are read on one thread.
+ */
+const PARALLEL_MAX_WINDOW_HOURS = 72;
 
 export interface BatchProgress {
   file: string;
@@ -43,7 +49,8 @@ export async function runBatch(o: BatchOptions, stdin: Readable, now: Date, onPr
   const workers = o.workers ?? 1;
   let total = 0;
   for (const f of expanded.files) total += await stat(f).then((s) => s.size, () => 0);
-  if (workers > 1 && total >= PARALLEL_BYTES) {
+  const windowHours = (o.window.untilMs - o.window.sinceMs) / 3_600_000;
+  if (workers > 1 && total >= PARALLEL_BYTES && windowHours <= PARALLEL_MAX_WINDOW_HOURS) {
     const tasks = await planTasks(expanded.files.map((file) => ({ file, name: displayPath(file, o.cwd) })), workers);
     results.push(...(await runParallel(reader, tasks, workers, (bytes, lines) => onProgress?.({ file: `${expanded.files.length} files`, fileIndex: 0, files: 1, bytes, lines }))));
     sources.splice(0, expanded.files.length);

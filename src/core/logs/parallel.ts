@@ -3,11 +3,13 @@
  * and ranges are shared among worker threads, each runs its own LogReader, and the results are
  * merged (sketches merge exactly). Line numbers of skipped lines are put back in whole-file terms.
  */
+import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
-import type { AggregatorPlain, SkipExample } from './aggregate.js';
+import { openInput } from '../io/lines.js';
+import { SkipLog, type AggregatorPlain, type SkipExample } from './aggregate.js';
 import type { SkipReason } from './formats.js';
-import type { InputResult, LogReader, ReaderOptions } from './reader.js';
+import { LogReader, type InputResult, type ReaderOptions } from './reader.js';
 
 export interface RangeTask {
   index: number;
@@ -90,7 +92,45 @@ export async function planTasks(files: ReadonlyArray<{ file: string; name: strin
   return tasks;
 }
 
-/** Runs the tasks on `workers` threads and merges everything into `reader`; returns one result per file. */
+/** Reads tasks into a reader, each with its own skip log (its line numbers count from the range's start). */
+export async function readTasks(reader: LogReader, tasks: readonly RangeTask[], onProgress?: (bytes: number, lines: number) => void): Promise<TaskResult[]> {
+  const results: TaskResult[] = [];
+  let bytesBefore = 0;
+  let lastSent = 0;
+  for (const task of tasks) {
+    reader.skips = new SkipLog();
+    let result: InputResult;
+    try {
+      const source =
+        task.start === 0 && task.end === Infinity
+          ? await openInput(task.file, process.stdin)
+          : createReadStream(task.file, { start: task.start, end: task.end === Infinity ? undefined : task.end - 1, highWaterMark: 1 << 20 });
+      result = await reader.readStream(source, task.name, (bytes) => {
+        const now = Date.now();
+        if (now - lastSent < 100) return;
+        lastSent = now;
+        onProgress?.(bytesBefore + bytes, reader.linesRead);
+      });
+    } catch (err) {
+      result = { file: task.name, lines: 0, bytes: 0, error: (err as Error).message };
+    }
+    bytesBefore += result.bytes;
+    results.push({
+      index: task.index,
+      lines: result.lines,
+      bytes: result.bytes,
+      ...(result.error ? { error: result.error } : {}),
+      skipCounts: [...reader.skips.counts],
+      skipExamples: [...reader.skips.examples],
+    });
+  }
+  return results;
+}
+
+/**
+ * Runs the tasks on `workers` threads, the main one among them (it would only wait otherwise),
+ * and merges everything into `reader`; returns one result per file.
+ */
 export async function runParallel(reader: LogReader, tasks: RangeTask[], workers: number, onProgress?: (bytes: number, lines: number) => void): Promise<InputResult[]> {
   // Share tasks by size, largest first, to the least loaded worker.
   const sizes = await Promise.all(tasks.map(async (t) => (t.end === Infinity ? (await stat(t.file).catch(() => ({ size: 0 }))).size - t.start : t.end - t.start)));
@@ -109,6 +149,20 @@ export async function runParallel(reader: LogReader, tasks: RangeTask[], workers
         new Promise<Extract<WorkerMessage, { type: 'done' }>>((resolve, reject) => {
           if (queue.length === 0) {
             resolve({ type: 'done', aggregator: { groups: [], overflow: [], linesUsed: 0 }, linesRead: 0, blankLines: 0, otherComponentLines: 0, bytesRead: 0, tasks: [] });
+            return;
+          }
+          if (w === 0) {
+            // The main thread's share, read here once the others have started.
+            const local = new LogReader(reader.options);
+            setImmediate(() => {
+              readTasks(local, queue.sort((a, b) => a.index - b.index), (bytes, lines) => {
+                progress[0] = { bytes, lines };
+                onProgress?.(progress.reduce((a, p) => a + p.bytes, 0), progress.reduce((a, p) => a + p.lines, 0));
+              }).then(
+                (tasks) => resolve({ type: 'done', aggregator: local.aggregator.toPlain(), linesRead: local.linesRead, blankLines: local.blankLines, otherComponentLines: local.otherComponentLines, bytesRead: local.bytesRead, tasks }),
+                reject,
+              );
+            });
             return;
           }
           const request: WorkerRequest = { options: { ...rest, components: components ? [...components] : null }, tasks: queue.sort((a, b) => a.index - b.index) };

@@ -126,7 +126,16 @@ function labelsOf(names: readonly string[], values: readonly string[]): Record<s
   return Object.fromEntries(names.map((n, i) => [n, values[i] ?? '']));
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
+const isoCache = new Map<number, string>();
+/** ISO text of a time; hour starts repeat on every row, so they are made once. */
+function iso(ms: number): string {
+  let s = isoCache.get(ms);
+  if (s === undefined) {
+    s = new Date(ms).toISOString();
+    if (isoCache.size < 100_000 && ms % HOUR_MS === 0) isoCache.set(ms, s);
+  }
+  return s;
+}
 
 export function buildReport(reader: LogReader, inputs: InputResult[], window: TimeWindow, now: Date): LogReport {
   const { mappings, lowConfidence } = reader.options;

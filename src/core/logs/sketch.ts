@@ -1,19 +1,27 @@
 /**
- * A quantile sketch with bounded relative error (the DDSketch scheme): a positive value v goes
- * to bucket ceil(log_gamma(v)) with gamma = (1 + a) / (1 - a), and a quantile is answered by
- * the bucket's midpoint 2·gamma^i / (gamma + 1), which is within a·v of every value in the
+ * Quantiles in bounded memory with bounded relative error (the DDSketch scheme): a positive
+ * value v goes to bucket ceil(log_gamma(v)) with gamma = (1 + a) / (1 - a), and a quantile is
+ * answered by the bucket's midpoint 2·gamma^i / (gamma + 1), within a·v of every value in the
  * bucket. With a = 1% and values from 1 µs to 11 days in milliseconds, a sketch has at most
- * ~1,400 buckets, however many values it has seen. Zero and negative values are counted apart.
+ * ~1,400 buckets however many values it has seen. Up to EXACT_LIMIT values are kept as they
+ * are, so small groups (most hours of most groups over a long window) get exact quantiles and
+ * cost a few bytes. Zero and negative values are counted apart.
  */
 export const RELATIVE_ACCURACY = 0.01;
 const GAMMA = (1 + RELATIVE_ACCURACY) / (1 - RELATIVE_ACCURACY);
 const LOG_GAMMA = Math.log(GAMMA);
 /** Values at or below this count as zero (1 ns in milliseconds, 1e-9 of a confidence). */
 const MIN_POSITIVE = 1e-9;
+/** Values kept exactly before the sketch switches to buckets. */
+export const EXACT_LIMIT = 64;
 
 export class QuantileSketch {
+  /** The values themselves while there are at most EXACT_LIMIT of them; null once in buckets. */
+  private exact: Float64Array | null = new Float64Array(4);
+  /** Whether the exact values are in order (quantile sorts them once). */
+  private sorted = true;
   /** counts[k] holds bucket offset + k. */
-  private counts: Float64Array = new Float64Array(0);
+  private counts: Uint32Array = new Uint32Array(0);
   private offset = 0;
   private zeroCount = 0;
   count = 0;
@@ -21,11 +29,39 @@ export class QuantileSketch {
   min = Infinity;
   max = -Infinity;
 
-  add(value: number, weight = 1): void {
-    this.count += weight;
-    this.sum += value * weight;
+  add(value: number): void {
+    const n = this.count;
+    this.count = n + 1;
+    this.sum += value;
     if (value < this.min) this.min = value;
     if (value > this.max) this.max = value;
+    const exact = this.exact;
+    if (exact !== null) {
+      this.sorted = false;
+      if (n < exact.length) {
+        exact[n] = value;
+        return;
+      }
+      if (n < EXACT_LIMIT) {
+        const bigger = new Float64Array(Math.min(EXACT_LIMIT, exact.length * 2));
+        bigger.set(exact);
+        bigger[n] = value;
+        this.exact = bigger;
+        return;
+      }
+      this.toBuckets(n);
+    }
+    this.bucket(value, 1);
+  }
+
+  /** Moves the first n exact values into buckets. */
+  private toBuckets(n: number): void {
+    const exact = this.exact!;
+    this.exact = null;
+    for (let i = 0; i < n; i++) this.bucket(exact[i], 1);
+  }
+
+  private bucket(value: number, weight: number): void {
     if (value <= MIN_POSITIVE) {
       this.zeroCount += weight;
       return;
@@ -40,16 +76,16 @@ export class QuantileSketch {
   private grow(index: number): number {
     const n = this.counts.length;
     if (n === 0) {
-      this.counts = new Float64Array(32);
-      this.offset = index - 16;
-      return 16;
+      this.counts = new Uint32Array(64);
+      this.offset = index - 32;
+      return 32;
     }
     const lo = Math.min(this.offset, index);
     const hi = Math.max(this.offset + n - 1, index);
     // Grow with slack on the side that overflowed, so a drifting series does not copy every time.
-    const size = Math.max(hi - lo + 1, n * 2);
+    const size = Math.max(hi - lo + 1, Math.min(n * 2, hi - lo + 1 + 64));
     const newOffset = index < this.offset ? hi - size + 1 : lo;
-    const next = new Float64Array(size);
+    const next = new Uint32Array(size);
     next.set(this.counts, this.offset - newOffset);
     this.counts = next;
     this.offset = newOffset;
@@ -58,30 +94,47 @@ export class QuantileSketch {
 
   merge(other: QuantileSketch): void {
     if (other.count === 0) return;
+    const n = this.count;
     this.count += other.count;
     this.sum += other.sum;
-    this.zeroCount += other.zeroCount;
     if (other.min < this.min) this.min = other.min;
     if (other.max > this.max) this.max = other.max;
+    if (this.exact !== null && other.exact !== null && this.count <= EXACT_LIMIT) {
+      const merged = new Float64Array(Math.max(4, this.count));
+      merged.set(this.exact.subarray(0, n));
+      merged.set(other.exact.subarray(0, other.count), n);
+      this.exact = merged;
+      this.sorted = false;
+      return;
+    }
+    if (this.exact !== null) this.toBuckets(n);
+    if (other.exact !== null) {
+      for (let i = 0; i < other.count; i++) this.bucket(other.exact[i], 1);
+      return;
+    }
+    this.zeroCount += other.zeroCount;
     for (let k = 0; k < other.counts.length; k++) {
       const c = other.counts[k];
-      if (c === 0) continue;
-      const index = other.offset + k;
-      let j = index - this.offset;
-      if (j < 0 || j >= this.counts.length) j = this.grow(index);
-      this.counts[j] += c;
+      if (c !== 0) this.bucket(Math.pow(GAMMA, other.offset + k - 0.5), c);
     }
   }
 
   /**
-   * The q-quantile (0 ≤ q ≤ 1): the value of rank q·(count − 1) in sorted order, within 1% of
-   * it; min and max are exact. null when the sketch is empty.
+   * The q-quantile (0 ≤ q ≤ 1): the value of rank q·(count − 1) in sorted order, exact while
+   * the values are kept, else within 1% of it; min and max are exact. null when empty.
    */
   quantile(q: number): number | null {
     if (this.count === 0) return null;
     if (q <= 0) return this.min;
     if (q >= 1) return this.max;
     const rank = q * (this.count - 1);
+    if (this.exact !== null) {
+      if (!this.sorted) {
+        this.exact.subarray(0, this.count).sort();
+        this.sorted = true;
+      }
+      return this.exact[Math.floor(rank)];
+    }
     if (rank < this.zeroCount) return Math.max(this.min, 0);
     let seen = this.zeroCount;
     for (let k = 0; k < this.counts.length; k++) {
@@ -100,11 +153,22 @@ export class QuantileSketch {
 
   /** The sketch as plain data, to send to another thread. */
   toPlain(): SketchPlain {
-    return { counts: this.counts, offset: this.offset, zeroCount: this.zeroCount, count: this.count, sum: this.sum, min: this.min, max: this.max };
+    return {
+      exact: this.exact ? this.exact.slice(0, this.count) : null,
+      counts: this.counts,
+      offset: this.offset,
+      zeroCount: this.zeroCount,
+      count: this.count,
+      sum: this.sum,
+      min: this.min,
+      max: this.max,
+    };
   }
 
   static fromPlain(p: SketchPlain): QuantileSketch {
     const s = new QuantileSketch();
+    s.exact = p.exact && p.exact.length > 0 ? p.exact : p.exact ? new Float64Array(4) : null;
+    s.sorted = false;
     s.counts = p.counts;
     s.offset = p.offset;
     s.zeroCount = p.zeroCount;
@@ -115,14 +179,15 @@ export class QuantileSketch {
     return s;
   }
 
-  /** Buckets in use, for memory accounting. */
-  get buckets(): number {
-    return this.counts.length;
+  /** Bytes held by the values or buckets, for memory accounting. */
+  get bytes(): number {
+    return this.exact ? this.exact.byteLength : this.counts.byteLength;
   }
 }
 
 export interface SketchPlain {
-  counts: Float64Array;
+  exact: Float64Array | null;
+  counts: Uint32Array;
   offset: number;
   zeroCount: number;
   count: number;

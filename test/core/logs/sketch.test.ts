@@ -47,9 +47,23 @@ test('merged sketches answer as one sketch over all values, and memory stays bou
   const merged = new QuantileSketch();
   for (const p of parts) merged.merge(p);
   for (const q of [0.05, 0.5, 0.95, 0.99]) assert.equal(merged.quantile(q), all.quantile(q));
-  // Values from 1 µs to 10⁷ ms fit in well under 2,000 buckets.
+  // Values from 1 µs to 10⁷ ms fit in well under 2,000 buckets of 4 bytes.
   const wide = new QuantileSketch();
   for (let e = -3; e <= 7; e += 0.001) wide.add(10 ** e);
-  assert.ok(wide.buckets < 2_400, `${wide.buckets} buckets`);
+  assert.ok(wide.bytes < 2_400 * 4, `${wide.bytes} bytes`);
   assert.equal(new QuantileSketch().quantile(0.5), null);
+});
+
+test('up to 64 values are kept exactly: exact quantiles, a few bytes, and exact merges', () => {
+  const values = [5, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8, 9, 7, 9, 3, 2, 3, 8, 4];
+  const a = new QuantileSketch();
+  const b = new QuantileSketch();
+  values.forEach((v, i) => (i % 2 ? a : b).add(v));
+  a.merge(b);
+  const sorted = [...values].sort((x, y) => x - y);
+  for (const q of [0.05, 0.25, 0.5, 0.9, 0.95]) assert.equal(a.quantile(q), exact(sorted, q), `q=${q}`);
+  assert.ok(a.bytes <= 20 * 8);
+  // Past 64 values the sketch moves to buckets and keeps the 1% bound.
+  for (let i = 0; i < 100; i++) a.add(100 + i);
+  assert.ok(a.bytes > 0 && Math.abs(a.quantile(0.99)! - 198) <= 1.98 + 1e-9);
 });
