@@ -2,8 +2,9 @@
 # Installs what pipeobs' tests need on a fresh Debian machine: the real VictoriaMetrics binaries
 # (victoria-metrics, vmagent, vmalert), promtool (Debian's prometheus package) to validate the
 # exposition format and alert rules, docker-compose to validate the compose file (no Docker engine
-# is needed), curl for scripts/stack.sh, and the npm dependencies (npm ci also builds dist/ through
-# "prepare", and the native line scanner through node-gyp).
+# is needed), curl for scripts/stack.sh, Chromium to load monitor-logs' HTML report as a person
+# would, python3 to run the logging templates, and the npm dependencies (npm ci also builds dist/
+# through "prepare", and the native scanners through node-gyp).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +13,8 @@ command -v victoria-metrics >/dev/null 2>&1 || need+=(victoria-metrics)
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
 command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
   if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi

@@ -149,7 +149,7 @@ test('after real runs of run-pipeline, ask and monitor-logs --server, every dash
       exprs.push([`alert ${m[1]}`, m[2].replace(/\s*(>|<|>=|<=)\s*[\d.]+\s*$/, '')]);
     }
   }
-  assert.ok(exprs.length >= 57, `${exprs.length} expressions`);
+  assert.ok(exprs.length >= 56, `${exprs.length} expressions`);
   for (const [what, expr] of exprs) {
     for (const n of metricNames(expr)) assert.ok(catalogNames.has(n), `${what} uses ${n}, which is not in the catalog`);
     const r = await vm.queryWhen(expr, (x) => x.length > 0);

@@ -16,6 +16,9 @@ let stopPipeline: ((s: 'SIGINT' | 'SIGTERM') => void) | undefined;
 let pipeline: Promise<unknown>;
 let llm: FakeOpenAI;
 let pipelinePort: number;
+let logsPort: number;
+let stopLogs: ((s: 'SIGINT' | 'SIGTERM') => void) | undefined;
+let logServer: Promise<unknown>;
 
 function stack(cmd: string) {
   const r = spawnSync('bash', [path.join(root, 'scripts', 'stack.sh'), cmd], { env: stackEnv, encoding: 'utf8' });
@@ -33,10 +36,11 @@ before(async () => {
   requireBinary('victoria-metrics');
   const [vmPort, agentPort, alertPort] = [await freePort(), await freePort(), await freePort()];
   pipelinePort = await freePort();
+  logsPort = await freePort();
   const dir = tempDir('pipeobs-stack-');
   const scrape = path.join(dir, 'scrape.yml');
-  // The shipped scrape config, narrowed to the one target this test runs, scraped every second.
-  writeFileSync(scrape, `global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: pipeobs-pipeline\n    static_configs:\n      - targets: ['%{PIPEOBS_TARGET_HOST}:${pipelinePort}']\n`);
+  // The shipped scrape config's two jobs, on this test's ports, scraped every second.
+  writeFileSync(scrape, `global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: pipeobs-pipeline\n    static_configs:\n      - targets: ['%{PIPEOBS_TARGET_HOST}:${pipelinePort}']\n  - job_name: pipeobs-monitor-logs\n    static_configs:\n      - targets: ['%{PIPEOBS_TARGET_HOST}:${logsPort}']\n`);
   stackEnv = { ...process.env, PIPEOBS_STACK_DIR: dir, PIPEOBS_STACK_VM_PORT: String(vmPort), PIPEOBS_STACK_VMAGENT_PORT: String(agentPort), PIPEOBS_STACK_VMALERT_PORT: String(alertPort), PIPEOBS_SCRAPE_CONFIG: scrape };
   const t0 = Date.now();
   const started = stack('start');
@@ -56,9 +60,13 @@ before(async () => {
   const cwd = tempDir();
   pipeline = runCli(['run-pipeline', '--once', '--keep-serving', '--rows', '300', '--push', 'prometheus', '--metrics-port', String(pipelinePort)], { cwd, env, onSignalRegistered: (f) => (stopPipeline = f) });
   for (let i = 0; i < 2; i++) assert.equal((await runCli(['ask', 'hi', '--push', 'prometheus'], { cwd, env })).code, 0);
-  await waitFor('vmagent to scrape run-pipeline', async () => {
+  // And monitor-logs --server following logs of every kind.
+  const logs = path.join(cwd, 'app.log');
+  assert.equal((await runCli(['gen-logs', '--lines', '400', '--since', '-10m', '--out', logs], { cwd })).code, 0);
+  logServer = runCli(['monitor-logs', logs, '--server', '--port', String(logsPort), '--start-at', 'beginning', '--no-state', '--interval', '1h'], { cwd, env, onSignalRegistered: (f) => (stopLogs = f) });
+  await waitFor('vmagent to scrape run-pipeline and monitor-logs', async () => {
     const t = (await (await fetch(`${env.PIPEOBS_VMAGENT_URL}/api/v1/targets`)).json()) as { data: { activeTargets: { health: string }[] } };
-    return t.data.activeTargets.length === 1 && t.data.activeTargets[0].health === 'up';
+    return t.data.activeTargets.length === 2 && t.data.activeTargets.every((x) => x.health === 'up');
   }, 20_000);
   // Every metric the dashboards and alerts read is searchable (new series take a moment).
   await waitFor('the metrics to be searchable', async () => (await verify(['--only', 'dashboard-metrics'])).doc.ok, 20_000, 300);
@@ -67,6 +75,8 @@ before(async () => {
 after(async () => {
   stopPipeline?.('SIGINT');
   await pipeline;
+  stopLogs?.('SIGTERM');
+  await logServer;
   await llm?.close();
   const stopped = stack('stop');
   assert.match(stopped.out, /vmalert: stopped\nvmagent: stopped\nvictoria-metrics: stopped/);
@@ -77,8 +87,8 @@ test('a healthy native stack passes every check, the write probe included', asyn
   assert.equal(r.code, 0, r.stderr + JSON.stringify(r.doc.checks.filter((c) => c.status !== 'pass'), null, 1));
   assert.deepEqual(status(r.doc), { node: 'pass', duckdb: 'pass', 'output-dir': 'pass', victoriametrics: 'pass', vmagent: 'pass', vmalert: 'pass', grafana: 'skip', llm: 'pass', 'dashboard-metrics': 'pass' });
   assert.match(check(r.doc, 'victoriametrics').detail, /a written sample was read back/);
-  assert.match(check(r.doc, 'vmalert').detail, /2 rule groups, 7 rules loaded: pipeobs-ask, pipeobs-pipeline/);
-  assert.match(check(r.doc, 'vmagent').detail, /1 targets up: pipeobs-pipeline/);
+  assert.match(check(r.doc, 'vmalert').detail, /3 rule groups, 11 rules loaded: pipeobs-ask, pipeobs-logs, pipeobs-pipeline/);
+  assert.match(check(r.doc, 'vmagent').detail, /2 targets up: pipeobs-monitor-logs, pipeobs-pipeline/);
   assert.match(check(r.doc, 'llm').detail, /accepted the key; 1 models/);
   assert.ok(!r.stdout.includes('sk-verify') && !r.stderr.includes('sk-verify'));
   const status2 = stack('status');
@@ -125,13 +135,13 @@ test('a vmagent target down fails the vmagent check, naming the target and why (
   await pipeline;
   await waitFor('vmagent to see the target down', async () => {
     const t = (await (await fetch(`${env.PIPEOBS_VMAGENT_URL}/api/v1/targets`)).json()) as { data: { activeTargets: { health: string }[] } };
-    return t.data.activeTargets[0].health === 'down';
+    return t.data.activeTargets.some((x) => x.health === 'down');
   }, 20_000);
   const r = await verify(['--only', 'vmagent,vmalert']);
   assert.equal(r.code, 5);
   assert.equal(check(r.doc, 'vmalert').status, 'pass');
   // vmagent's own words: "connection refused", or "unexpected EOF" when it caught the server closing.
-  assert.match(check(r.doc, 'vmagent').detail, new RegExp(`1 of 1 targets down: pipeobs-pipeline http://127.0.0.1:${pipelinePort}/metrics \\(error when scraping .+\\)`));
+  assert.match(check(r.doc, 'vmagent').detail, new RegExp(`1 of 2 targets down: pipeobs-pipeline http://127.0.0.1:${pipelinePort}/metrics \\(error when scraping .+\\)`));
 });
 
 test('--only and --skip name real checks', async () => {

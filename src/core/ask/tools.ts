@@ -119,7 +119,8 @@ export class AskTools {
     try {
       switch (name) {
         case 'list_metrics':
-          return cap(await this.listMetrics());
+          // The whole catalog matters more than brevity here: the model picks metrics from it.
+          return cap(await this.listMetrics(), 20_000);
         case 'label_names': {
           const match = optionalString(args, 'match');
           const names = await this.client.labels(match ? [match] : [], new Date(this.now().getTime() - 86_400_000), this.now());
@@ -270,7 +271,7 @@ export function summarizeRange(result: { metric: Record<string, string>; values:
 }
 
 /** JSON for the model, cut to a bounded size. */
-function cap(doc: unknown): string {
+function cap(doc: unknown, max = MAX_RESULT_CHARS): string {
   const s = JSON.stringify(doc);
-  return s.length <= MAX_RESULT_CHARS ? s : `${s.slice(0, MAX_RESULT_CHARS)}… (cut at ${MAX_RESULT_CHARS} characters)`;
+  return s.length <= max ? s : `${s.slice(0, max)}… (cut at ${max} characters)`;
 }

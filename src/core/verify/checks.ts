@@ -169,7 +169,7 @@ export const CHECKS: Check[] = [
           'start what they scrape (pipeobs run-pipeline --interval 60 --metrics-host 0.0.0.0, pipeobs monitor-logs --server, pipeobs ask --metrics-port 9109), or remove them from the scrape config',
         );
       }
-      return pass(`${targets.length} targets up: ${targets.map((x) => x.labels.job).join(', ')}`);
+      return pass(`${targets.length} targets up: ${[...new Set(targets.map((x) => x.labels.job))].sort().join(', ')}`);
     },
   },
   {
@@ -235,16 +235,24 @@ export const CHECKS: Check[] = [
       } catch (err) {
         return fail(`cannot list metric names in VictoriaMetrics (${reason(err)})`, 'start VictoriaMetrics first');
       }
-      const askNames = new Set(CATALOG.filter((m) => m.source === 'ask').flatMap(seriesNames));
+      // ask's and monitor-logs' metrics exist only once those are used: missing is a warning.
+      const optional = new Map(CATALOG.filter((m) => m.source !== 'run-pipeline').flatMap((m) => seriesNames(m).map((n) => [n, m.source] as const)));
       const missing = new Map<string, string[]>();
       for (const a of assets) for (const n of a.names) if (!live.includes(n)) missing.set(n, [...(missing.get(n) ?? []), a.file]);
-      const hard = [...missing.keys()].filter((n) => !askNames.has(n));
-      const soft = [...missing.keys()].filter((n) => askNames.has(n));
+      const hard = [...missing.keys()].filter((n) => !optional.has(n));
+      const soft = [...missing.keys()].filter((n) => optional.has(n));
       const total = new Set(assets.flatMap((a) => a.names)).size;
       if (hard.length) {
         return fail(`${hard.length} of ${total} metrics the dashboards and alerts query do not exist in VictoriaMetrics: ${hard.join(', ')}`, 'send them: pipeobs run-pipeline --once --push prometheus (or let vmagent scrape run-pipeline\'s /metrics)');
       }
-      if (soft.length) return warn(`ask's usage metrics are not in VictoriaMetrics yet: ${soft.join(', ')}`, 'pipeobs ask --push prometheus "…" sends them (the LLM usage panels stay empty until then)');
+      if (soft.length) {
+        const sources = new Set(soft.map((n) => optional.get(n)));
+        const how = [
+          sources.has('ask') ? 'pipeobs ask --push prometheus "…" sends ask\'s usage metrics (the LLM usage panels stay empty until then)' : '',
+          sources.has('monitor-logs') ? 'pipeobs monitor-logs <logs> --server (scraped by vmagent, or with --push prometheus) sends the log metrics (the log-monitoring dashboard stays empty until then)' : '',
+        ].filter(Boolean);
+        return warn(`${soft.length} metrics of ${[...sources].join(' and ')} are not in VictoriaMetrics yet: ${soft.join(', ')}`, how.join('; '));
+      }
       return pass(`all ${total} metrics the dashboards and alert rules query exist`);
     },
   },
