@@ -75,11 +75,12 @@ const variable = (name, label, query) => ({
   sort: 1,
 });
 
-const pipelineDashboard = {
-  uid: 'pipeobs-pipeline',
-  title: 'pipeobs: pipeline observability',
-  description: 'Is the data flowing, fresh, correct and fast? Metrics of pipeobs run-pipeline and ask.',
-  tags: ['pipeobs', 'pipelines', 'etl'],
+/** A dashboard with the conventions every pipeobs dashboard shares (UTC, 30 s refresh, last 6 h). */
+const dashboard = (uid, title, description, tags, variables, list) => ({
+  uid,
+  title,
+  description,
+  tags,
   timezone: 'utc',
   schemaVersion: 39,
   version: 1,
@@ -87,15 +88,22 @@ const pipelineDashboard = {
   refresh: '30s',
   time: { from: 'now-6h', to: 'now' },
   timepicker: { refresh_intervals: ['10s', '30s', '1m', '5m', '15m'] },
-  templating: {
-    list: [
-      variable('pipeline', 'Pipeline', 'label_values(pipeline_runs_total, pipeline_name)'),
-      variable('environment', 'Environment', 'label_values(pipeline_runs_total{pipeline_name=~"$pipeline"}, environment)'),
-    ],
-  },
+  templating: { list: variables },
   annotations: { list: [] },
+  panels: list,
+});
+
+const pipelineDashboard = dashboard(
+  'pipeobs-pipeline',
+  'pipeobs: pipeline observability',
+  'Is the data flowing, fresh, correct and fast? Metrics of pipeobs run-pipeline and ask.',
+  ['pipeobs', 'pipelines', 'etl'],
+  [
+    variable('pipeline', 'Pipeline', 'label_values(pipeline_runs_total, pipeline_name)'),
+    variable('environment', 'Environment', 'label_values(pipeline_runs_total{pipeline_name=~"$pipeline"}, environment)'),
+  ],
   panels,
-};
+);
 
 row('Overview');
 panel('stat', 'Rows loaded', [`sum(increase(pipeline_rows_processed_total{${F},stage="load",data_source="orders"}[$__range]))`], { x: 0, w: 4, unit: 'short', description: 'Rows loaded to the output in the selected time range' });
@@ -197,28 +205,18 @@ panel('stat', 'Files followed', [`sum(pipeobs_logs_files_followed)`], { x: 12, w
 panel('stat', 'Groups over --max-groups', [`sum(increase(pipeobs_logs_overflow_groups_total[$__range]))`], { x: 18, w: 6, h: 6, unit: 'short', thresholds: [green(null), yellow(1)] });
 y += 6;
 
-const logsDashboard = {
-  uid: 'pipeobs-logs',
-  title: 'pipeobs: log monitoring (Airflow, Kafka, ML)',
-  description: 'What pipeobs monitor-logs --server reads from Airflow, Kafka-consumer and ML-service logs: volume, latency, errors, consumer lag, model confidence.',
-  tags: ['pipeobs', 'logs', 'airflow', 'kafka', 'ml'],
-  timezone: 'utc',
-  schemaVersion: 39,
-  version: 1,
-  editable: true,
-  refresh: '30s',
-  time: { from: 'now-6h', to: 'now' },
-  timepicker: { refresh_intervals: ['10s', '30s', '1m', '5m', '15m'] },
-  templating: {
-    list: [
-      variable('dag_id', 'DAG', 'label_values(pipeobs_airflow_task_lines_total, dag_id)'),
-      variable('topic', 'Topic', 'label_values(pipeobs_kafka_messages_total, topic)'),
-      variable('consumer_group', 'Consumer group', 'label_values(pipeobs_kafka_messages_total{topic=~"$topic"}, consumer_group)'),
-      variable('model_version', 'Model version', 'label_values(pipeobs_ml_predictions_total, model_version)'),
-    ],
-  },
-  annotations: { list: [] },
+const logsDashboard = dashboard(
+  'pipeobs-logs',
+  'pipeobs: log monitoring (Airflow, Kafka, ML)',
+  'What pipeobs monitor-logs --server reads from Airflow, Kafka-consumer and ML-service logs: volume, latency, errors, consumer lag, model confidence.',
+  ['pipeobs', 'logs', 'airflow', 'kafka', 'ml'],
+  [
+    variable('dag_id', 'DAG', 'label_values(pipeobs_airflow_task_lines_total, dag_id)'),
+    variable('topic', 'Topic', 'label_values(pipeobs_kafka_messages_total, topic)'),
+    variable('consumer_group', 'Consumer group', 'label_values(pipeobs_kafka_messages_total{topic=~"$topic"}, consumer_group)'),
+    variable('model_version', 'Model version', 'label_values(pipeobs_ml_predictions_total, model_version)'),
+  ],
   panels,
-};
+);
 writeFileSync(path.join(root, 'dashboards', 'log-monitoring.json'), JSON.stringify(logsDashboard, null, 2) + '\n');
 console.log(`dashboards/log-monitoring.json: ${panels.filter((p) => p.type !== 'row').length} panels`);
