@@ -184,3 +184,22 @@ test('gen-logs writes the same lines for the same seed, in every format', async 
   assert.equal(report.summary.lines_used, 400);
   assert.deepEqual(report.summary.active_components, ['airflow', 'kafka', 'ml']);
 });
+
+test('a big file read on two threads gives the same report as one thread, line numbers of skipped lines included', async () => {
+  const dir = tempDir();
+  const file = path.join(dir, 'big.log');
+  const gen = await run(['gen-logs', '--lines', '70000', '--since', '2026-11-21T00:00:00Z', '--until', '2026-11-21T23:59:59Z', '--seed', '8']);
+  const lines = gen.stdout.split('\n');
+  // Unusable lines in both halves, so both threads report some.
+  for (const at of [10, 20_000, 52_000, 69_000]) lines[at] = `{"broken": ${at}`;
+  writeFileSync(file, lines.join('\n'));
+  assert.ok(readFileSync(file).length > 16 << 20, 'big enough to be read on threads');
+  const args = ['monitor-logs', file, '--now', '2026-11-22T00:00:00Z', '-o', 'json'];
+  const one = await run([...args, '--workers', '1']);
+  const two = await run([...args, '--workers', '2']);
+  assert.equal(two.code, 0, two.stderr);
+  assert.equal(two.stdout, one.stdout);
+  const doc = JSON.parse(two.stdout) as LogReport;
+  assert.deepEqual(doc.skipped.by_reason[0].examples.map((e) => e.line), [11, 20_001, 52_001, 69_001]);
+  assert.equal(doc.summary.lines_used, 70_000 - 4);
+});

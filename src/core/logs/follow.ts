@@ -7,6 +7,7 @@
  */
 import { open, readFile, readdir, rename, stat, writeFile, mkdir, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import { ConfigError } from '../errors.js';
 import { expandInputs } from './inputs.js';
 import { fileContext, type FileContext } from './formats.js';
 import type { LogReader } from './reader.js';
@@ -261,15 +262,15 @@ export async function loadFollowState(file: string): Promise<FollowStateFile | n
     text = await readFile(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new Error(`cannot read the state file ${file}: ${(err as Error).message}`);
+    throw new ConfigError(`cannot read the state file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'choose another with --state-file, or run without one: --no-state');
   }
   let doc: FollowStateFile;
   try {
     doc = JSON.parse(text) as FollowStateFile;
   } catch (err) {
-    throw new Error(`the state file ${file} is not JSON (${(err as Error).message}); move it away to start over`);
+    throw new ConfigError(`the state file ${file} is not JSON (${(err as Error).message})`, 'move it away to start over (the files are then read from their end)');
   }
-  if (doc.version !== STATE_VERSION || !Array.isArray(doc.files)) throw new Error(`the state file ${file} has version ${String(doc.version)}, not ${STATE_VERSION}; move it away to start over`);
+  if (doc?.version !== STATE_VERSION || !Array.isArray(doc.files)) throw new ConfigError(`the state file ${file} has version ${String(doc?.version)}, not ${STATE_VERSION}`, 'move it away to start over (the files are then read from their end)');
   return doc;
 }
 

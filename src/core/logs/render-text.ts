@@ -91,7 +91,8 @@ export function renderReportText(r: LogReport, style: TextStyle, c: ChalkInstanc
     out.push(`records/hour ${c.green(sparkline(comp.hours.map((h) => h.records)))}`);
     const groups = shownGroups(comp, top);
     out.push(renderTableText(componentTable(comp, groups), style).trimEnd());
-    if (groups.length < comp.groups.length) out.push(c.dim(`… and ${comp.groups.length - groups.length} smaller groups (--top ${top}; -o csv or -o json list them all)`));
+    const hidden = comp.groups.length - groups.length;
+    if (hidden > 0) out.push(c.dim(`… and ${hidden} smaller group${hidden === 1 ? '' : 's'} (--top ${top}; -o csv or -o json list them all)`));
     if (comp.overflow_groups > 0) out.push(c.yellow(`${comp.overflow_groups} more groups were counted as "other" (over --max-groups)`));
   }
   if (r.components.length === 0) {
