@@ -79,6 +79,7 @@ export function fileContext(filePath: string): FileContext {
 }
 
 const KEY_SEP = '\u0001';
+const NO_LABELS: string[] = [];
 const BUILTIN_FIELDS = [
   'timestamp', 'level', 'name', 'consumer_lag', 'topic', 'partition', 'consumer_group', 'latency_ms', 'messages_per_second',
   'batch_size', 'service', 'model_version', 'prediction_id', 'confidence', 'logger', 'message', 'dag_id', 'task_id',
@@ -128,6 +129,10 @@ export class LineParser {
     while (e > s && (buf[e - 1] === 0x0d || buf[e - 1] === 0x20 || buf[e - 1] === 0x09)) e--;
     const first = s < e ? buf[s] : -1;
     const facts = this.facts;
+    facts.component = '';
+    facts.labels = NO_LABELS;
+    facts.groupKey = '';
+    facts.tsMs = NaN;
     facts.error = false;
     facts.records = 1;
     facts.durationMs = NaN;

@@ -6,10 +6,20 @@ const T = Date.UTC(2024, 0, 15, 10, 30, 0);
 const PAYMENTS = parseFieldMapping({ component: 'payments', time: 'ts', level: 'severity', latency: 'took', latency_unit: 's', count: 'n', group: ['service', 'region'] }, 'test');
 const parser = new LineParser([PAYMENTS]);
 
-function parse(line: string | Buffer, path = 'x.log'): { reason: string | null; detail: string; facts: LineFacts } {
-  const buf = typeof line === 'string' ? Buffer.from(line) : line;
+function parseOnce(buf: Buffer, path: string): { reason: string | null; detail: string; facts: LineFacts } {
   const reason = parser.parse(buf, 0, buf.length, fileContext(path));
   return { reason, detail: parser.detail, facts: { ...parser.facts, labels: [...parser.facts.labels] } };
+}
+
+/** Parses the line twice, with lines of other kinds before each time: the parser reuses its state, and none may leak. */
+function parse(line: string | Buffer, path = 'x.log'): { reason: string | null; detail: string; facts: LineFacts } {
+  const buf = typeof line === 'string' ? Buffer.from(line) : line;
+  parseOnce(Buffer.from(ML), 'other.log');
+  const first = parseOnce(buf, path);
+  parseOnce(Buffer.from('[2024-01-15, 10:30:00 UTC] {t.py:1} ERROR - Marking task as FAILED. dag_id=d, task_id=t, records_processed=9 duration=1'), 'dag_id=z/task_id=y/1.log');
+  const second = parseOnce(buf, path);
+  assert.deepEqual(second, first, 'the same line parsed after others gives the same result');
+  return first;
 }
 
 const KAFKA = '{"timestamp": "2024-01-15T10:30:00Z", "level": "INFO", "name": "consumer", "consumer_lag": 1234, "topic": "orders", "partition": 3, "consumer_group": "etl", "latency_ms": 12.5, "messages_per_second": 845.2}';
