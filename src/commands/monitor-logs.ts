@@ -13,7 +13,7 @@ import type { Config } from '../core/config/config.js';
 import type { Deps } from '../core/deps.js';
 import { BUILTIN_COMPONENTS, parseFieldMapping, type FieldMapping } from '../core/logs/formats.js';
 import { runBatch } from '../core/logs/batch.js';
-import { reportTable, type LogReport } from '../core/logs/report.js';
+import { reportTable, unusableLines, type LogReport } from '../core/logs/report.js';
 import { renderReportText } from '../core/logs/render-text.js';
 import { renderReportHtml } from '../core/logs/render-html.js';
 import type { TimeWindow } from '../core/logs/reader.js';
@@ -227,12 +227,8 @@ export async function runMonitorLogs(o: MonitorLogsOptions, config: Config, deps
     deps.stderr.write(`wrote ${o.outFile} (${formatBytes(Buffer.byteLength(text))})\n`);
   } else deps.stdout.write(text);
   if (o.strict) {
-    const bad = report.skipped.by_reason.filter((b) => b.reason !== 'outside_window');
-    if (bad.length > 0) {
-      const first = bad.flatMap((b) => b.examples.map((e) => ({ ...e, reason: b.reason }))).sort((a, b) => (a.file === b.file ? a.line - b.line : a.file < b.file ? -1 : 1))[0];
-      const total = bad.reduce((a, b) => a + b.count, 0);
-      throw new CheckFailedError(`--strict: ${total} line(s) skipped, the first at ${first.file}:${first.line}: ${first.reason} (${first.detail})`);
-    }
+    const { total, first } = unusableLines(report);
+    if (first) throw new CheckFailedError(`--strict: ${total} line(s) skipped, the first at ${first.file}:${first.line}: ${first.reason} (${first.detail})`);
   }
   return report;
 }

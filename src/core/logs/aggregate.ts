@@ -181,16 +181,6 @@ export class SkipLog {
     for (const [r, c] of this.counts) if (r !== except) n += c;
     return n;
   }
-
-  /** The first skipped line that is a defect of the input (everything but outside_window). */
-  firstDefect(): (SkipExample & { reason: SkipReason }) | null {
-    let best: (SkipExample & { reason: SkipReason }) | null = null;
-    for (const [reason, ex] of this.examples) {
-      if (reason === 'outside_window' || ex.length === 0) continue;
-      if (!best || ex[0].file < best.file || (ex[0].file === best.file && ex[0].line < best.line)) best = { ...ex[0], reason };
-    }
-    return best;
-  }
 }
 
 export interface AggregatorOptions {

@@ -51,8 +51,8 @@ export class LogFollower {
   private readonly buf: Buffer;
   /** Lines read by the last poll. */
   lastPollLines = 0;
-  /** Problems met while following (a file that could not be opened…), newest last, at most 20. */
-  readonly problems: string[] = [];
+  /** Problems met since they were last taken (a file that could not be opened…), at most 20. */
+  private problems: string[] = [];
 
   constructor(
     private readonly reader: LogReader,
@@ -66,8 +66,14 @@ export class LogFollower {
   }
 
   private problem(message: string): void {
-    this.problems.push(message);
-    if (this.problems.length > 20) this.problems.shift();
+    if (this.problems.length < 20) this.problems.push(message);
+  }
+
+  /** The problems met since the last call. */
+  takeProblems(): string[] {
+    const p = this.problems;
+    this.problems = [];
+    return p;
   }
 
   /** First scan: resumes saved offsets, reads rotated-away files to their end, places new files. */

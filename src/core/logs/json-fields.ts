@@ -48,12 +48,6 @@ export class JsonFieldScanner {
     });
   }
 
-  slot(name: string): number {
-    const i = this.names.indexOf(name);
-    if (i < 0) throw new Error(`field ${name} is not scanned`);
-    return i;
-  }
-
   /** Scans buf[from, to); true when it is one JSON object. Fields not present read as absent. */
   scan(buf: Buffer, from: number, to: number): boolean {
     for (const s of this.touched) this.type[s] = ValueType.absent;

@@ -233,3 +233,10 @@ export function reportTable(report: LogReport): { columns: string[]; rows: Array
   ]);
   return { columns, rows };
 }
+
+/** Lines skipped as unusable (everything but outside_window): how many, and the first by file and line. */
+export function unusableLines(report: LogReport): { total: number; first: { file: string; line: number; reason: string; detail: string } | null } {
+  const bad = report.skipped.by_reason.filter((b) => b.reason !== 'outside_window');
+  const first = bad.flatMap((b) => b.examples.map((e) => ({ ...e, reason: b.reason }))).sort((a, b) => (a.file === b.file ? a.line - b.line : a.file < b.file ? -1 : 1))[0] ?? null;
+  return { total: bad.reduce((a, b) => a + b.count, 0), first };
+}

@@ -51,7 +51,6 @@ export async function runLogServer(o: LogServerOptions, h: LogServerHooks): Prom
   const summary: LogServerSummary = { lines: 0, files: 0, passes: 0, reports: 0 };
   let lastRescan = 0;
   let nextReport = h.now().getTime() + o.intervalSeconds * 1000;
-  let problemsSeen = 0;
   const makeReport = () => {
     const until = h.now().getTime();
     const window = { sinceMs: until - o.windowHours * HOUR_MS, untilMs: until };
@@ -69,8 +68,7 @@ export async function runLogServer(o: LogServerOptions, h: LogServerHooks): Prom
         h.problem(`reading the logs failed: ${(err as Error).message}`);
       }
       summary.passes++;
-      for (; problemsSeen < follower.problems.length; problemsSeen++) h.problem(follower.problems[problemsSeen]);
-      if (follower.problems.length >= 20) problemsSeen = Math.min(problemsSeen, follower.problems.length);
+      for (const p of follower.takeProblems()) h.problem(p);
       if (o.stateFile) await saveFollowState(o.stateFile, follower.state()).catch((err: Error) => h.problem(`cannot save the state file: ${err.message}`));
       if (h.now().getTime() >= nextReport) {
         nextReport += o.intervalSeconds * 1000;
