@@ -8,7 +8,7 @@ import path from 'node:path';
 import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { Chalk } from 'chalk';
-import { CheckFailedError, ConfigError, UsageError } from '../core/errors.js';
+import { CheckFailedError, ConfigError, InterruptedError, UsageError } from '../core/errors.js';
 import type { Config } from '../core/config/config.js';
 import type { Deps } from '../core/deps.js';
 import { BUILTIN_COMPONENTS, parseFieldMapping, type FieldMapping } from '../core/logs/formats.js';
@@ -209,13 +209,20 @@ export function renderReport(report: LogReport, output: MonitorOutput, deps: Dep
 
 export async function runMonitorLogs(o: MonitorLogsOptions, config: Config, deps: Deps): Promise<LogReport> {
   const progress = startProgress(deps.stderr, config, 'reading logs');
+  // Ctrl-C stops the reading, not the report: what was read so far is reported.
+  const stop = new AbortController();
+  const removeSignal = deps.onSignal((signal) => {
+    if (!stop.signal.aborted) deps.stderr.write(`\n${signal}: stopping; reporting the lines read so far (again to quit at once)\n`);
+    stop.abort();
+  });
   let result;
   try {
     result = await runBatch({ ...o, cwd: deps.cwd }, deps.stdin, o.now, (p) => {
       if (progress.active) progress.update(`reading ${path.basename(p.file)} (${p.fileIndex + 1}/${p.files}): ${formatBytes(p.bytes)}, ${p.lines.toLocaleString('en-US')} lines`);
-    });
+    }, stop.signal);
   } finally {
     progress.stop();
+    removeSignal();
   }
   const { report, unmatched } = result;
   for (const u of unmatched) warn(deps, config, `${u}: no such file, or no log files match`);
@@ -226,6 +233,7 @@ export async function runMonitorLogs(o: MonitorLogsOptions, config: Config, deps
     await writeFile(o.outFile, text);
     deps.stderr.write(`wrote ${o.outFile} (${formatBytes(Buffer.byteLength(text))})\n`);
   } else deps.stdout.write(text);
+  if (result.interrupted) throw new InterruptedError(`interrupted: the report covers the ${report.summary.lines_read.toLocaleString('en-US')} lines read before the signal`);
   if (o.strict) {
     const { total, first } = unusableLines(report);
     if (first) throw new CheckFailedError(`--strict: ${total} line(s) skipped, the first at ${first.file}:${first.line}: ${first.reason} (${first.detail})`);

@@ -40,7 +40,7 @@ test('the examples give a report with every component, and the JSON is the docum
   const r = await run([...EXAMPLE, '-o', 'json']);
   const doc = JSON.parse(r.stdout) as LogReport;
   assert.equal(doc.schema_version, 1);
-  assert.deepEqual(Object.keys(doc), ['schema_version', 'generated_at', 'window', 'low_confidence_threshold', 'inputs', 'summary', 'components', 'rows', 'skipped']);
+  assert.deepEqual(Object.keys(doc), ['schema_version', 'generated_at', 'interrupted', 'window', 'low_confidence_threshold', 'inputs', 'summary', 'components', 'rows', 'skipped']);
   assert.deepEqual(doc.summary.active_components, ['airflow', 'kafka', 'ml']);
   assert.deepEqual(doc.window, { since: '2026-11-21T00:00:00.000Z', until: '2026-11-21T12:00:00.000Z', hours: 12 });
   // The rotated, gzipped Kafka file is read, and its lines are before the window.
@@ -202,4 +202,32 @@ test('a big file read on two threads gives the same report as one thread, line n
   const doc = JSON.parse(two.stdout) as LogReport;
   assert.deepEqual(doc.skipped.by_reason[0].examples.map((e) => e.line), [11, 20_001, 52_001, 69_001]);
   assert.equal(doc.summary.lines_used, 70_000 - 4);
+});
+
+test('Ctrl-C stops the reading, not the report: what was read is reported, exit 130', async () => {
+  const dir = tempDir();
+  const file = path.join(dir, 'big.log');
+  writeFileSync(file, (await run(['gen-logs', '--lines', '70000', '--since', '2026-11-21T00:00:00Z', '--until', '2026-11-21T23:59:59Z', '--seed', '3'])).stdout);
+  const window = { sinceMs: Date.UTC(2026, 10, 21), untilMs: Date.UTC(2026, 10, 22) };
+  for (const workers of [1, 2]) {
+    const stop = new AbortController();
+    const result = await runBatch(
+      { inputs: [file], cwd: dir, mappings: [], window, components: null, maxGroups: 100, lowConfidence: 0.7, maxLineBytes: 1 << 20, workers },
+      process.stdin,
+      new Date(window.untilMs),
+      () => stop.abort(),
+      stop.signal,
+    );
+    assert.equal(result.interrupted, true);
+    assert.equal(result.report.interrupted, true);
+    const used = result.report.summary.lines_used;
+    assert.ok(used > 0 && used < 70_000, `${workers} thread(s): ${used} lines before the stop`);
+    assert.equal(result.report.inputs[0].interrupted, true);
+  }
+  // From the command line: a signal at once gives an (empty) report, marked, and exit 130.
+  const r = await run(['monitor-logs', file, '--now', '2026-11-22T00:00:00Z', '-o', 'json'], { onSignalRegistered: (fire) => fire('SIGINT') });
+  assert.equal(r.code, 130);
+  assert.match(r.stderr, /SIGINT: stopping; reporting the lines read so far/);
+  assert.match(r.stderr, /interrupted: the report covers the [\d,]+ lines read before the signal/);
+  assert.equal(JSON.parse(r.stdout).interrupted, true);
 });

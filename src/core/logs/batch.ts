@@ -39,23 +39,28 @@ export interface BatchProgress {
 export interface BatchResult {
   report: LogReport;
   unmatched: string[];
+  /** A signal stopped the reading: the report covers what was read before it. */
+  interrupted: boolean;
 }
 
-export async function runBatch(o: BatchOptions, stdin: Readable, now: Date, onProgress?: (p: BatchProgress) => void): Promise<BatchResult> {
+export async function runBatch(o: BatchOptions, stdin: Readable, now: Date, onProgress?: (p: BatchProgress) => void, stop?: AbortSignal): Promise<BatchResult> {
   const expanded = await expandInputs(o.inputs, o.cwd);
   const sources = [...expanded.files, ...(expanded.stdin ? ['-'] : [])];
   const reader = new LogReader(o);
   const results: InputResult[] = [];
+  const onStop = () => (reader.stopped = true);
+  stop?.addEventListener('abort', onStop, { once: true });
   const workers = o.workers ?? 1;
   let total = 0;
   for (const f of expanded.files) total += await stat(f).then((s) => s.size, () => 0);
   const windowHours = (o.window.untilMs - o.window.sinceMs) / 3_600_000;
   if (workers > 1 && total >= PARALLEL_BYTES && windowHours <= PARALLEL_MAX_WINDOW_HOURS) {
     const tasks = await planTasks(expanded.files.map((file) => ({ file, name: displayPath(file, o.cwd) })), workers);
-    results.push(...(await runParallel(reader, tasks, workers, (bytes, lines) => onProgress?.({ file: `${expanded.files.length} files`, fileIndex: 0, files: 1, bytes, lines }))));
+    results.push(...(await runParallel(reader, tasks, workers, (bytes, lines) => onProgress?.({ file: `${expanded.files.length} files`, fileIndex: 0, files: 1, bytes, lines }), stop)));
     sources.splice(0, expanded.files.length);
   }
   for (const [i, file] of sources.entries()) {
+    if (reader.stopped) break;
     const name = file === '-' ? '(stdin)' : displayPath(file, o.cwd);
     let source: AsyncIterable<Buffer>;
     try {
@@ -66,7 +71,9 @@ export async function runBatch(o: BatchOptions, stdin: Readable, now: Date, onPr
     }
     results.push(await reader.readStream(source, name, (bytes) => onProgress?.({ file: name, fileIndex: i, files: sources.length, bytes, lines: reader.linesRead })));
   }
-  return { report: buildReport(reader, results, o.window, now), unmatched: expanded.unmatched };
+  stop?.removeEventListener('abort', onStop);
+  const interrupted = Boolean(stop?.aborted);
+  return { report: buildReport(reader, results, o.window, now, interrupted), unmatched: expanded.unmatched, interrupted };
 }
 
 /** A file as reports show it: relative to the working directory when inside it. */

@@ -27,6 +27,7 @@ export interface TaskResult {
   lines: number;
   bytes: number;
   error?: string;
+  interrupted?: true;
   skipCounts: Array<[SkipReason, number]>;
   skipExamples: Array<[SkipReason, SkipExample[]]>;
 }
@@ -98,6 +99,7 @@ export async function readTasks(reader: LogReader, tasks: readonly RangeTask[], 
   let bytesBefore = 0;
   let lastSent = 0;
   for (const task of tasks) {
+    if (reader.stopped) break;
     reader.skips = new SkipLog();
     let result: InputResult;
     try {
@@ -120,6 +122,7 @@ export async function readTasks(reader: LogReader, tasks: readonly RangeTask[], 
       lines: result.lines,
       bytes: result.bytes,
       ...(result.error ? { error: result.error } : {}),
+      ...(result.interrupted ? { interrupted: true as const } : {}),
       skipCounts: [...reader.skips.counts],
       skipExamples: [...reader.skips.examples],
     });
@@ -131,7 +134,14 @@ export async function readTasks(reader: LogReader, tasks: readonly RangeTask[], 
  * Runs the tasks on `workers` threads, the main one among them (it would only wait otherwise),
  * and merges everything into `reader`; returns one result per file.
  */
-export async function runParallel(reader: LogReader, tasks: RangeTask[], workers: number, onProgress?: (bytes: number, lines: number) => void): Promise<InputResult[]> {
+export async function runParallel(reader: LogReader, tasks: RangeTask[], workers: number, onProgress?: (bytes: number, lines: number) => void, stop?: AbortSignal): Promise<InputResult[]> {
+  const threads: Worker[] = [];
+  const locals: LogReader[] = [];
+  const onStop = () => {
+    for (const t of threads) t.postMessage('stop');
+    for (const l of locals) l.stopped = true;
+  };
+  stop?.addEventListener('abort', onStop, { once: true });
   // Share tasks by size, largest first, to the least loaded worker.
   const sizes = await Promise.all(tasks.map(async (t) => (t.end === Infinity ? (await stat(t.file).catch(() => ({ size: 0 }))).size - t.start : t.end - t.start)));
   const queues: RangeTask[][] = Array.from({ length: workers }, () => []);
@@ -154,6 +164,8 @@ export async function runParallel(reader: LogReader, tasks: RangeTask[], workers
           if (w === 0) {
             // The main thread's share, read here once the others have started.
             const local = new LogReader(reader.options);
+            locals.push(local);
+            if (stop?.aborted) local.stopped = true;
             setImmediate(() => {
               readTasks(local, queue.sort((a, b) => a.index - b.index), (bytes, lines) => {
                 progress[0] = { bytes, lines };
@@ -167,6 +179,8 @@ export async function runParallel(reader: LogReader, tasks: RangeTask[], workers
           }
           const request: WorkerRequest = { options: { ...rest, components: components ? [...components] : null }, tasks: queue.sort((a, b) => a.index - b.index) };
           const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: request });
+          threads.push(worker);
+          if (stop?.aborted) worker.postMessage('stop');
           worker.on('message', (m: WorkerMessage) => {
             if (m.type === 'progress') {
               progress[w] = { bytes: m.bytes, lines: m.lines };
@@ -180,6 +194,7 @@ export async function runParallel(reader: LogReader, tasks: RangeTask[], workers
         }),
     ),
   );
+  stop?.removeEventListener('abort', onStop);
   const byIndex = new Map<number, TaskResult>();
   for (const r of results) {
     reader.aggregator.mergePlain(r.aggregator);
@@ -192,8 +207,15 @@ export async function runParallel(reader: LogReader, tasks: RangeTask[], workers
   // Per file, in task order: line numbers of later ranges continue from the earlier ones.
   const inputs = new Map<string, InputResult>();
   for (const task of tasks) {
-    const t = byIndex.get(task.index)!;
-    const input = inputs.get(task.name) ?? { file: task.name, lines: 0, bytes: 0 };
+    const t = byIndex.get(task.index);
+    const input: InputResult = inputs.get(task.name) ?? { file: task.name, lines: 0, bytes: 0 };
+    if (!t) {
+      // Never started: stopped before its turn.
+      input.interrupted = true;
+      inputs.set(task.name, input);
+      continue;
+    }
+    if (t.interrupted) input.interrupted = true;
     const offset = input.lines;
     reader.skips.merge(t.skipCounts, t.skipExamples.map(([r, ex]) => [r, ex.map((e) => ({ ...e, line: e.line + offset }))]));
     input.lines += t.lines;

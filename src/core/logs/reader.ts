@@ -18,6 +18,8 @@ export interface InputResult {
   bytes: number;
   /** Why reading stopped early (the file vanished, permission denied…); lines read before it count. */
   error?: string;
+  /** Reading was stopped by a signal before the end; lines read before it count. */
+  interrupted?: true;
 }
 
 export interface ReaderOptions {
@@ -45,6 +47,8 @@ export class LogReader {
   /** Usable lines of components that were not asked for. */
   otherComponentLines = 0;
   bytesRead = 0;
+  /** Set to stop reading at the next chunk (SIGINT): what was read so far stays counted. */
+  stopped = false;
 
   private readonly native = nativeLogScanner;
   private readonly nativeOut = new Float64Array(NATIVE_LINES * STRIDE);
@@ -209,9 +213,10 @@ export class LogReader {
           }
           lineNo += this.processNative(r.buf, r.start, r.end, lineNo, file, ctx);
           onProgress?.(bytes);
+          if (this.stopped) break;
         }
         this.bytesRead += bytes;
-        return { file, lines: this.linesRead - before, bytes };
+        return { file, lines: this.linesRead - before, bytes, ...(this.stopped ? { interrupted: true as const } : {}) };
       }
       for await (const c of readLineChunks(source, this.options.maxLineBytes)) {
         if (c.kind === 'tooLong') {
@@ -221,13 +226,14 @@ export class LogReader {
         }
         this.processParsed(c.buf, c.bounds, c.firstLineNo, file, ctx);
         onProgress?.(bytes);
+        if (this.stopped) break;
       }
     } catch (err) {
       this.bytesRead += bytes;
       return { file, lines: this.linesRead - before, bytes, error: (err as Error).message };
     }
     this.bytesRead += bytes;
-    return { file, lines: this.linesRead - before, bytes };
+    return { file, lines: this.linesRead - before, bytes, ...(this.stopped ? { interrupted: true as const } : {}) };
   }
 }
 

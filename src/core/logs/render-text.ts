@@ -107,6 +107,7 @@ export function renderReportText(r: LogReport, style: TextStyle, c: ChalkInstanc
       out.push(`  ${b.reason.padEnd(15)} ${formatCell(b.count).padStart(9)}  ${c.dim(first)}`);
     }
   }
+  if (r.interrupted) out.push(c.yellow('Interrupted: these numbers cover the lines read before the signal.'));
   const failed = r.inputs.filter((i) => i.error);
   for (const f of failed) out.push(c.red(`reading ${f.file} stopped after ${f.lines} lines: ${f.error}`));
   return out.join('\n') + '\n';

@@ -63,6 +63,8 @@ export interface ComponentSummary extends Measures {
 export interface LogReport {
   schema_version: number;
   generated_at: string;
+  /** Reading was stopped by a signal: the numbers cover the lines read before it. */
+  interrupted: boolean;
   window: { since: string; until: string; hours: number };
   low_confidence_threshold: number;
   inputs: InputResult[];
@@ -137,7 +139,7 @@ function iso(ms: number): string {
   return s;
 }
 
-export function buildReport(reader: LogReader, inputs: InputResult[], window: TimeWindow, now: Date): LogReport {
+export function buildReport(reader: LogReader, inputs: InputResult[], window: TimeWindow, now: Date, interrupted = false): LogReport {
   const { mappings, lowConfidence } = reader.options;
   const firstHour = Math.floor(window.sinceMs / HOUR_MS);
   const lastHour = Math.floor((window.untilMs - 1) / HOUR_MS);
@@ -198,6 +200,7 @@ export function buildReport(reader: LogReader, inputs: InputResult[], window: Ti
   return {
     schema_version: REPORT_SCHEMA_VERSION,
     generated_at: now.toISOString(),
+    interrupted,
     window: { since: iso(window.sinceMs), until: iso(window.untilMs), hours: round((window.untilMs - window.sinceMs) / HOUR_MS)! },
     low_confidence_threshold: lowConfidence,
     inputs,

@@ -6,6 +6,11 @@ import { LogReader } from './reader.js';
 
 const request = workerData as WorkerRequest;
 const reader = new LogReader({ ...request.options, components: request.options.components ? new Set(request.options.components) : null });
+// "stop" (the user pressed Ctrl-C): finish the current chunk and send what was read.
+parentPort!.on('message', (m) => {
+  if (m === 'stop') reader.stopped = true;
+});
+parentPort!.unref();
 const tasks = await readTasks(reader, request.tasks, (bytes, lines) => parentPort!.postMessage({ type: 'progress', bytes, lines } satisfies WorkerMessage));
 parentPort!.postMessage({
   type: 'done',
