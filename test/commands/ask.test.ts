@@ -31,12 +31,27 @@ before(async () => {
     prom('pipeline_data_freshness_seconds', { ...P, data_source: 'orders' }, [[t2, 30]]) +
     prom('pipeline_last_success_timestamp_seconds', P, [[t1, t1 / 1000]]) +
     histogram({ ...P, stage: 'extract' }, T, t2, [0.5, 1.5]) +
-    histogram({ ...P, stage: 'load' }, T, t2, [0.2, 0.4]);
+    histogram({ ...P, stage: 'load' }, T, t2, [0.2, 0.4]) +
+    // What monitor-logs --server exports, for the log questions.
+    prom('pipeobs_kafka_consumer_lag', { topic: 'orders', partition: '0', consumer_group: 'etl' }, [[T, 100], [t1, 400], [t2, 1000]]) +
+    prom('pipeobs_kafka_consumer_lag', { topic: 'orders', partition: '1', consumer_group: 'etl' }, [[T, 700], [t2, 700]]) +
+    prom('pipeobs_kafka_consumer_lag', { topic: 'payments', partition: '0', consumer_group: 'etl' }, [[T, 50], [t2, 50]]) +
+    prom('pipeobs_ml_confidence_sum', { service: 'churn', model_version: 'v2' }, [[T, 0], [t2, 84]]) +
+    prom('pipeobs_ml_confidence_count', { service: 'churn', model_version: 'v2' }, [[T, 0], [t2, 100]]) +
+    prom('pipeobs_ml_predictions_total', { service: 'churn', model_version: 'v2' }, [[T, 0], [t2, 100]]) +
+    prom('pipeobs_ml_low_confidence_predictions_total', { service: 'churn', model_version: 'v2' }, [[T, 0], [t2, 25]]) +
+    prom('pipeobs_logs_lines_total', { component: 'kafka' }, [[T, 0], [t2, 1000]]) +
+    prom('pipeobs_logs_error_lines_total', { component: 'kafka' }, [[T, 0], [t2, 25]]) +
+    prom('pipeobs_logs_lines_total', { component: 'ml' }, [[T, 0], [t2, 400]]) +
+    prom('pipeobs_logs_error_lines_total', { component: 'ml' }, [[T, 0], [t2, 0]]) +
+    prom('pipeobs_airflow_task_runs_total', { dag_id: 'etl', task_id: 'load', outcome: 'success' }, [[T, 0], [t2, 10]]) +
+    prom('pipeobs_airflow_task_runs_total', { dag_id: 'etl', task_id: 'load', outcome: 'failed' }, [[T, 0], [t2, 1]]) +
+    prom('pipeobs_airflow_task_runs_total', { dag_id: 'etl', task_id: 'load', outcome: 'up_for_retry' }, [[T, 0], [t2, 2]]);
   const res = await fetch(`${vm.url}/api/v1/import/prometheus`, { method: 'POST', body: data });
   assert.equal(res.status, 204);
   // Every imported series searchable (new series become visible over about a second).
   const series = new Set(data.trim().split('\n').map((l) => l.slice(0, l.lastIndexOf(' ', l.lastIndexOf(' ') - 1)))).size;
-  await vm.queryWhen(`count(last_over_time({__name__=~"pipeline_.*"}[2h]))`, (r) => r.length === 1 && Number(r[0].value[1]) === series);
+  await vm.queryWhen(`count(last_over_time({__name__=~"pipeline_.*|pipeobs_.*"}[2h]))`, (r) => r.length === 1 && Number(r[0].value[1]) === series);
 });
 after(async () => {
   await vm?.cleanup();
@@ -66,6 +81,10 @@ const OFFLINE: [string, string[], RegExp][] = [
   ['Is the data fresh? SLA 10 minutes', [
     'max by (pipeline_name, environment) (last_over_time(pipeline_data_freshness_seconds[1d])) + on (pipeline_name, environment) (time() - max by (pipeline_name, environment) (last_over_time(pipeline_last_success_timestamp_seconds[1d])))',
   ], /^1 of 1 pipelines are stale \(SLA 10 min\): orders\/prod data is 25\.5 min old \(STALE\)\.$/],
+  ['How far behind are the Kafka consumers?', ['max by (topic, consumer_group) (last_over_time(pipeobs_kafka_consumer_lag[1d]))', 'sum by (topic, consumer_group) (deriv(pipeobs_kafka_consumer_lag[1d]))'], /^Kafka consumer lag \(newest value in the last 24 hours\): orders\/etl 1,000 messages, growing by 1\.5 messages\/s; payments\/etl 50 messages, steady\.$/],
+  ['Is the model confidence dropping?', ['sum by (service, model_version) (increase(pipeobs_ml_confidence_sum[1d])) / sum by (service, model_version) (increase(pipeobs_ml_confidence_count[1d]))'], /^Mean model confidence in the last 24 hours: churn\/v2 0\.84 \(25% of predictions under the low-confidence threshold\)\.$/],
+  ['What is the error rate in the logs?', ['sum by (component) (increase(pipeobs_logs_error_lines_total[1d]))'], /^Log error rate in the last 24 hours \(lines at ERROR or above\): kafka 2\.5% \(25 of 1,000 lines\), ml 0% \(0 of 400 lines\)\.$/],
+  ['Which Airflow tasks failed in the last 2 hours?', ['sum by (dag_id, outcome) (increase(pipeobs_airflow_task_runs_total[2h]))'], /^Airflow tasks failed in 1 DAG in the last 2 hours: etl 10 succeeded, 1 failed, 2 up for retry\.$/],
   ['How many rows did pipeline orders process in prod in the last hour?', ['sum by (pipeline_name) (increase(pipeline_rows_processed_total{stage="load",data_source="orders",pipeline_name="orders",environment="prod"}[1h]))'], /^9,000 rows were processed .* in the last hour\.$/],
 ];
 

@@ -1,7 +1,8 @@
 /**
  * The offline engine: common questions mapped to PromQL over the metric catalog, without an LLM.
  * A question gives an intent (rows, quality, failed runs, throughput, errors, durations,
- * percentiles, freshness, output size, slower stages), a time window ("today", "last hour",
+ * percentiles, freshness, output size, slower stages; and from monitor-logs' metrics, Kafka
+ * consumer lag, model confidence, log error rates, Airflow task outcomes), a time window ("today", "last hour",
  * "since yesterday", "last 30 minutes"; 24 hours when it says none) and label filters
  * ("pipeline orders", "in prod", "stage load"). The answer states numbers with units, the window
  * and the PromQL that was run.
@@ -26,6 +27,10 @@ export const EXAMPLE_QUESTIONS = [
   'Which stage got slower in the last hour?',
   'How big is the output of pipeline ecommerce_orders?',
   'Show the quality score per check in prod.',
+  'How far behind are the Kafka consumers?',
+  'Is the model confidence dropping?',
+  'What is the error rate in the logs?',
+  'Which Airflow tasks failed today?',
 ];
 
 export interface Window {
@@ -102,7 +107,82 @@ interface Intent {
 
 const W = (w: Window) => formatDurationShort(w.seconds);
 
+const pct = (x: number) => `${fmt(100 * x, 1)}%`;
+
+/** Questions about what monitor-logs derives from logs; tried before the pipeline's own intents. */
+const LOG_INTENTS: Intent[] = [
+  {
+    name: 'log_errors',
+    test: /\blogs?\b/,
+    plan: (q, w) => ({
+      queries: [
+        { promql: `sum by (component) (increase(pipeobs_logs_error_lines_total[${W(w)}]))`, what: 'error lines per component' },
+        { promql: `sum by (component) (increase(pipeobs_logs_lines_total[${W(w)}]))`, what: 'log lines per component' },
+      ],
+      render: ([errors, lines]) => {
+        const e = new Map(vec(errors).map((r) => [r.metric.component, r.value]));
+        const rows = vec(lines).filter((r) => r.value > 0).sort((a, b) => (e.get(b.metric.component) ?? 0) / b.value - (e.get(a.metric.component) ?? 0) / a.value);
+        if (rows.length === 0) return `No log lines were read by monitor-logs ${w.phrase}.`;
+        return `Log error rate ${w.phrase} (lines at ERROR or above): ${rows.map((r) => `${r.metric.component} ${pct((e.get(r.metric.component) ?? 0) / r.value)} (${fmt(Math.round(e.get(r.metric.component) ?? 0))} of ${fmt(Math.round(r.value))} lines)`).join(', ')}.`;
+      },
+    }),
+  },
+  {
+    name: 'airflow_tasks',
+    test: /\b(airflow|dags?|tasks?)\b/,
+    plan: (q, w) => ({
+      queries: [{ promql: `sum by (dag_id, outcome) (increase(pipeobs_airflow_task_runs_total[${W(w)}]))`, what: 'Airflow task attempts by DAG and outcome' }],
+      render: ([d]) => {
+        const byDag = new Map<string, Record<string, number>>();
+        for (const r of vec(d)) byDag.set(r.metric.dag_id, { ...(byDag.get(r.metric.dag_id) ?? {}), [r.metric.outcome]: Math.round(r.value) });
+        const dags = [...byDag].filter(([, o]) => Object.values(o).some((n) => n > 0)).sort((a, b) => (b[1].failed ?? 0) - (a[1].failed ?? 0) || a[0].localeCompare(b[0]));
+        if (dags.length === 0) return `No Airflow task ended ${w.phrase}.`;
+        const failing = dags.filter(([, o]) => (o.failed ?? 0) > 0);
+        const list = dags.map(([dag, o]) => `${dag} ${fmt(o.success ?? 0)} succeeded, ${fmt(o.failed ?? 0)} failed, ${fmt(o.up_for_retry ?? 0)} up for retry`).join('; ');
+        return `${failing.length === 0 ? 'No Airflow task failed' : `Airflow tasks failed in ${failing.length} DAG${failing.length > 1 ? 's' : ''}`} ${w.phrase}: ${list}.`;
+      },
+    }),
+  },
+  {
+    name: 'kafka_lag',
+    test: /\b(lag|lagging|behind|consumers?|consumer groups?|kafka)\b/,
+    plan: (q, w) => ({
+      queries: [
+        { promql: `max by (topic, consumer_group) (last_over_time(pipeobs_kafka_consumer_lag[${W(w)}]))`, what: 'newest consumer lag by topic and group' },
+        { promql: `sum by (topic, consumer_group) (deriv(pipeobs_kafka_consumer_lag[${W(w)}]))`, what: 'lag growth in messages per second' },
+      ],
+      render: ([lag, growth]) => {
+        const g = new Map(vec(growth).map((r) => [`${r.metric.topic}/${r.metric.consumer_group}`, r.value]));
+        const rows = vec(lag).sort((a, b) => b.value - a.value);
+        if (rows.length === 0) return `No Kafka consumer lag was recorded ${w.phrase}.`;
+        const trend = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '' : x > 0.01 ? `, growing by ${fmt(x, 2)} messages/s` : x < -0.01 ? `, shrinking by ${fmt(-x, 2)} messages/s` : ', steady');
+        return `Kafka consumer lag (newest value ${w.phrase}): ${rows.map((r) => `${r.metric.topic}/${r.metric.consumer_group} ${fmt(Math.round(r.value))} messages${trend(g.get(`${r.metric.topic}/${r.metric.consumer_group}`))}`).join('; ')}.`;
+      },
+    }),
+  },
+  {
+    name: 'model_confidence',
+    test: /\b(confidence|models?|predictions?|ml|drift(ing)?)\b/,
+    plan: (q, w) => ({
+      queries: [
+        { promql: `sum by (service, model_version) (increase(pipeobs_ml_confidence_sum[${W(w)}])) / sum by (service, model_version) (increase(pipeobs_ml_confidence_count[${W(w)}]))`, what: 'mean confidence' },
+        { promql: `sum by (service, model_version) (increase(pipeobs_ml_low_confidence_predictions_total[${W(w)}])) / sum by (service, model_version) (increase(pipeobs_ml_predictions_total[${W(w)}]))`, what: 'share of low-confidence predictions' },
+      ],
+      render: ([mean, low]) => {
+        const l = new Map(vec(low).map((r) => [`${r.metric.service}/${r.metric.model_version}`, r.value]));
+        const rows = vec(mean).filter((r) => Number.isFinite(r.value)).sort((a, b) => a.value - b.value);
+        if (rows.length === 0) return `No predictions were logged ${w.phrase}.`;
+        return `Mean model confidence ${w.phrase}: ${rows.map((r) => {
+          const share = l.get(`${r.metric.service}/${r.metric.model_version}`);
+          return `${r.metric.service}/${r.metric.model_version} ${fmt(r.value, 3)}${share !== undefined && Number.isFinite(share) ? ` (${pct(share)} of predictions under the low-confidence threshold)` : ''}`;
+        }).join('; ')}.`;
+      },
+    }),
+  },
+];
+
 const INTENTS: Intent[] = [
+  ...LOG_INTENTS,
   {
     name: 'failed_runs',
     test: /\b(fail(ed|ing|ures?|s)?|broken?|crash(ed|es)?)\b/,
