@@ -24,7 +24,10 @@ interface Followed {
   path: string;
   dev: number;
   ino: number;
-  handle: FileHandle;
+  /** null while parked: a file that has been quiet is closed, to stay under the open-file limit. */
+  handle: FileHandle | null;
+  /** The poll in which lines last came from it (for parking the quietest first). */
+  activePoll: number;
   ctx: FileContext;
   /** Bytes read and counted: the start of the first line not yet complete. */
   offset: number;
@@ -42,6 +45,12 @@ export interface FollowOptions {
   /** Files found at the first scan without saved state start at their end (like tail -F). */
   startAtEnd: boolean;
   maxLineBytes: number;
+  /**
+   * Files kept open at most (default 200): an Airflow log tree holds a file per task attempt, far
+   * more than the usual limit of 1024 descriptors. Quiet files beyond it are closed ("parked") and
+   * looked at again at each rescan, by name, device and inode.
+   */
+  maxOpen?: number;
 }
 
 const key = (dev: number, ino: number) => `${dev}:${ino}`;
@@ -49,6 +58,8 @@ const key = (dev: number, ino: number) => `${dev}:${ino}`;
 export class LogFollower {
   private readonly files = new Map<string, Followed>();
   private readonly buf: Buffer;
+  private readonly maxOpen: number;
+  private polls = 0;
   /** Lines read by the last poll. */
   lastPollLines = 0;
   /** Problems met since they were last taken (a file that could not be opened…), at most 20. */
@@ -59,6 +70,14 @@ export class LogFollower {
     private readonly o: FollowOptions,
   ) {
     this.buf = Buffer.allocUnsafe(Math.max(1 << 20, o.maxLineBytes + 1));
+    this.maxOpen = Math.max(1, o.maxOpen ?? 200);
+  }
+
+  /** Files open now (the others are parked). */
+  get openCount(): number {
+    let n = 0;
+    for (const f of this.files.values()) if (f.handle) n++;
+    return n;
   }
 
   get count(): number {
@@ -136,17 +155,52 @@ export class LogFollower {
       this.problem(`cannot open ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
       return null;
     }
-    const f: Followed = { key: k, path: file, dev, ino, handle, ctx: fileContext(file), offset, line, skipping: 0, detached: false };
-    if (line < 0) f.line = await this.countLines(f, offset);
+    const f: Followed = { key: k, path: file, dev, ino, handle, activePoll: this.polls, ctx: fileContext(file), offset, line, skipping: 0, detached: false };
+    if (line < 0) f.line = await this.countLines(handle, offset);
     this.files.set(k, f);
+    await this.parkQuietest();
     return f;
   }
 
+  /** Closes the quietest files while more than maxOpen are open. */
+  private async parkQuietest(): Promise<void> {
+    const open = [...this.files.values()].filter((f) => f.handle && !f.detached);
+    if (open.length <= this.maxOpen) return;
+    open.sort((a, b) => a.activePoll - b.activePoll);
+    for (const f of open.slice(0, open.length - this.maxOpen)) {
+      await f.handle!.close().catch(() => {});
+      f.handle = null;
+    }
+  }
+
+  /**
+   * A parked file at a rescan: null when it has not changed (it stays parked), else true once it
+   * is open again, or false when its name now points to another file (handled as a rotation).
+   */
+  private async unpark(f: Followed, st: { dev: number; ino: number; size: number } | null): Promise<boolean | null> {
+    if (!st || key(st.dev, st.ino) !== f.key) return false;
+    if (st.size === f.offset && f.skipping === 0) return null;
+    try {
+      const handle = await open(f.path, 'r');
+      const now = await handle.stat();
+      if (key(now.dev, now.ino) !== f.key) {
+        await handle.close();
+        return false;
+      }
+      f.handle = handle;
+      f.activePoll = this.polls;
+      return true;
+    } catch (err) {
+      this.problem(`cannot open ${f.path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      return null;
+    }
+  }
+
   /** Lines before `offset`, so that line numbers stay right when following starts mid-file. */
-  private async countLines(f: Followed, offset: number): Promise<number> {
+  private async countLines(handle: FileHandle, offset: number): Promise<number> {
     let n = 0;
     for (let pos = 0; pos < offset; ) {
-      const { bytesRead } = await f.handle.read(this.buf, 0, Math.min(this.buf.length, offset - pos), pos);
+      const { bytesRead } = await handle.read(this.buf, 0, Math.min(this.buf.length, offset - pos), pos);
       if (bytesRead === 0) break;
       for (let i = this.buf.indexOf(10, 0); i >= 0 && i < bytesRead; i = this.buf.indexOf(10, i + 1)) n++;
       pos += bytesRead;
@@ -164,8 +218,33 @@ export class LogFollower {
         else if (st) this.files.get(key(st.dev, st.ino))!.path = file;
       }
     }
+    this.polls++;
     for (const f of [...this.files.values()]) {
-      lines += await this.readNew(f);
+      if (f.handle === null) {
+        // Parked: looked at only at rescans, by name.
+        if (!rescan) continue;
+        const st = await stat(f.path).catch(() => null);
+        const opened = await this.unpark(f, st);
+        if (opened === null) continue;
+        if (opened === false) {
+          const renamed = await this.findMatched(f);
+          if (renamed) {
+            f.path = renamed;
+            if ((await this.unpark(f, await stat(renamed).catch(() => null))) !== true) continue;
+          } else {
+            // Gone or replaced while parked: it had been read to its end when it was parked.
+            this.files.delete(f.key);
+            if (st && !this.files.has(key(st.dev, st.ino))) {
+              const next = await this.add(f.path, st.dev, st.ino, 0, 0);
+              if (next) lines += await this.readNew(next);
+            }
+            continue;
+          }
+        }
+      }
+      const read = await this.readNew(f);
+      if (read > 0) f.activePoll = this.polls;
+      lines += read;
       // Has the name moved on (rename rotation, deletion)? The old file has been read to its end.
       const oldPath = f.path;
       const st = await stat(oldPath).catch(() => null);
@@ -175,7 +254,7 @@ export class LogFollower {
         if (renamed) f.path = renamed;
         else {
           lines += await this.readNew(f);
-          await f.handle.close().catch(() => {});
+          await f.handle?.close().catch(() => {});
           this.files.delete(f.key);
         }
         // The new file under the old name is read from its start.
@@ -185,10 +264,11 @@ export class LogFollower {
         }
       } else if (f.detached) {
         // Found by inode at start-up after a rotation while pipeobs was down: read to its end, then let go.
-        await f.handle.close().catch(() => {});
+        await f.handle?.close().catch(() => {});
         this.files.delete(f.key);
       }
     }
+    await this.parkQuietest();
     this.lastPollLines = lines;
     return lines;
   }
@@ -203,9 +283,11 @@ export class LogFollower {
 
   /** Reads whole lines appended since the offset; a trailing partial line waits for its end. */
   private async readNew(f: Followed): Promise<number> {
+    const handle = f.handle;
+    if (handle === null) return 0;
     let size: number;
     try {
-      size = (await f.handle.stat()).size;
+      size = (await handle.stat()).size;
     } catch {
       return 0;
     }
@@ -218,7 +300,7 @@ export class LogFollower {
     const before = f.line;
     while (f.offset < size) {
       const want = Math.min(this.buf.length, size - f.offset);
-      const { bytesRead } = await f.handle.read(this.buf, 0, want, f.offset);
+      const { bytesRead } = await handle.read(this.buf, 0, want, f.offset);
       if (bytesRead === 0) break;
       let from = 0;
       if (f.skipping > 0) {
@@ -257,7 +339,7 @@ export class LogFollower {
   }
 
   async close(): Promise<void> {
-    for (const f of this.files.values()) await f.handle.close().catch(() => {});
+    for (const f of this.files.values()) await f.handle?.close().catch(() => {});
     this.files.clear();
   }
 }

@@ -142,3 +142,31 @@ test('an over-long line is skipped once and reported with its number; a deleted 
   assert.equal(follower.count, 0);
   await follower.close();
 });
+
+test('beyond maxOpen the quietest files are closed, and still read exactly when they grow, rotate or vanish', async () => {
+  const dir = tempDir();
+  const files = Array.from({ length: 6 }, (_, i) => path.join(dir, `task-${i}.log`));
+  files.forEach((f, i) => writeFileSync(f, lines(10 + i, 0, `t${i}`)));
+  const reader = new LogReader({ mappings: [], window: { sinceMs: -Infinity, untilMs: Infinity }, components: null, maxGroups: 100, lowConfidence: 0.7, maxLineBytes: 1 << 20 });
+  const follower = new LogFollower(reader, { inputs: ['*.log'], cwd: dir, startAtEnd: false, maxLineBytes: 1 << 20, maxOpen: 2 });
+  await follower.start(null);
+  await follower.poll(true);
+  assert.equal(reader.aggregator.linesUsed, 10 + 11 + 12 + 13 + 14 + 15);
+  assert.ok(follower.openCount <= 2, `${follower.openCount} files open`);
+  assert.equal(follower.count, 6);
+  // Every file grows: the parked ones are opened again at a rescan and read from where they stopped.
+  files.forEach((f, i) => appendFileSync(f, lines(3, 100, `t${i}`)));
+  await follower.poll(false);
+  await follower.poll(true);
+  assert.equal(reader.aggregator.linesUsed, 75 + 18);
+  assert.ok(follower.openCount <= 2);
+  // A parked file renamed away and replaced, and one deleted.
+  renameSync(files[0], `${files[0]}.1`);
+  writeFileSync(files[0], lines(4, 200, 't0'));
+  rmSync(files[1]);
+  await follower.poll(true);
+  await follower.poll(true);
+  assert.equal(reader.aggregator.linesUsed, 75 + 18 + 4);
+  assert.equal(follower.count, 5);
+  await follower.close();
+});
