@@ -37,6 +37,7 @@ export interface ReaderOptions {
 }
 
 const NATIVE_LINES = 4096;
+const CACHE_SLOTS = 4096;
 
 export class LogReader {
   readonly parser: LineParser;
@@ -54,6 +55,10 @@ export class LogReader {
   private readonly nativeOut = new Float64Array(NATIVE_LINES * STRIDE);
   /** Groups by the native scanner's hash of their label bytes, per kind of line. */
   private readonly byHash = [0, 1, 2, 3, 4].map(() => new Map<number, GroupStats>());
+  /** A direct-mapped cache in front of byHash: most lines find their group here, without hashing a double. */
+  private readonly cacheKey = new Float64Array(CACHE_SLOTS).fill(-1);
+  private readonly cacheKind = new Int8Array(CACHE_SLOTS);
+  private readonly cacheGroup: Array<GroupStats | undefined> = new Array<GroupStats | undefined>(CACHE_SLOTS).fill(undefined);
 
   constructor(readonly options: ReaderOptions) {
     this.parser = new LineParser(options.mappings);
@@ -134,12 +139,21 @@ export class LogReader {
           continue;
         }
         const key = out[r + 9] * 2097152 + Math.floor(out[r + 10] / 2048);
-        let group = this.byHash[kind].get(key);
-        if (group === undefined) {
-          // First line of this group: the parser names it; later lines find it by hash.
-          if (this.parser.parse(buf, out[r], out[r + 1], ctx) !== null) throw new Error(`native and TypeScript parsers disagree on ${file}:${lineNo + k}`);
-          group = agg.groupFor(this.parser.facts);
-          if (this.byHash[kind].size < 4 * agg.options.maxGroups + 1000) this.byHash[kind].set(key, group);
+        const slot = (out[r + 9] ^ kind) & (CACHE_SLOTS - 1);
+        let group: GroupStats;
+        if (this.cacheKey[slot] === key && this.cacheKind[slot] === kind) group = this.cacheGroup[slot]!;
+        else {
+          let found = this.byHash[kind].get(key);
+          if (found === undefined) {
+            // First line of this group: the parser names it; later lines find it by hash.
+            if (this.parser.parse(buf, out[r], out[r + 1], ctx) !== null) throw new Error(`native and TypeScript parsers disagree on ${file}:${lineNo + k}`);
+            found = agg.groupFor(this.parser.facts);
+            if (this.byHash[kind].size < 4 * agg.options.maxGroups + 1000) this.byHash[kind].set(key, found);
+          }
+          group = found;
+          this.cacheKey[slot] = key;
+          this.cacheKind[slot] = kind;
+          this.cacheGroup[slot] = group;
         }
         const extra = out[r + 8];
         if (kind === NativeKind.kafka) agg.addValues(group, tsMs, out[r + 4] === 1, extra === extra ? extra : 1, out[r + 6], out[r + 5], out[r + 7], NaN, Outcome.none, 0);
