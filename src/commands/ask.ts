@@ -14,12 +14,13 @@ import { CheckFailedError } from '../core/errors.js';
 import type { Config } from '../core/config/config.js';
 import type { Deps } from '../core/deps.js';
 import { CATALOG, LLM_ERROR_TYPES } from '../core/metrics/catalog.js';
-import { PUSH_FORMATS, type PushFormat } from '../core/metrics/push.js';
+import { PUSH_FORMATS, type PushFormat } from '../core/metrics/push-formats.js';
 import { DEMO_QUESTIONS, EXAMPLE_QUESTIONS, answerOffline } from '../core/ask/offline.js';
 import { AskTools, type QueryRecord } from '../core/ask/tools.js';
 import { colorFor, startProgress } from '../core/output/terminal.js';
 import { renderJson, type OutputFormat } from '../core/output/render.js';
-import { addOutputOption, choiceFlag, configFrom, createVmClient, outputFormat, warn } from './shared.js';
+import { addOutputOption, choiceFlag, configFrom, outputFormat, warn } from './shared.js';
+import { createVmClient } from './vm-client.js';
 import { Spool } from '../core/spool/spool.js';
 
 export interface AskOptions {

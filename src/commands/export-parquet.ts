@@ -12,7 +12,8 @@ import { parseDuration, parseTime } from '../core/time/parse.js';
 import { startProgress } from '../core/output/terminal.js';
 import { formatBytes, formatDuration, type OutputFormat, type Table } from '../core/output/render.js';
 import type { ExportSummary } from '../core/export/job.js';
-import { addOutputOption, choiceFlag, configFrom, createVmClient, intFlag, outputFormat, printResult, collectRepeated } from './shared.js';
+import { addOutputOption, choiceFlag, configFrom, intFlag, outputFormat, printResult, collectRepeated } from './shared.js';
+import { createVmClient } from './vm-client.js';
 
 const PARTITIONS = ['day', 'hour', 'none'] as const;
 

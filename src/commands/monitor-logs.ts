@@ -20,9 +20,9 @@ import type { TimeWindow } from '../core/logs/reader.js';
 import { parseTime } from '../core/time/parse.js';
 import { formatBytes, renderTableCsv } from '../core/output/render.js';
 import { startProgress } from '../core/output/terminal.js';
-import { choiceFlag, collectRepeated, configFrom, createVmClient, intFlag, numberFlag, outputFormat, styleFor, warn } from './shared.js';
+import { choiceFlag, collectRepeated, configFrom, intFlag, numberFlag, outputFormat, styleFor, warn } from './shared.js';
 import { parseDuration } from '../core/time/parse.js';
-import { PUSH_FORMATS, type PushFormat } from '../core/metrics/push.js';
+import { PUSH_FORMATS, type PushFormat } from '../core/metrics/push-formats.js';
 import type { MetricsServer } from '../core/http/metrics-server.js';
 
 export const MONITOR_OUTPUTS = ['text', 'json', 'csv', 'html'] as const;
@@ -244,7 +244,8 @@ export async function runMonitorLogs(o: MonitorLogsOptions, config: Config, deps
 /** --server: follow, serve /metrics, report (and push) every interval, until SIGINT/SIGTERM. */
 export async function runLogServerCommand(o: MonitorLogsOptions, config: Config, deps: Deps): Promise<void> {
   // Loaded here, not at the top: prom-client and the server cost start-up time a batch report does not need.
-  const [{ pushSamples }, { snapshotSamples }, { startMetricsServer }, { runLogServer }, { Spool }] = await Promise.all([
+  const [{ createVmClient }, { pushSamples }, { snapshotSamples }, { startMetricsServer }, { runLogServer }, { Spool }] = await Promise.all([
+    import('./vm-client.js'),
     import('../core/metrics/push.js'),
     import('../core/metrics/registry.js'),
     import('../core/http/metrics-server.js'),

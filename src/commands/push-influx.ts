@@ -17,7 +17,8 @@ import { Spool, influxSpoolKind, type SpoolFlushResult } from '../core/spool/spo
 import { colorFor, startProgress } from '../core/output/terminal.js';
 import { formatBytes, formatDuration, type OutputFormat, type Table } from '../core/output/render.js';
 import type { VmClient } from '../core/victoria/client.js';
-import { addOutputOption, configFrom, createVmClient, intFlag, outputFormat, printResult, choiceFlag, collectRepeated } from './shared.js';
+import { addOutputOption, configFrom, intFlag, outputFormat, printResult, choiceFlag, collectRepeated } from './shared.js';
+import { createVmClient } from './vm-client.js';
 
 export interface PushInfluxOptions {
   inputs: string[];

@@ -14,7 +14,8 @@ import { renderJson, renderTableCsv, renderTableText, type OutputFormat, type Ta
 import { colorFor } from '../core/output/terminal.js';
 import { exportSamples, samplesFromQuery, samplesTable, type SeriesSample } from '../core/analytics/series.js';
 import { REPORTS, REPORT_DESCRIPTIONS, type ReportName } from '../core/analytics/report-names.js';
-import { addOutputOption, choiceFlag, configFrom, createVmClient, numberFlag, outputFormat, collectRepeated } from './shared.js';
+import { addOutputOption, choiceFlag, configFrom, numberFlag, outputFormat, collectRepeated } from './shared.js';
+import { createVmClient } from './vm-client.js';
 
 export interface QueryOptions {
   promql?: string;

@@ -14,7 +14,8 @@ import type { RunSummary } from '../core/pipeline/run.js';
 import { Spool } from '../core/spool/spool.js';
 import { startProgress } from '../core/output/terminal.js';
 import { formatBytes, formatDuration, type Table } from '../core/output/render.js';
-import { addOutputOption, choiceFlag, configFrom, createVmClient, intFlag, numberFlag, outputFormat, printResult, warn } from './shared.js';
+import { addOutputOption, choiceFlag, configFrom, intFlag, numberFlag, outputFormat, printResult, warn } from './shared.js';
+import { createVmClient } from './vm-client.js';
 import type { OutputFormat } from '../core/output/render.js';
 
 export interface RunPipelineOptions {

@@ -6,7 +6,6 @@ import type { Command } from 'commander';
 import { UsageError } from '../core/errors.js';
 import { loadConfig, type Config, type ConfigOverrides } from '../core/config/config.js';
 import type { Deps } from '../core/deps.js';
-import { VmClient } from '../core/victoria/client.js';
 import { OUTPUT_FORMATS, parseOutputFormat, renderJson, renderTableCsv, renderTableText, type OutputFormat, type Table } from '../core/output/render.js';
 import { colorFor } from '../core/output/terminal.js';
 import type { ChalkInstance } from 'chalk';
@@ -66,17 +65,6 @@ export function configFrom(deps: Deps, cmd: Command, local: ConfigOverrides = {}
   });
 }
 
-export function createVmClient(config: Config, deps: Deps): VmClient {
-  return new VmClient({
-    readUrl: config.vmReadUrl ?? config.vmUrl,
-    writeUrl: config.vmWriteUrl ?? config.vmUrl,
-    timeoutMs: config.vmTimeoutSeconds * 1000,
-    retries: config.vmRetries,
-    bearerToken: config.vmBearerToken,
-    sleep: (ms) => deps.sleep(ms),
-    log: config.debug ? (m) => deps.stderr.write(`debug: ${m}\n`) : undefined,
-  });
-}
 
 export function styleFor(deps: Deps, config: Config): { tty: boolean; color: boolean; c: ChalkInstance } {
   const c = colorFor(deps.stdout, config);

@@ -11,7 +11,8 @@ import type { Deps } from '../core/deps.js';
 import { CHECKS, runChecks, type CheckResult } from '../core/verify/checks.js';
 import { parseDuration } from '../core/time/parse.js';
 import type { OutputFormat, Table } from '../core/output/render.js';
-import { addOutputOption, collectRepeated, configFrom, createVmClient, outputFormat, printResult } from './shared.js';
+import { addOutputOption, collectRepeated, configFrom, outputFormat, printResult } from './shared.js';
+import { createVmClient } from './vm-client.js';
 
 export interface VerifyOptions {
   only: string[];

@@ -8,8 +8,8 @@ import { Spool, type SpoolFlushResult } from '../spool/spool.js';
 import { INFLUX_PUSH_PRECISION, toInfluxLines, toPrometheusText } from './exposition.js';
 import type { Sample } from './registry.js';
 
-export const PUSH_FORMATS = ['prometheus', 'influx', 'none'] as const;
-export type PushFormat = (typeof PUSH_FORMATS)[number];
+import type { PushFormat } from './push-formats.js';
+export { PUSH_FORMATS, type PushFormat } from './push-formats.js';
 
 export interface PushOutcome {
   format: PushFormat;
