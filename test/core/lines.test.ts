@@ -40,3 +40,20 @@ test('an over-long line inside one chunk is reported between the lines around it
   const items = await collect([`a=1\n${'z'.repeat(3000)}\nb=2\nc=3\n`], 1024);
   assert.deepEqual(items, [{ lineNo: 1, text: 'a=1' }, { lineNo: 2, tooLong: 3000 }, { lineNo: 3, text: 'b=2' }, { lineNo: 4, text: 'c=3' }]);
 });
+
+test('readFileChunks gives a byte range in order through reused buffers; lines read from it come out whole', async () => {
+  const { readFileChunks, readLineRegions } = await import('../../src/core/io/lines.js');
+  const { writeFileSync } = await import('node:fs');
+  const { tempDir } = await import('../helpers/cli.js');
+  const file = `${tempDir()}/f.log`;
+  const text = Array.from({ length: 200 }, (_, i) => `line ${i} ${'x'.repeat(i % 13)}`).join('\n') + '\n';
+  writeFileSync(file, text);
+  const copies: Buffer[] = [];
+  for await (const c of readFileChunks(file, 5, text.length - 3, 16)) copies.push(Buffer.from(c));
+  assert.equal(Buffer.concat(copies).toString(), text.slice(5, text.length - 3));
+  const lines: string[] = [];
+  for await (const r of readLineRegions(readFileChunks(file, 0, Infinity, 16), 1024)) {
+    if (r.kind === 'region') lines.push(...r.buf.toString('utf8', r.start, r.end).split('\n'));
+  }
+  assert.deepEqual(lines, text.slice(0, -1).split('\n'));
+});

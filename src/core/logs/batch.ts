@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { openInput } from '../io/lines.js';
+import { openForScanning } from '../io/lines.js';
 import { expandInputs } from './inputs.js';
 import { LogReader, type InputResult, type ReaderOptions } from './reader.js';
 import { planTasks, runParallel } from './parallel.js';
@@ -64,7 +64,7 @@ export async function runBatch(o: BatchOptions, stdin: Readable, now: Date, onPr
     const name = file === '-' ? '(stdin)' : displayPath(file, o.cwd);
     let source: AsyncIterable<Buffer>;
     try {
-      source = await openInput(file, stdin);
+      source = await openForScanning(file, stdin);
     } catch (err) {
       results.push({ file: name, lines: 0, bytes: 0, error: (err as Error).message });
       continue;

@@ -3,10 +3,9 @@
  * and ranges are shared among worker threads, each runs its own LogReader, and the results are
  * merged (sketches merge exactly). Line numbers of skipped lines are put back in whole-file terms.
  */
-import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
-import { openInput } from '../io/lines.js';
+import { openForScanning } from '../io/lines.js';
 import { SkipLog, type AggregatorPlain, type SkipExample } from './aggregate.js';
 import type { SkipReason } from './formats.js';
 import { LogReader, type InputResult, type ReaderOptions } from './reader.js';
@@ -103,10 +102,7 @@ export async function readTasks(reader: LogReader, tasks: readonly RangeTask[], 
     reader.skips = new SkipLog();
     let result: InputResult;
     try {
-      const source =
-        task.start === 0 && task.end === Infinity
-          ? await openInput(task.file, process.stdin)
-          : createReadStream(task.file, { start: task.start, end: task.end === Infinity ? undefined : task.end - 1, highWaterMark: 1 << 20 });
+      const source = await openForScanning(task.file, process.stdin, task.start, task.end);
       result = await reader.readStream(source, task.name, (bytes) => {
         const now = Date.now();
         if (now - lastSent < 100) return;

@@ -113,9 +113,14 @@ export class QuantileSketch {
       return;
     }
     this.zeroCount += other.zeroCount;
+    // The same gamma on both sides: bucket i here is bucket i there.
     for (let k = 0; k < other.counts.length; k++) {
       const c = other.counts[k];
-      if (c !== 0) this.bucket(Math.pow(GAMMA, other.offset + k - 0.5), c);
+      if (c === 0) continue;
+      const index = other.offset + k;
+      let j = index - this.offset;
+      if (j < 0 || j >= this.counts.length) j = this.grow(index);
+      this.counts[j] += c;
     }
   }
 
