@@ -30,7 +30,9 @@ static uint8_t NUMCHAR[256];
 #define KEY_LEN_MAX 24
 static int8_t KEY_INDEX[KEY_LEN_MAX][128];
 
+static void init_message_classes(void);
 static void init_names(void) {
+  init_message_classes();
   SPACE[' '] = SPACE['\t'] = SPACE['\r'] = SPACE['\n'] = 1;
   for (int c = '0'; c <= '9'; c++) NUMCHAR[c] = 1;
   NUMCHAR['.'] = NUMCHAR['e'] = NUMCHAR['E'] = NUMCHAR['+'] = NUMCHAR['-'] = 1;
@@ -362,11 +364,26 @@ static void label_hash(Hash *h, const uint8_t *b, const Field *f) {
 
 /* ---- Airflow: key=value pairs in messages, by the rules of forEachKeyValue (formats.ts), for ASCII text. */
 
-static int ascii_space(uint8_t c) { return c == ' ' || (c >= 0x09 && c <= 0x0d); }
-static int word_char(uint8_t c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; }
-static int key_start(uint8_t c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; }
+/* Byte classes for messages: word characters, key starts, and what ends an unquoted value. */
+enum { M_WORD = 1, M_KEYSTART = 2, M_VALUE_END = 4, M_SPACE = 8 };
+static uint8_t MSG[256];
+static void init_message_classes(void) {
+  for (int c = 0; c < 256; c++) {
+    int word = (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+    int start = word && !(c >= '0' && c <= '9');
+    int space = c == ' ' || (c >= 0x09 && c <= 0x0d);
+    MSG[c] = (uint8_t)((word ? M_WORD : 0) | (start ? M_KEYSTART : 0) | (space || c == ',' || c == ';' ? M_VALUE_END : 0) | (space ? M_SPACE : 0));
+  }
+}
+static int ascii_space(uint8_t c) { return MSG[c] & M_SPACE; }
 static int has_high(const uint8_t *b, int64_t s, int64_t e) {
-  for (int64_t i = s; i < e; i++) if (b[i] >= 0x80) return 1;
+  int64_t i = s;
+  for (; i + 8 <= e; i += 8) {
+    uint64_t w;
+    memcpy(&w, b + i, 8);
+    if (w & 0x8080808080808080ull) return 1;
+  }
+  for (; i < e; i++) if (b[i] >= 0x80) return 1;
   return 0;
 }
 static int range_is(const uint8_t *b, int64_t s, int64_t e, const char *w) {
@@ -387,7 +404,11 @@ static int message_outcome(const uint8_t *b, int64_t s, int64_t e) {
   static const char phrase[] = "Marking task as ";
   const int64_t pl = (int64_t)sizeof phrase - 1;
   for (int64_t i = s; i + pl <= e; i++) {
-    if (b[i] != 'M' || memcmp(b + i, phrase, (size_t)pl) != 0) continue;
+    const uint8_t *at = memchr(b + i, 'M', (size_t)(e - i));
+    if (!at) break;
+    i = (int64_t)(at - b);
+    if (i + pl > e) break;
+    if (memcmp(at, phrase, (size_t)pl) != 0) continue;
     int64_t r = i + pl;
     if (r + 7 <= e && memcmp(b + r, "SUCCESS", 7) == 0) return O_SUCCESS;
     if (r + 6 <= e && memcmp(b + r, "FAILED", 6) == 0) return O_FAILED;
@@ -406,6 +427,9 @@ static int message_number(const uint8_t *b, int64_t s, int64_t e, double *out) {
 /* One key=value pair; 0 when TypeScript must decide. */
 static int message_pair(const uint8_t *b, int64_t ks, int64_t ke, int64_t vs, int64_t ve, Message *m) {
   double v;
+  /* Every key read starts with one of these letters: the others cost one comparison. */
+  uint8_t c0 = b[ks];
+  if (c0 != 'r' && c0 != 'f' && c0 != 'd' && c0 != 's' && c0 != 'e' && c0 != 't') return 1;
   if (range_is(b, ks, ke, "records_processed") || range_is(b, ks, ke, "rows_processed")) {
     if (!message_number(b, vs, ve, &v)) return 0;
     m->records += v;
@@ -433,10 +457,16 @@ static int read_message(const uint8_t *b, int64_t s, int64_t e, Message *m) {
   if (!memchr(b + s, '=', (size_t)(e - s))) return 1;
   int64_t i = s;
   while (i < e) {
-    uint8_t c = b[i];
-    if (!key_start(c) || (i > s && word_char(b[i - 1]))) { i++; continue; }
+    uint8_t cls = MSG[b[i]];
+    if (!(cls & M_WORD)) { i++; continue; }
+    /* A word: a key only if it starts with a letter or _ at a word boundary; inside a word, no
+       position is at a boundary, so the rest of it is skipped at once. */
+    if (!(cls & M_KEYSTART) || (i > s && (MSG[b[i - 1]] & M_WORD))) {
+      while (i < e && (MSG[b[i]] & M_WORD)) i++;
+      continue;
+    }
     int64_t j = i + 1;
-    while (j < e && (word_char(b[j]) || b[j] == '.')) j++;
+    while (j < e && ((MSG[b[j]] & M_WORD) || b[j] == '.')) j++;
     if (j >= e || b[j] != '=') { i = j; continue; }
     int64_t v = j + 1;
     uint8_t q = v < e ? b[v] : 0;
@@ -449,7 +479,7 @@ static int read_message(const uint8_t *b, int64_t s, int64_t e, Message *m) {
       }
     }
     int64_t k = v;
-    while (k < e && b[k] != ',' && b[k] != ';' && !ascii_space(b[k])) k++;
+    while (k < e && !(MSG[b[k]] & M_VALUE_END)) k++;
     if (k == v) { i = j; continue; }
     int64_t vs = v, ve = k;
     if (b[vs] == '"' || b[vs] == '\'') vs++;
