@@ -51,9 +51,11 @@ export async function runBatch(o: BatchOptions, stdin: Readable, now: Date, onPr
   const onStop = () => (reader.stopped = true);
   stop?.addEventListener('abort', onStop, { once: true });
   const workers = o.workers ?? 1;
-  let total = 0;
-  for (const f of expanded.files) total += await stat(f).then((s) => s.size, () => 0);
   const windowHours = (o.window.untilMs - o.window.sinceMs) / 3_600_000;
+  let total = 0;
+  if (workers > 1 && windowHours <= PARALLEL_MAX_WINDOW_HOURS) {
+    for (const f of expanded.files) total += await stat(f).then((s) => s.size, () => 0);
+  }
   if (workers > 1 && total >= PARALLEL_BYTES && windowHours <= PARALLEL_MAX_WINDOW_HOURS) {
     const tasks = await planTasks(expanded.files.map((file) => ({ file, name: displayPath(file, o.cwd) })), workers);
     results.push(...(await runParallel(reader, tasks, workers, (bytes, lines) => onProgress?.({ file: `${expanded.files.length} files`, fileIndex: 0, files: 1, bytes, lines }), stop)));

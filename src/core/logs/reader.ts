@@ -2,7 +2,7 @@
  * Feeds lines to the parser and the aggregator: the one loop both the batch report and the
  * server mode run. Lines are never decoded as a whole; each chunk of a file is read once.
  */
-import { readLineChunks, readLineRegions } from '../io/lines.js';
+import { readLineRegions } from '../io/lines.js';
 import { Aggregator, SkipLog, type GroupStats } from './aggregate.js';
 import { LineParser, Outcome, fileContext, type FieldMapping, type FileContext } from './formats.js';
 import { NativeKind, STRIDE, nativeLogScanner } from './native.js';
@@ -217,28 +217,15 @@ export class LogReader {
     })();
     source = counted;
     try {
-      if (this.native !== null) {
-        let lineNo = 1;
-        for await (const r of readLineRegions(source, this.options.maxLineBytes)) {
-          if (r.kind === 'tooLong') {
-            this.linesRead++;
-            this.skips.add('too_long', file, lineNo++, `${r.bytes} bytes, over --max-line-bytes ${this.options.maxLineBytes}`);
-            continue;
-          }
-          lineNo += this.processNative(r.buf, r.start, r.end, lineNo, file, ctx);
-          onProgress?.(bytes);
-          if (this.stopped) break;
-        }
-        this.bytesRead += bytes;
-        return { file, lines: this.linesRead - before, bytes, ...(this.stopped ? { interrupted: true as const } : {}) };
-      }
-      for await (const c of readLineChunks(source, this.options.maxLineBytes)) {
-        if (c.kind === 'tooLong') {
+      // One loop for both scanners: processRegion hands each region to the native one when built.
+      let lineNo = 1;
+      for await (const r of readLineRegions(source, this.options.maxLineBytes)) {
+        if (r.kind === 'tooLong') {
           this.linesRead++;
-          this.skips.add('too_long', file, c.lineNo, `${c.bytes} bytes, over --max-line-bytes ${this.options.maxLineBytes}`);
+          this.skips.add('too_long', file, lineNo++, `${r.bytes} bytes, over --max-line-bytes ${this.options.maxLineBytes}`);
           continue;
         }
-        this.processParsed(c.buf, c.bounds, c.firstLineNo, file, ctx);
+        lineNo += this.processRegion(r.buf, r.start, r.end, lineNo, file, ctx);
         onProgress?.(bytes);
         if (this.stopped) break;
       }
