@@ -74,6 +74,7 @@ export async function main(argv: string[], deps: Deps): Promise<number> {
     },
   });
   const program = await buildProgram({ ...deps, stdout }, argv);
+  if (debugWanted(argv, deps)) await reportNativeScanners(deps);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return ExitCode.ok;
@@ -92,7 +93,7 @@ function reportError(err: unknown, argv: string[], deps: Deps, resultPrinted: bo
     if (err.code === 'commander.executeSubCommandAsync') return ExitCode.ok;
     return ExitCode.usage; // commander has already printed what was wrong
   }
-  const debug = argv.includes('--debug') || /^(1|true|yes|on)$/i.test(deps.env.PIPEOBS_DEBUG ?? '');
+  const debug = debugWanted(argv, deps);
   const jsonOutput = wantsJson(argv) && !resultPrinted;
   const c = colorFor(deps.stderr, { noColor: Boolean(deps.env.NO_COLOR), ci: false });
   if (err instanceof PipeobsError) {
@@ -107,6 +108,16 @@ function reportError(err: unknown, argv: string[], deps: Deps, resultPrinted: bo
   else deps.stderr.write('rerun with --debug for the stack trace, and report it as a bug\n');
   if (jsonOutput) deps.stdout.write(renderJson({ error: { kind: 'internal', message: describeError(err), hint: null, exit_code: ExitCode.failure } }));
   return ExitCode.failure;
+}
+
+function debugWanted(argv: string[], deps: Deps): boolean {
+  return argv.includes('--debug') || /^(1|true|yes|on)$/i.test(deps.env.PIPEOBS_DEBUG ?? '');
+}
+
+/** Under --debug, one line per native scanner the command loaded (or fell back from). */
+async function reportNativeScanners(deps: Deps): Promise<void> {
+  const { nativeLoadReport } = await import('./core/native/load.js');
+  for (const line of nativeLoadReport()) deps.stderr.write(`debug: ${line}\n`);
 }
 
 function wantsJson(argv: string[]): boolean {

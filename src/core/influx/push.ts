@@ -4,11 +4,11 @@
  * with a small number in flight. Invalid lines are counted by reason and the first ones kept
  * with their file and line number; they are never sent.
  */
-import { createRequire } from 'node:module';
+import { loadNative } from '../native/load.js';
 import { lineEnd, scanLine, unitsPerMs, type TimeBounds } from './line-protocol.js';
 
 /**
- * The native twin of scanLine (native/lpscan.c, built by npm's node-gyp at install): it checks
+ * The native twin of scanLine (native/lpscan.c, prebuilt in the package or built at install): it checks
  * a whole chunk in one call, at a tenth of the CPU, which on a 2-core machine is CPU that
  * VictoriaMetrics needs to ingest what is sent. Without it (no compiler at install), the
  * TypeScript scanner does the same work; it also gives the reason for every invalid line.
@@ -16,13 +16,7 @@ import { lineEnd, scanLine, unitsPerMs, type TimeBounds } from './line-protocol.
 interface NativeScanner {
   scanChunk(buf: Buffer, start: number, limit: number, minMs: number, maxMs: number, unitsPerMs: number): Int32Array;
 }
-export const nativeScanner: NativeScanner | null = (() => {
-  try {
-    return createRequire(import.meta.url)('../../../../build/Release/lpscan.node') as NativeScanner;
-  } catch {
-    return null;
-  }
-})();
+export const nativeScanner: NativeScanner | null = loadNative<NativeScanner>('lpscan');
 
 export interface InvalidLine {
   source: string;
