@@ -61,8 +61,8 @@ export function registerMonitorLogs(program: Command, deps: Deps, run = runMonit
     .description('turn Airflow, Kafka-consumer and ML-service logs into volume, latency percentiles, error rates, consumer lag and model confidence per hour')
     .argument('[inputs...]', 'log files, directories, quoted globs ("/var/log/airflow/*.log*"), or "-" for stdin; .gz is read as is')
     .option('--hours <n>', 'the window: the last N hours before --now (1 to 720)', '24')
-    .option('--since <time>', 'start of the window: ISO 8601 or relative (-6h, now-2d)')
-    .option('--until <time>', 'end of the window (default: --now)')
+    .option('--start, --since <time>', 'start of the window: 6h (ago), -6h, now-2d, ISO 8601 or Unix seconds')
+    .option('--end, --until <time>', 'end of the window (default: --now)')
     .option('--now <time>', 'what "now" is, for old logs and reproducible reports (default: the clock)')
     .option('--component <name>', 'only this component: airflow, kafka, ml, a --map component, or all (repeatable)', collectRepeated, [])
     .option('--map <fields>', 'read another JSON-lines log: "component=payments,time=ts,level=severity,latency=took_ms,latency_unit=ms,count=n,group=service+region" (repeatable)', collectRepeated, [])
@@ -282,6 +282,7 @@ export async function runLogServerCommand(o: MonitorLogsOptions, config: Config,
         problem: (m) => warn(deps, config, m),
         ready: async (registry, follower) => {
           server = await startMetricsServer(registry, config.metricsHost, flags.port);
+          if (follower.count === 0) warn(deps, config, `no file matches ${o.inputs.join(', ')} yet: pipeobs waits for one to appear (check the path, and quote globs so that pipeobs expands them)`);
           deps.stderr.write(`following ${follower.count} file(s); serving metrics at ${server.url}${stateFile ? `; offsets in ${stateFile}` : ''}\n`);
         },
         report: async (report, registry, final) => {

@@ -2,6 +2,7 @@
  * pipeobs run-pipeline: runs the instrumented ETL once, N times or continuously, serves
  * /metrics, pushes to VictoriaMetrics (spooling when it is down), and prints a summary.
  */
+import { VM_START_COMMAND } from '../core/victoria/start-command.js';
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { ChalkInstance } from 'chalk';
@@ -262,7 +263,7 @@ function renderRunText(result: RunPipelineResult, c: ChalkInstance, noPush: bool
     lines.push(`  pushed to ${m.push.target} as ${m.push.format}: ${sent} of ${m.push.pushes.length} pushes delivered`);
     if (spooled > 0 || m.push.spooled_files > 0) {
       lines.push(`  ${c.yellow(`${m.push.spooled_files} payloads wait in the spool ${m.push.spool_dir}`)}; the next run (or \`pipeobs push-influx --flush-spool\`) delivers them`);
-      lines.push(`  no VictoriaMetrics? install and start one: apt-get install -y victoria-metrics && victoria-metrics -storageDataPath=/tmp/vm-data -retentionPeriod=100y`);
+      lines.push(`  no VictoriaMetrics? install and start one: apt-get install -y victoria-metrics && ${VM_START_COMMAND}`);
     }
   }
   return lines.join('\n') + '\n';

@@ -3,6 +3,7 @@
  * skip with what it saw and, when something is wrong, the exact fix. They run concurrently, each
  * under its own timeout, and never throw.
  */
+import { VM_START_COMMAND } from '../victoria/start-command.js';
 import { mkdir, readFile, rm, statfs, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -132,7 +133,7 @@ export const CHECKS: Check[] = [
     async run(ctx) {
       const health = await ctx.client.health();
       if (!health.read || !health.write) {
-        return fail(`VictoriaMetrics at ${ctx.vmUrl} does not answer /health`, 'start it: scripts/stack.sh start (or victoria-metrics -storageDataPath=/tmp/vm-data), or set PIPEOBS_VM_URL');
+        return fail(`VictoriaMetrics at ${ctx.vmUrl} does not answer /health`, `start it: scripts/stack.sh start (or ${VM_START_COMMAND}), or set PIPEOBS_VM_URL`);
       }
       const version = await ctx.client.version().catch(() => 'unknown');
       if (!ctx.writeProbe) return pass(`${ctx.vmUrl} is up (version ${version})`);

@@ -3,6 +3,7 @@
  * Connection errors, timeouts, 429 and 5xx answers are retried with exponential backoff;
  * every error says what failed, against which URL, and what to do next.
  */
+import { VM_START_COMMAND } from './start-command.js';
 import { gzipSync } from 'node:zlib';
 import { PipeobsError, ExitCode, UnreachableError, describeError, type ExitCodeValue } from '../errors.js';
 import { resolveEndpoints, type VmEndpoints } from './endpoints.js';
@@ -55,7 +56,7 @@ function timeParam(t: TimeArg): string {
   return String(t);
 }
 
-const START_HINT = 'start it (e.g. `victoria-metrics -storageDataPath=/tmp/vm-data -retentionPeriod=100y`), or point PIPEOBS_VM_URL at a running one';
+const START_HINT = `start it (e.g. \`${VM_START_COMMAND}\`), or point PIPEOBS_VM_URL at a running one`;
 
 export class VmClient {
   readonly endpoints: VmEndpoints;
