@@ -3,6 +3,7 @@
  * through a field mapping) turned into volume, latency percentiles, error rates, consumer lag
  * and model confidence per component, group and hour; as a report, or live with --server.
  */
+import { checkInputsReadable, emptyInputError } from '../core/io/input-checks.js';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { availableParallelism } from 'node:os';
@@ -117,6 +118,9 @@ export async function validateMonitorLogs(inputs: string[], raw: Record<string, 
   const known = [...BUILTIN_COMPONENTS, ...names];
   for (const c of wanted) if (c !== 'all' && !known.includes(c)) throw new UsageError(`--component ${c}: no such component`, `use ${[...known, 'all'].join(', ')}`);
   const output = outputFormat(raw.output, MONITOR_OUTPUTS) as MonitorOutput;
+  const server = raw.server ? serverFlags(raw, inputs, output, raw.out !== undefined) : null;
+  // Flags first, then the inputs (a server waits for files that do not exist yet).
+  if (!server) await checkInputsReadable(inputs, deps.cwd, { directories: true });
   return {
     inputs,
     window,
@@ -131,7 +135,7 @@ export async function validateMonitorLogs(inputs: string[], raw: Record<string, 
     top: intFlag(raw.top, '--top', 1, 1_000_000),
     workers: raw.workers === undefined ? Math.min(4, availableParallelism()) : intFlag(raw.workers, '--workers', 1, 64),
     now,
-    server: raw.server ? serverFlags(raw, inputs, output, raw.out !== undefined) : null,
+    server,
   };
 }
 
@@ -226,13 +230,14 @@ export async function runMonitorLogs(o: MonitorLogsOptions, config: Config, deps
   }
   const { report, unmatched } = result;
   for (const u of unmatched) warn(deps, config, `${u}: no such file, or no log files match`);
-  if (report.inputs.length === 0) throw new ConfigError(`none of the inputs names a readable log: ${o.inputs.join(', ')}`, 'check the paths; quote globs so that pipeobs expands them');
+  if (report.inputs.length === 0) throw new UsageError(`none of the inputs names a readable log: ${o.inputs.join(', ')}`, 'check the paths; quote globs so that pipeobs expands them');
   for (const i of report.inputs) if (i.error) warn(deps, config, `reading ${i.file} stopped after ${i.lines} lines: ${i.error}`);
   const text = renderReport(report, o.output, deps, config, o.outFile !== null, o.top);
   if (o.outFile) {
     await writeFile(o.outFile, text);
     deps.stderr.write(`wrote ${o.outFile} (${formatBytes(Buffer.byteLength(text))})\n`);
   } else deps.stdout.write(text);
+  if (report.summary.lines_read === 0 && !result.interrupted) throw emptyInputError(report.inputs.map((i) => i.file));
   if (result.interrupted) throw new InterruptedError(`interrupted: the report covers the ${report.summary.lines_read.toLocaleString('en-US')} lines read before the signal`);
   if (o.strict) {
     const { total, first } = unusableLines(report);

@@ -3,8 +3,8 @@
  * VictoriaMetrics, checking every line first (VictoriaMetrics accepts a request with 204 even
  * when it drops lines), batching, retrying and spooling while it is down.
  */
+import { checkInputsReadable, emptyInputError } from '../core/io/input-checks.js';
 import path from 'node:path';
-import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { ChalkInstance } from 'chalk';
 import { CheckFailedError, UnreachableError, UsageError } from '../core/errors.js';
@@ -211,6 +211,8 @@ export async function runPushInflux(opts: PushInfluxOptions, config: Config, dep
   const vmSink = client ? new VmSink(client, opts.spool ? spool : null, opts.precision, opts.gzip, () => deps.now().getTime()) : null;
   const sink: BatchSink = vmSink ?? { send: async (body: readonly Buffer[]) => void deps.stdout.write(Buffer.concat(body)) };
 
+  // Every input is checked before a line is sent: a missing second file must not leave the first half-pushed.
+  await checkInputsReadable(opts.inputs, deps.cwd, { directories: false });
   const progress = startProgress(deps.stderr, config, 'reading line protocol');
   try {
     if (opts.point) {
@@ -226,12 +228,6 @@ export async function runPushInflux(opts: PushInfluxOptions, config: Config, dep
     }
     for (const input of opts.inputs) {
       const name = input === '-' ? '(stdin)' : input;
-      if (input !== '-') {
-        const st = await stat(input).catch((err: NodeJS.ErrnoException) => {
-          throw new UsageError(`cannot read ${input}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
-        });
-        if (st.isDirectory()) throw new UsageError(`${input} is a directory; give the files in it`);
-      }
       await streamLineProtocol(name, await openInput(input, deps.stdin), {
         ...streamOpts,
         onProgress: progress.active ? (p) => progress.update(`${name}: ${p.lines.toLocaleString('en')} lines, ${formatBytes(p.bytes)} sent`) : undefined,
@@ -254,7 +250,7 @@ export async function runPushInflux(opts: PushInfluxOptions, config: Config, dep
   }
 
   if (result.lines === 0 || (result.samples === 0 && result.invalidLines === 0)) {
-    throw new CheckFailedError(`no samples in the input (${result.inputs.join(', ')}): ${result.lines === 0 ? 'it is empty' : 'only blank or comment lines'}`);
+    throw emptyInputError(result.inputs, result.lines === 0 ? 'it is empty' : 'only blank or comment lines');
   }
   if (result.invalidLines > 0 && !opts.skipInvalid) {
     throw new CheckFailedError(

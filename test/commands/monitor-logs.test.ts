@@ -162,7 +162,8 @@ test('usage and configuration errors say what was wrong', async () => {
     [['monitor-logs', 'x', '--map', 'component=kafka,time=t'], 2, /built-in format's name/],
     [['monitor-logs', 'x', '--map-file', 'package.json'], 3, /package\.json: mapping #1: unknown key name/],
     [['monitor-logs', 'x', '--map-file', 'README.md'], 3, /README\.md is not JSON/],
-    [['monitor-logs', 'no/such/dir', 'nothing*.log'], 3, /none of the inputs names a readable log/],
+    [['monitor-logs', 'nothing*.log'], 2, /none of the inputs names a readable log/],
+    [['monitor-logs', 'no/such/dir', 'nothing*.log'], 2, /cannot read no\/such\/dir: no such file or directory/],
     [['monitor-logs', 'x', '-o', 'xml'], 2, /--output xml is not supported/],
   ];
   for (const [args, code, message] of cases) {

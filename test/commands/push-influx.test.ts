@@ -68,10 +68,10 @@ test('empty input is an error naming the input', async () => {
   const empty = file(cwd, 'empty.lp', '');
   const r = await push([empty], { cwd });
   assert.equal(r.code, 5);
-  assert.match(r.stderr, new RegExp(`error: no samples in the input \\(${empty}\\): it is empty`));
+  assert.match(r.stderr, new RegExp(`error: no data in the input \\(${empty}\\): it is empty`));
   const comments = await push(['-'], { stdin: '# only a comment\n\n' });
   assert.equal(comments.code, 5);
-  assert.match(comments.stderr, /no samples in the input \(-\): only blank or comment lines/);
+  assert.match(comments.stderr, /no data in the input \(-\): only blank or comment lines/);
   const missing = await push([path.join(cwd, 'nope.lp')], { cwd });
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /cannot read .*nope.lp: no such file/);
