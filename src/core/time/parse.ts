@@ -40,9 +40,9 @@ export function parseTime(raw: string, flag: string, now: Date): Date {
   const s = raw.trim();
   if (s === 'now') return now;
   const rel = /^(?:now)?-(.+)$/.exec(s);
-  if (rel) return new Date(now.getTime() - parseDuration(rel[1], flag) * 1000);
+  if (rel) return new Date(now.getTime() - durationOf(rel[1], raw, flag) * 1000);
   // A bare duration with a unit ("6h", "1h30m") is that long ago: plain numbers are Unix times.
-  if (/^\d+(?:\.\d+)?(?:ms|s|m|h|d|w|y)/.test(s) && !/^\d{4}-/.test(s)) return new Date(now.getTime() - parseDuration(s, flag) * 1000);
+  if (/^\d+(?:\.\d+)?(?:ms|s|m|h|d|w|y)/.test(s) && !/^\d{4}-/.test(s)) return new Date(now.getTime() - durationOf(s, raw, flag) * 1000);
   if (/^\d+(\.\d+)?$/.test(s)) {
     const n = Number(s);
     return new Date(n > 1e11 ? n : n * 1000); // milliseconds when it could not be seconds (year > 5138)
@@ -50,6 +50,15 @@ export function parseTime(raw: string, flag: string, now: Date): Date {
   const ms = Date.parse(isoAsUtc(s));
   if (Number.isNaN(ms) || !/^\d{4}-\d\d-\d\d/.test(s)) throw new UsageError(`${flag} ${raw} is not a time`, TIME_FORMS_HINT);
   return new Date(ms);
+}
+
+/** A duration inside a time, with errors that quote the whole time the user typed. */
+function durationOf(text: string, raw: string, flag: string): number {
+  try {
+    return parseDuration(text, flag);
+  } catch {
+    throw new UsageError(`${flag} ${raw} is not a time`, TIME_FORMS_HINT);
+  }
 }
 
 /** ISO text with the zone made explicit: a date alone is UTC midnight, a time without a zone is UTC. */
