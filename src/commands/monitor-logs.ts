@@ -18,7 +18,7 @@ import { reportTable, unusableLines, type LogReport } from '../core/logs/report.
 import { renderReportText } from '../core/logs/render-text.js';
 import { renderReportHtml } from '../core/logs/render-html.js';
 import type { TimeWindow } from '../core/logs/reader.js';
-import { parseTime } from '../core/time/parse.js';
+import { parseTime, windowFromFlags } from '../core/time/parse.js';
 import { formatBytes, renderTableCsv } from '../core/output/render.js';
 import { startProgress } from '../core/output/terminal.js';
 import { choiceFlag, collectRepeated, configFrom, intFlag, numberFlag, outputFormat, styleFor, warn } from './shared.js';
@@ -62,8 +62,10 @@ export function registerMonitorLogs(program: Command, deps: Deps, run = runMonit
     .description('turn Airflow, Kafka-consumer and ML-service logs into volume, latency percentiles, error rates, consumer lag and model confidence per hour')
     .argument('[inputs...]', 'log files, directories, quoted globs ("/var/log/airflow/*.log*"), or "-" for stdin; .gz is read as is')
     .option('--hours <n>', 'the window: the last N hours before --now (1 to 720)', '24')
-    .option('--start, --since <time>', 'start of the window: 6h (ago), -6h, now-2d, ISO 8601 or Unix seconds')
-    .option('--end, --until <time>', 'end of the window (default: --now)')
+    .option('--since <time>', 'start of the window: 6h (ago), -6h, now-2d, ISO 8601 or Unix seconds')
+    .option('--until <time>', 'end of the window (default: --now)')
+    .option('--start <time>', 'the same as --since')
+    .option('--end <time>', 'the same as --until')
     .option('--now <time>', 'what "now" is, for old logs and reproducible reports (default: the clock)')
     .option('--component <name>', 'only this component: airflow, kafka, ml, a --map component, or all (repeatable)', collectRepeated, [])
     .option('--map <fields>', 'read another JSON-lines log: "component=payments,time=ts,level=severity,latency=took_ms,latency_unit=ms,count=n,group=service+region" (repeatable)', collectRepeated, [])
@@ -155,9 +157,10 @@ function serverFlags(raw: Record<string, unknown>, inputs: string[], output: Mon
 
 export function windowFrom(raw: Record<string, unknown>, now: Date): TimeWindow {
   const hours = numberFlag(raw.hours, '--hours', 1, MAX_WINDOW_HOURS);
-  const until = raw.until === undefined ? now : parseTime(String(raw.until), '--until', now);
-  const since = raw.since === undefined ? new Date(until.getTime() - hours * 3_600_000) : parseTime(String(raw.since), '--since', now);
-  if (since.getTime() >= until.getTime()) throw new UsageError(`--since ${since.toISOString()} is not before --until ${until.toISOString()}`);
+  const win = windowFromFlags(raw, now);
+  const until = win.end ?? now;
+  const since = win.start ?? new Date(until.getTime() - hours * 3_600_000);
+  if (since.getTime() >= until.getTime()) throw new UsageError(`${win.startFlag} ${since.toISOString()} is not before ${win.endFlag} ${until.toISOString()}`);
   if (until.getTime() - since.getTime() > MAX_WINDOW_HOURS * 3_600_000) throw new UsageError(`the window from ${since.toISOString()} to ${until.toISOString()} is longer than 30 days`, 'report on a month at most at a time');
   return { sinceMs: since.getTime(), untilMs: until.getTime() };
 }

@@ -235,7 +235,7 @@ test('bad input: each a clear error and the documented exit code', async () => {
   assert.match(sql.stderr, /SQL failed: Parser Error: syntax error at or near "SELEC"\nhint: the fetched series are in the table metrics/);
   const time = await query(['up', '--since', 'yesterday']);
   assert.equal(time.code, 2);
-  assert.match(time.stderr, /--since yesterday is not a duration/);
+  assert.match(time.stderr, /--since yesterday is not a time/);
   const port = await freePort();
   const down = await runCli(['query', 'up'], { env: { PIPEOBS_VM_URL: `http://127.0.0.1:${port}`, PIPEOBS_VM_RETRIES: '0' } });
   assert.equal(down.code, 4);
