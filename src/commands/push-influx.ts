@@ -117,7 +117,7 @@ export function validatePushInflux(files: string[], raw: Record<string, unknown>
 }
 
 export interface PushInfluxResult extends StreamReport {
-  schema_version: 1;
+  schema_version: 2;
   target: string | null;
   dry_run: boolean;
   inputs: string[];
@@ -162,7 +162,7 @@ export async function runPushInflux(opts: PushInfluxOptions, config: Config, dep
   const spool = new Spool(path.resolve(deps.cwd, config.spoolDir));
   const client = opts.dryRun ? null : createVmClient(config, deps);
   const result: PushInfluxResult = {
-    schema_version: 1,
+    schema_version: 2,
     ...emptyReport(),
     target: client?.writeUrl ?? null,
     dry_run: opts.dryRun,

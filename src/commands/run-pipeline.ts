@@ -98,7 +98,7 @@ export function validateRunPipeline(raw: Record<string, unknown>): RunPipelineOp
 }
 
 export interface RunPipelineResult {
-  schema_version: 1;
+  schema_version: 2;
   pipeline_name: string;
   environment: string;
   runs: RunSummary[];
@@ -134,7 +134,7 @@ export async function runRunPipeline(opts: RunPipelineOptions, config: Config, d
   const spool = new Spool(path.resolve(deps.cwd, config.spoolDir));
   const outputDir = path.resolve(deps.cwd, config.outputDir);
   const result: RunPipelineResult = {
-    schema_version: 1,
+    schema_version: 2,
     pipeline_name: config.pipelineName,
     environment: config.environment,
     runs: [],

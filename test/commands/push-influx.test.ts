@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
+import type { JsonCase } from '../../src/core/output/render.js';
 import { runCli, tempDir } from '../helpers/cli.js';
 import { startVictoriaMetrics, type VictoriaMetrics } from '../helpers/victoria.js';
 import type { PushInfluxResult } from '../../src/commands/push-influx.js';
@@ -49,10 +50,10 @@ test('invalid lines are reported by file and line and not sent; every valid line
   assert.match(r.stderr, new RegExp(`${lp}:4: field "a" has no "="`)); // measurement "not", field "a", timestamp "line"
   assert.match(r.stderr, new RegExp(`${lp}:7: field "v": "abc" is not a number`));
   assert.match(r.stderr, /error: 3 of 8 lines are invalid and were not sent \(first: .*mixed.lp:2: /);
-  const doc = JSON.parse(r.stdout) as PushInfluxResult;
+  const doc = JSON.parse(r.stdout) as JsonCase<PushInfluxResult>;
   assert.equal(doc.lines, 8);
-  assert.equal(doc.validLines, 3);
-  assert.equal(doc.invalidLines, 3);
+  assert.equal(doc.valid_lines, 3);
+  assert.equal(doc.invalid_lines, 3);
   assert.equal(doc.samples, 4);
   assert.deepEqual(doc.invalid.map((i) => i.line), [2, 4, 7]);
   const series = await vm.exportWhen('{__name__=~"mixed_.*"}', (s) => s.length >= 4);
@@ -95,13 +96,13 @@ test('binary garbage and a 10 MB line are reported, and the valid lines around t
   const f = file(cwd, 'garbage.lp', content);
   const r = await push(['--precision', 's', f, '-o', 'json'], { cwd });
   assert.equal(r.code, 5, r.stderr);
-  const doc = JSON.parse(r.stdout) as PushInfluxResult;
-  assert.equal(doc.validLines, 3);
-  assert.ok(doc.invalidLines >= 2);
-  assert.equal(doc.invalidLines, doc.lines - 3);
-  assert.equal(doc.invalidByReason["line is N bytes, longer than the N-byte limit (VictoriaMetrics' -influx.maxLineSize)"], 1);
+  const doc = JSON.parse(r.stdout) as JsonCase<PushInfluxResult>;
+  assert.equal(doc.valid_lines, 3);
+  assert.ok(doc.invalid_lines >= 2);
+  assert.equal(doc.invalid_lines, doc.lines - 3);
+  assert.equal(doc.invalid_by_reason["line is N bytes, longer than the N-byte limit (VictoriaMetrics' -influx.maxLineSize)"], 1);
   assert.match(r.stderr, /:2: holds a control character or invalid UTF-8/);
-  assert.match(r.stderr, new RegExp(`… and ${doc.invalidLines - 20} more invalid lines`));
+  assert.match(r.stderr, new RegExp(`… and ${doc.invalid_lines - 20} more invalid lines`));
   const series = await vm.exportWhen('garbage_test_v', (s) => s.length >= 3);
   assert.deepEqual(series.map((s) => `${s.metric.pos}=${s.values[0]}`).sort(), ['first=1', 'last=3', 'middle=2']);
 });
@@ -148,7 +149,7 @@ test('gzip files and gzip request bodies arrive intact, in several batches', asy
   const f = file(cwd, 'batch.lp.gz', gzipSync(lines));
   const r = await push([f, '--precision', 'ms', '--gzip', '--batch-lines', '1000', '-o', 'json'], { cwd });
   assert.equal(r.code, 0, r.stderr);
-  const doc = JSON.parse(r.stdout) as PushInfluxResult;
+  const doc = JSON.parse(r.stdout) as JsonCase<PushInfluxResult>;
   assert.equal(doc.batches, 3);
   assert.equal(doc.sent_batches, 3);
   const series = await vm.exportWhen('gz_batch_v', (s) => s.reduce((n, x) => n + x.values.length, 0) >= 2500);
@@ -165,7 +166,7 @@ test('with VictoriaMetrics down, batches wait in the spool; --flush-spool delive
   try {
     const down = await push([f, '--precision', 'ms', '--batch-lines', '10', '-o', 'json'], { cwd, env });
     assert.equal(down.code, 0, down.stderr);
-    const doc = JSON.parse(down.stdout) as PushInfluxResult;
+    const doc = JSON.parse(down.stdout) as JsonCase<PushInfluxResult>;
     assert.equal(doc.spooled_batches, 3);
     assert.equal(doc.sent_batches, 0);
     assert.equal(readdirSync(path.join(cwd, 'spool')).filter((n) => n.endsWith('.influx-ms.txt')).length, 3);
@@ -180,10 +181,10 @@ test('with VictoriaMetrics down, batches wait in the spool; --flush-spool delive
   }
   const up = await push(['--flush-spool', '-o', 'json'], { cwd, env });
   assert.equal(up.code, 0, up.stderr);
-  assert.equal((JSON.parse(up.stdout) as PushInfluxResult).spool_flushed?.sentFiles, 3);
+  assert.equal((JSON.parse(up.stdout) as JsonCase<PushInfluxResult>).spool_flushed?.sent_files, 3);
   assert.deepEqual(readdirSync(path.join(cwd, 'spool')), []);
   const again = await push(['--flush-spool', '-o', 'json'], { cwd, env });
-  assert.equal((JSON.parse(again.stdout) as PushInfluxResult).spool_flushed?.sentFiles, 0);
+  assert.equal((JSON.parse(again.stdout) as JsonCase<PushInfluxResult>).spool_flushed?.sent_files, 0);
   const series = await vm.exportWhen('spool_influx_v', (s) => s.reduce((n, x) => n + x.values.length, 0) >= 30);
   const all = series.flatMap((s) => s.values).sort((a, b) => a - b);
   assert.deepEqual(all, Array.from({ length: 30 }, (_, i) => i));

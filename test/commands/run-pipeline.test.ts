@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
+import type { JsonCase } from '../../src/core/output/render.js';
 import { runCli, tempDir } from '../helpers/cli.js';
 import { startVictoriaMetrics, startVmagent, freePort, waitFor, requireBinary, type VictoriaMetrics } from '../helpers/victoria.js';
 import { DEFECT_ERROR, type Defect } from '../../src/core/pipeline/generate.js';
@@ -21,7 +22,7 @@ after(async () => {
 async function runPipeline(args: string[], env: Record<string, string> = {}) {
   const cwd = tempDir();
   const r = await runCli(['run-pipeline', '--metrics-port', '0', '-o', 'json', ...args], { cwd, env: { PIPEOBS_VM_URL: vm.url, ...env } });
-  const doc = r.stdout ? (JSON.parse(r.stdout) as RunPipelineResult) : null;
+  const doc = r.stdout ? (JSON.parse(r.stdout) as JsonCase<RunPipelineResult>) : null;
   return { ...r, doc, cwd };
 }
 
@@ -55,12 +56,12 @@ for (const push of ['prometheus', 'influx'] as const) {
 
     // rows processed equal the rows generated, and each later stage's rows equal the summary's
     assert.equal(await value(`pipeline_rows_processed_total{${sel},stage="extract",data_source="orders"}`), 3000);
-    for (const s of run.stages) assert.equal(await value(`pipeline_rows_processed_total{${sel},stage="${s.stage}",data_source="orders"}`), s.rowsOut, s.stage);
+    for (const s of run.stages) assert.equal(await value(`pipeline_rows_processed_total{${sel},stage="${s.stage}",data_source="orders"}`), s.rows_out, s.stage);
     // quality score equal to the summary's, per check and overall
     assert.equal(await value(`pipeline_data_quality_score{${sel},check_type="overall"}`), run.quality!.score);
     for (const c of run.quality!.checks) assert.equal(await value(`pipeline_data_quality_score{${sel},check_type="${c.check}"}`), c.score, c.check);
     // every error the generator injected, by stage and type
-    const expected = expectedErrors(run.injectedDefects!);
+    const expected = expectedErrors(run.injected_defects!);
     for (const [key, n] of expected) {
       const [stage, type] = key.split('/');
       assert.equal(await value(`pipeline_errors_total{${sel},stage="${stage}",error_type="${type}"}`), n, key);
@@ -68,9 +69,9 @@ for (const push of ['prometheus', 'influx'] as const) {
     assert.equal(await value(`sum(pipeline_errors_total{${sel}})`), [...expected.values()].reduce((a, b) => a + b, 0));
     assert.equal(await value(`pipeline_runs_total{${sel},status="success"}`), 1);
     assert.equal(await value(`pipeline_runs_total{${sel},status="failed"}`), 0);
-    assert.equal(await value(`pipeline_last_success_timestamp_seconds{${sel}}`), Date.parse(run.finishedAt) / 1000);
+    assert.equal(await value(`pipeline_last_success_timestamp_seconds{${sel}}`), Date.parse(run.finished_at) / 1000);
     assert.equal(await value(`pipeline_output_size_bytes{${sel},dataset="orders"}`), run.output.bytes);
-    assert.equal(await value(`pipeline_data_freshness_seconds{${sel},data_source="orders"}`), run.freshnessSeconds);
+    assert.equal(await value(`pipeline_data_freshness_seconds{${sel},data_source="orders"}`), run.freshness_seconds);
     assert.equal(await value(`pipeline_stage_duration_seconds_count{${sel},stage="load"}`), 1);
     // counters were pushed at 0 first, so increase() over the run is exact
     const series = await vm.exportWhen(`pipeline_rows_processed_total{${sel},stage="extract",data_source="orders"}`, (r) => r.length > 0 && r[0].values.length >= 2);
@@ -89,9 +90,9 @@ test('the Parquet output holds the clean rows and the quarantine holds every fai
   const orders = await q(`SELECT count(*)::INT AS n, count(*) FILTER (WHERE quantity <= 0 OR unit_price < 0 OR customer_id IS NULL)::INT AS bad,
     count(*) FILTER (WHERE revenue <> quantity * unit_price)::INT AS wrong_revenue, count(DISTINCT order_id)::INT AS ids, any_value(run_id) AS run_id
     FROM '${run.output.path}'`);
-  assert.deepEqual(orders, [{ n: run.output.rows, bad: 0, wrong_revenue: 0, ids: run.output.rows, run_id: run.runId }]);
+  assert.deepEqual(orders, [{ n: run.output.rows, bad: 0, wrong_revenue: 0, ids: run.output.rows, run_id: run.run_id }]);
   const reasons = await q(`SELECT reason, count(*)::INT AS n FROM '${run.quarantine.path}' GROUP BY reason ORDER BY reason`);
-  assert.deepEqual(Object.fromEntries(reasons.map((r) => [r.reason, r.n])), Object.fromEntries(Object.entries(run.quarantine.byReason).sort()));
+  assert.deepEqual(Object.fromEntries(reasons.map((r) => [r.reason, r.n])), Object.fromEntries(Object.entries(run.quarantine.by_reason).sort()));
   // nothing silently dropped: clean + quarantined = generated
   assert.equal(run.output.rows + run.quarantine.rows, 2000);
   const failed = await q(`SELECT count(*)::INT AS n FROM '${run.quarantine.path}' WHERE len(failed_checks) = 0`);
@@ -136,7 +137,7 @@ test('with VictoriaMetrics stopped, the run completes, its samples wait in the s
   try {
     const down = await runCli([...args, '--seed', '1'], { cwd, env });
     assert.equal(down.code, 0, down.stderr);
-    const doc = JSON.parse(down.stdout) as RunPipelineResult;
+    const doc = JSON.parse(down.stdout) as JsonCase<RunPipelineResult>;
     assert.equal(doc.runs[0].status, 'success');
     assert.deepEqual(doc.metrics.push.pushes.map((p) => p.sent), [false, false]);
     assert.equal(doc.metrics.push.spooled_files, 2);
@@ -147,8 +148,8 @@ test('with VictoriaMetrics stopped, the run completes, its samples wait in the s
   }
   const up = await runCli([...args, '--seed', '2'], { cwd, env });
   assert.equal(up.code, 0, up.stderr);
-  const doc = JSON.parse(up.stdout) as RunPipelineResult;
-  assert.equal(doc.metrics.push.pushes[0].flushed.sentFiles, 2);
+  const doc = JSON.parse(up.stdout) as JsonCase<RunPipelineResult>;
+  assert.equal(doc.metrics.push.pushes[0].flushed.sent_files, 2);
   assert.equal(doc.metrics.push.spooled_files, 0);
   assert.deepEqual(readdirSync(path.join(cwd, 'spool')), []);
   // two processes, two pushes each: four samples at four distinct times, none twice
@@ -202,7 +203,7 @@ test('/metrics is valid Prometheus exposition (promtool) and a real vmagent deli
   }
   const done = await running;
   assert.equal(done.code, 0, done.stderr);
-  assert.equal((JSON.parse(done.stdout) as RunPipelineResult).runs.length, 1);
+  assert.equal((JSON.parse(done.stdout) as JsonCase<RunPipelineResult>).runs.length, 1);
 });
 
 test('every quality check has a score series even when nothing failed', async () => {
