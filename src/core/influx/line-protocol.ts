@@ -366,8 +366,9 @@ export function scanLine(b: Uint8Array, start: number, limit: number, bounds: Ti
       lineEnd = endAt(b, i, limit);
       return 0; // blank, or a comment: VictoriaMetrics stores nothing either
     }
-    // VictoriaMetrics 1.79 reads an empty measurement, then takes the first word as the fields.
-    const w = token(b, i, limit, STOP_WORD | (1 << EQL));
+    // VictoriaMetrics 1.79 reads an empty measurement, then takes the first word as the fields:
+    // it drops the line unless the word's first field has an "=".
+    const w = token(b, i, limit, STOP_WORD | (1 << CMA) | (1 << EQL));
     const why = 'the line starts with a space';
     return fail(b[w] === EQUALS ? `${why}${MISREAD}` : `${why}${DROP}`, b, i, limit);
   }
