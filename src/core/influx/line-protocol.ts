@@ -429,7 +429,7 @@ export function scanLine(b: Uint8Array, start: number, limit: number, bounds: Ti
     const k = i;
     sawHigh = false;
     i = token(b, k, limit, STOP_FIELD_KEY);
-    if (b[i] === QUOTE && i < limit) return fail(`field key ${quoted(b, k, i)} holds an unescaped '"'${MISREAD}`, b, i, limit);
+    if (b[i] === QUOTE && i < limit) return fail(`an unescaped '"' at byte ${i - start + 1}, in a field key${MISREAD}`, b, i, limit);
     if (i === k) return fail(b[i] === EQUALS && i < limit ? `a field with an empty key${DROP}` : `an empty field (a stray ",")${DROP}`, b, i, limit);
     if (i >= limit || b[i] !== EQUALS) {
       const hint = fields === 0 ? ` (the unescaped space at byte ${space - start + 1} ends the measurement and tags: write "\\ " for a space inside a name or value)` : '';
@@ -457,7 +457,7 @@ export function scanLine(b: Uint8Array, start: number, limit: number, bounds: Ti
       }
     } else {
       i = token(b, v, limit, STOP_FIELD_VALUE);
-      if (b[i] === QUOTE && i < limit) return fail(`field ${key()}: the value holds an unescaped '"'${MISREAD}`, b, i, limit);
+      if (b[i] === QUOTE && i < limit) return fail(`field ${key()}: an unescaped '"' at byte ${i - start + 1}, inside a value that is not quoted${MISREAD}`, b, i, limit);
       if (i === v) return fail(`field ${key()} has no value${DROP}`, b, i, limit);
       const last = b[i - 1];
       if (last === 105 /* i */ || last === 117 /* u */) {
