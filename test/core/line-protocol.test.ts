@@ -67,7 +67,8 @@ test('every reason says what VictoriaMetrics does with the line', () => {
   // dropped: structure
   f('cpu', /^no fields: .*; VictoriaMetrics drops the line$/);
   f('cpu ', /^no fields after the measurement and tags; VictoriaMetrics drops the line$/);
-  f('cpu,host v=1', /^tag "host" has no "="; VictoriaMetrics drops the line$/);
+  f('cpu,host v=1', /^tag "host" has no "=" \(the unescaped "," at byte 4 starts a tag: write "\\," for a comma inside a name or value\); VictoriaMetrics drops the line$/);
+  f('cpu,host=a,b v=1', /^tag "b" has no "=" \(the unescaped "," at byte 11 starts a tag/);
   f('cpu,host=a,,b=c v=1', /^an empty tag \(a stray ","\); VictoriaMetrics drops the line$/);
   f('cpu v', /^field "v" has no "=" \(the unescaped space at byte 4 ends the measurement and tags: write "\\ " for a space inside a name or value\); VictoriaMetrics drops the line$/);
   f('cpu,host=my server v=1', /^field "server" has no "=" \(the unescaped space at byte 12 ends/);
@@ -157,6 +158,8 @@ test('buildLine escapes every special character and refuses line breaks', () => 
   assert.throws(() => buildLine({ measurement: 'm', tags: [['t', 'a\nb']], fields: [['v', '1']] }), /line break/);
   assert.throws(() => buildLine({ measurement: 'm', tags: [], fields: [['v', '"s"']] }), /string/);
   assert.throws(() => buildLine({ measurement: 'm', tags: [], fields: [] }), /at least one --field/);
+  assert.throws(() => buildLine({ measurement: '#m', tags: [], fields: [['v', '1']] }), /starts with "#", which makes the line a comment/);
+  assert.throws(() => buildLine({ measurement: 'm', tags: [], fields: [['v', '.5']] }), /field v: ".5" is not a number .*; VictoriaMetrics stores it as 0/);
 });
 
 test('timestampFor converts ISO times into the chosen precision', () => {

@@ -393,7 +393,8 @@ export function scanLine(b: Uint8Array, start: number, limit: number, bounds: Ti
     sawHigh = false;
     i = token(b, k, limit, STOP_TAG_KEY);
     if (b[i] !== EQUALS || i >= limit) {
-      return fail(i === k ? `an empty tag (a stray ",")${DROP}` : `tag ${quoted(b, k, i)} has no "="${DROP}`, b, i, limit);
+      const hint = ` (the unescaped "," at byte ${k - start} starts a tag: write "\\," for a comma inside a name or value)`;
+      return fail(i === k ? `an empty tag (a stray ",")${DROP}` : `tag ${quoted(b, k, i)} has no "="${hint}${DROP}`, b, i, limit);
     }
     const ke = i;
     const v = i + 1;
@@ -624,6 +625,7 @@ export function escapeKey(v: string, what: string): string {
 }
 
 export function buildLine(p: { measurement: string; tags: [string, string][]; fields: [string, string][]; timestamp?: string }): string {
+  if (p.measurement.startsWith('#')) throw new Error(`measurement ${JSON.stringify(p.measurement)} starts with "#", which makes the line a comment`);
   const m = escapeKey(p.measurement, 'measurement');
   const tags = [...p.tags]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
