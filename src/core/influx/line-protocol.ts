@@ -189,6 +189,7 @@ function intProblem(b: Uint8Array, s: number, e: number, unsigned: boolean): str
   let j = s;
   if (!unsigned && b[j] === MINUS) j++;
   if (allDigits(b, j, e)) {
+    if (e - j < 19) return null;
     const limit = unsigned ? UINT64_MAX : j > s ? INT64_MIN_ABS : INT64_MAX;
     return digitsWithin(b, j, e, limit) ? null : `is beyond ${unsigned ? 'an unsigned ' : 'a '}64-bit integer`;
   }
@@ -440,35 +441,34 @@ export function scanLine(b: Uint8Array, start: number, limit: number, bounds: Ti
     if (sawHigh && badUtf8At(b, k, ke) >= 0) soft ??= badUtf8(b, k, ke, start);
     if (fields === 0 && emptyMeasurement) soft ??= `empty measurement; VictoriaMetrics names the metric after the field alone (${quoted(b, k, ke)})`;
     const v = ++i;
-    const key = (): string => quoted(b, k, ke);
     if (b[v] === QUOTE && v < limit) {
       for (i = v + 1; i < limit && b[i] !== QUOTE && b[i] !== NL; i++) if (b[i] === BACKSLASH && i + 1 < limit && b[i + 1] !== NL) i++;
-      if (i >= limit || b[i] !== QUOTE) return fail(`field ${key()}: unterminated quoted string${DROP}`, b, i, limit);
+      if (i >= limit || b[i] !== QUOTE) return fail(`field ${quoted(b, k, ke)}: unterminated quoted string${DROP}`, b, i, limit);
       i++;
       if (!atEnd(b, i, limit) && b[i] !== COMMA && b[i] !== SPACE) {
         const e = endAt(b, i, limit);
-        return fail(`field ${key()}: text after the closing quote${b.subarray(i, e).indexOf(QUOTE) >= 0 ? MISREAD : DROP}`, b, i, limit);
+        return fail(`field ${quoted(b, k, ke)}: text after the closing quote${b.subarray(i, e).indexOf(QUOTE) >= 0 ? MISREAD : DROP}`, b, i, limit);
       }
       if (soft === null) {
         const cls = floatClass(b, v + 1, i - 1);
-        if (cls === NUMBER) soft = `field ${key()} is the string ${quoted(b, v + 1, i - 1, true)}; VictoriaMetrics stores it as the number ${Number(text(b, v + 1, i - 1))}`;
-        else if (cls === NAN) soft = `field ${key()} is the string ${quoted(b, v + 1, i - 1, true)}; VictoriaMetrics drops this sample`;
-        else if (cls === INF) soft = `field ${key()} is the string ${quoted(b, v + 1, i - 1, true)}; VictoriaMetrics stores it as ${b[v + 1] === MINUS ? '-Inf' : '+Inf'}`;
-        else soft = `field ${key()} is a string; VictoriaMetrics stores it as 0`;
+        if (cls === NUMBER) soft = `field ${quoted(b, k, ke)} is the string ${quoted(b, v + 1, i - 1, true)}; VictoriaMetrics stores it as the number ${Number(text(b, v + 1, i - 1))}`;
+        else if (cls === NAN) soft = `field ${quoted(b, k, ke)} is the string ${quoted(b, v + 1, i - 1, true)}; VictoriaMetrics drops this sample`;
+        else if (cls === INF) soft = `field ${quoted(b, k, ke)} is the string ${quoted(b, v + 1, i - 1, true)}; VictoriaMetrics stores it as ${b[v + 1] === MINUS ? '-Inf' : '+Inf'}`;
+        else soft = `field ${quoted(b, k, ke)} is a string; VictoriaMetrics stores it as 0`;
       }
     } else {
       i = token(b, v, limit, STOP_FIELD_VALUE);
-      if (b[i] === QUOTE && i < limit) return fail(`field ${key()}: an unescaped '"' at byte ${i - start + 1}, inside a value that is not quoted${MISREAD}`, b, i, limit);
-      if (i === v) return fail(`field ${key()} has no value${DROP}`, b, i, limit);
+      if (b[i] === QUOTE && i < limit) return fail(`field ${quoted(b, k, ke)}: an unescaped '"' at byte ${i - start + 1}, inside a value that is not quoted${MISREAD}`, b, i, limit);
+      if (i === v) return fail(`field ${quoted(b, k, ke)} has no value${DROP}`, b, i, limit);
       const last = b[i - 1];
       if (last === 105 /* i */ || last === 117 /* u */) {
         const p = intProblem(b, v, i - 1, last === 117);
-        if (p) return fail(`field ${key()}: ${quoted(b, v, i, true)} ${p}${DROP}`, b, i, limit);
+        if (p) return fail(`field ${quoted(b, k, ke)}: ${quoted(b, v, i, true)} ${p}${DROP}`, b, i, limit);
       } else if (!isBoolean(b, v, i) && soft === null) {
         const cls = floatClass(b, v, i);
-        if (cls === NAN) soft = `field ${key()} is NaN; VictoriaMetrics drops this sample`;
-        else if (cls === INF) soft = `field ${key()}: ${quoted(b, v, i, true)} is not a finite number; VictoriaMetrics stores it as ${b[v] === MINUS ? '-Inf' : '+Inf'}`;
-        else if (cls === ZERO) soft = `field ${key()}: ${quoted(b, v, i, true)} is not a number${notNumberHint(b, v, i)}; VictoriaMetrics stores it as 0`;
+        if (cls === NAN) soft = `field ${quoted(b, k, ke)} is NaN; VictoriaMetrics drops this sample`;
+        else if (cls === INF) soft = `field ${quoted(b, k, ke)}: ${quoted(b, v, i, true)} is not a finite number; VictoriaMetrics stores it as ${b[v] === MINUS ? '-Inf' : '+Inf'}`;
+        else if (cls === ZERO) soft = `field ${quoted(b, k, ke)}: ${quoted(b, v, i, true)} is not a number${notNumberHint(b, v, i)}; VictoriaMetrics stores it as 0`;
       }
     }
     if (spans) spans.fields.push([k, ke, v, i]);
@@ -496,7 +496,7 @@ export function scanLine(b: Uint8Array, start: number, limit: number, bounds: Ti
       const hint = b.subarray(t, e).indexOf(EQUALS) >= 0 ? ` (it looks like a field: is the space at byte ${sp - start + 1} meant to be escaped, "\\ "?)` : '';
       return fail(`timestamp ${tsText} is not an integer${hint}${DROP}`, b, i, limit);
     }
-    if (!digitsWithin(b, digits, te, digits > t ? INT64_MIN_ABS : INT64_MAX)) return fail(`timestamp ${text(b, t, te)} is beyond a 64-bit integer${DROP}`, b, i, limit);
+    if (te - digits > 18 && !digitsWithin(b, digits, te, digits > t ? INT64_MIN_ABS : INT64_MAX)) return fail(`timestamp ${text(b, t, te)} is beyond a 64-bit integer${DROP}`, b, i, limit);
     if (b[t] === MINUS) ts = -ts;
     if (ts === 0) soft ??= `timestamp ${text(b, t, te)}; VictoriaMetrics stores it at the time of arrival`;
     else {
