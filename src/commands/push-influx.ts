@@ -10,7 +10,7 @@ import type { ChalkInstance } from 'chalk';
 import { CheckFailedError, UnreachableError, UsageError } from '../core/errors.js';
 import type { Config } from '../core/config/config.js';
 import type { Deps } from '../core/deps.js';
-import { PRECISIONS, buildLine, timeBounds, timestampFor, type Precision } from '../core/influx/line-protocol.js';
+import { MAX_LABELS, PRECISIONS, buildLine, timeBounds, timestampFor, type Precision } from '../core/influx/line-protocol.js';
 import { emptyReport, parseRetention, streamLineProtocol, type BatchSink, type StreamReport } from '../core/influx/push.js';
 import { openInput } from '../core/io/lines.js';
 import { Spool, influxSpoolKind, type SpoolFlushResult } from '../core/spool/spool.js';
@@ -196,7 +196,12 @@ export async function runPushInflux(opts: PushInfluxOptions, config: Config, dep
   const flagsClient = client ?? createVmClient({ ...config, vmRetries: 0 }, deps);
   try {
     if (result.spool_flushed?.error) throw new UnreachableError(result.spool_flushed.error);
-    const raw = (await flagsClient.flags()).get('retentionPeriod');
+    const flags = await flagsClient.flags();
+    const maxLabels = flags.get('maxLabelsPerTimeseries');
+    if (maxLabels && maxLabels !== String(MAX_LABELS)) {
+      deps.stderr.write(`warning: this VictoriaMetrics keeps ${maxLabels} labels per series (-maxLabelsPerTimeseries); pipeobs reports lines with more than ${MAX_LABELS} tags\n`);
+    }
+    const raw = flags.get('retentionPeriod');
     const parsed = raw ? parseRetention(raw) : null;
     if (parsed === null || !raw) throw new Error(`its /metrics page shows no readable -retentionPeriod${raw ? ` ("${raw}")` : ''}`);
     retentionMs = parsed;
