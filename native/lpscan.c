@@ -25,6 +25,8 @@ static void init_classes(void) {
 #define STOP_FIELD_KEY (STOP_TAG_KEY | (1 << QUO))
 #define STOP_FIELD_VALUE (STOP_MEASUREMENT | (1 << QUO))
 #define MAX_LABELS 30
+#define MAX_NAME_BYTES 256
+#define MAX_VALUE_BYTES (16 * 1024)
 
 static inline int at_end(const uint8_t *b, int64_t i, int64_t limit) {
   return i >= limit || b[i] == '\n' || (b[i] == '\r' && (i + 1 >= limit || b[i + 1] == '\n'));
@@ -162,6 +164,18 @@ static int valid_utf8(const uint8_t *b, int64_t s, int64_t e) {
   return 1;
 }
 
+/* The length of b[s..e) once VictoriaMetrics has removed its escapes. */
+static int64_t unescaped_length(const uint8_t *b, int64_t s, int64_t e) {
+  int64_t n = 0;
+  for (int64_t k = s; k < e; k++, n++) {
+    if (b[k] == '\\' && k + 1 < e) {
+      uint8_t c = b[k + 1];
+      if (c == ' ' || c == ',' || c == '=' || c == '\\') k++;
+    }
+  }
+  return n;
+}
+
 /* VictoriaMetrics' ms for a non-zero timestamp: truncated towards zero (per_ms < 1 means seconds). */
 static double vm_ms(double ts, double per_ms) {
   if (per_ms < 1) return ts * 1000;
@@ -185,6 +199,7 @@ static int32_t scan_line(const uint8_t *b, int64_t start, int64_t limit, double 
   i = token(b, start, limit, STOP_MEASUREMENT, &high);
   if (at_end(b, i, limit)) FAIL(i);
   if (high && !valid_utf8(b, start, i)) FAIL(i);
+  int64_t measurement_end = i;
   int64_t keys[2 * MAX_LABELS];
   int tags = 0;
   while (b[i] == ',') {
@@ -198,6 +213,9 @@ static int32_t scan_line(const uint8_t *b, int64_t start, int64_t limit, double 
     if (high && !valid_utf8(b, k, i)) FAIL(i);
     if (tags >= MAX_LABELS) FAIL(i);
     int64_t n = ke - k;
+    if (n == 8 && memcmp(b + k, "__name__", 8) == 0) FAIL(i); /* the metric name's own label: left out */
+    if (n > MAX_NAME_BYTES && unescaped_length(b, k, ke) > MAX_NAME_BYTES) FAIL(i); /* cut */
+    if (i - v > MAX_VALUE_BYTES && unescaped_length(b, v, i) > MAX_VALUE_BYTES) FAIL(i); /* cut */
     for (int t = 0; t < tags; t++) {
       if (keys[2 * t + 1] - keys[2 * t] == n && memcmp(b + keys[2 * t], b + k, (size_t)n) == 0) FAIL(i);
     }
@@ -214,6 +232,8 @@ static int32_t scan_line(const uint8_t *b, int64_t start, int64_t limit, double 
     i = token(b, k, limit, STOP_FIELD_KEY, &high);
     if (i == k || i >= limit || b[i] != '=') FAIL(i);
     if (high && !valid_utf8(b, k, i)) FAIL(i);
+    if (measurement_end - start + 1 + i - k > MAX_VALUE_BYTES &&
+        unescaped_length(b, start, measurement_end) + 1 + unescaped_length(b, k, i) > MAX_VALUE_BYTES) FAIL(i); /* the metric name is cut */
     int64_t v = ++i;
     if (v < limit && b[v] == '"') FAIL(v); /* a string: stored as 0 or as the number it holds, never as written */
     i = token(b, v, limit, STOP_FIELD_VALUE, &high);

@@ -85,6 +85,8 @@ function extraLines(nowMs: number): Omit<Sent, 'window' | 'status'>[] {
     ['x v=9223372036854775807i', 'ns'], ['x v=-9223372036854775808i', 'ns'], ['x v=-0i', 'ns'], ['x v=0018446744073709551615u', 'ns'], ['x v=i', 'ns'], ['x v=-i', 'ns'], ['x v=tru', 'ns'],
     ['x v=1\r\r', 'ns'], ['x\r v=1', 'ns'], ['x v=1 12\r\r', 'ns'], ['x,a=b\\ v=1', 'ns'], ['x,a=b\\\\ v=1', 'ns'], ['x\\=y,k\\\\=v v=1', 'ns'], ['x,a=b=c=d v=1', 'ns'], ['x,a\\=b=c v=1', 'ns'],
     ['x v=1\\ 2', 'ns'], ['x v=\\"1', 'ns'], ['x v=1,w=\\"a b\\"', 'ns'], ['x,k=\u00e9\u20ac v=1', 'ns'], ['x,k=a,k=b,k=c v=1', 'ns'], ['x,k=a\\,k=b v=1', 'ns'], ['x,=v,k= v=1', 'ns'],
+    ['x,__name__=foo v=1', 'ns'], ['x,db=foo v=1', 'ns'], [`x,${'k'.repeat(300)}=v v=1`, 'ns'], [`x,k=${'v'.repeat(17000)} v=1`, 'ns'], [`${'m'.repeat(17000)} v=1`, 'ns'],
+    [`x,${'k'.repeat(256)}=v v=1`, 'ns'], [`x,k=${'v'.repeat(16384)} v=1`, 'ns'], [`${'m'.repeat(16382)} v=1`, 'ns'], [`${'m'.repeat(16383)} v=1`, 'ns'], [`x,${'\\,'.repeat(200)}=v v=1`, 'ns'],
     ['  # indented comment', 'ns'], ['   ', 'ns'], [' x v=1', 'ns'], [' v=1 123', 'ns'], [',k=v v=1,w=2', 'ns'], ['x a=1,a=2', 'ns'], ['x v=1,,w=2', 'ns'], ['x v=1 , w=2', 'ns'],
   ];
   return lines.map(([line, precision], k) => ({ id: `x${String(k).padStart(3, '0')}_0`, caseId: 'extra', bytes: Buffer.from(line), precision }));
@@ -181,6 +183,14 @@ function keepsPromise(reason: string, got: Series[], line: Sent): string | null 
   if ((m = /^tag ("(?:[^"\\]|\\.)*") has an empty value; VictoriaMetrics stores the line without it$/.exec(reason))) {
     const k = JSON.parse(m[1]) as string;
     return got.every((s) => !(k in s.metric)) ? null : `tag ${k} was stored`;
+  }
+  if ((m = /^tag "__name__" = ("(?:[^"\\]|\\.)*") is the metric name's own label; VictoriaMetrics stores the line without it$/.exec(reason))) {
+    const v = JSON.parse(m[1]) as string;
+    return got.every((s) => !Object.values(s.metric).includes(v)) ? null : `tag __name__=${v} was stored`;
+  }
+  if ((m = /; VictoriaMetrics keeps its first (\d+)$/.exec(reason))) {
+    const n = Number(m[1]);
+    return got.some((s) => Object.entries(s.metric).some(([k, v]) => Buffer.byteLength(k) === n || Buffer.byteLength(v) === n)) ? null : `no label name or value of ${n} bytes stored`;
   }
   if (/^a tag with an empty key; VictoriaMetrics stores the line without it$/.test(reason)) return null; // stored (checked above); a label without a name cannot be
   if ((m = /^empty measurement; VictoriaMetrics names the metric after the field alone \(("(?:[^"\\]|\\.)*")\)$/.exec(reason))) {

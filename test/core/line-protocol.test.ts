@@ -37,6 +37,10 @@ test('valid lines parse to the measurement, tags, fields and timestamp VictoriaM
   f('cpu,h=ost=localhost value=42', { measurement: 'cpu', tags: [['h', 'ost=localhost']], fields: [['value', 42]] });
   // unicode, CRLF, several spaces between the parts
   f('temp,city=Zürich,emoji=🚀   °C=21.5  1795348800000000000\r', { measurement: 'temp', tags: [['city', 'Zürich'], ['emoji', '🚀']], fields: [['°C', 21.5]], timestamp: Number(NS) });
+  // names exactly at VictoriaMetrics' limits (escapes removed first)
+  assert.equal(checkLine(`cpu,${'k'.repeat(256)}=x,y=${'v'.repeat(16384)} v=1`, bounds), 1);
+  assert.equal(checkLine(`${'m'.repeat(16382)} v=1`, bounds), 1);
+  assert.equal(checkLine(`cpu,${'\\,'.repeat(256)}=x v=1`, bounds), 1);
   // control characters are stored as they are
   f('x\u0001y,k=\tv v=1', { measurement: 'x\u0001y', tags: [['k', '\tv']], fields: [['v', 1]] });
   // blank and comment lines carry nothing
@@ -123,6 +127,10 @@ test('every reason says what VictoriaMetrics does with the line', () => {
   f('cpu,=a v=1', /^a tag with an empty key; VictoriaMetrics stores the line without it$/);
   f(`cpu,${Array.from({ length: 31 }, (_, k) => `t${k}=v`).join(',')} v=1`, /^more than 30 tags; VictoriaMetrics keeps only the first 30 labels$/);
   f(',foo=bar baz=123', /^empty measurement; VictoriaMetrics names the metric after the field alone \("baz"\)$/);
+  f('cpu,__name__=x v=1', /^tag "__name__" = "x" is the metric name's own label; VictoriaMetrics stores the line without it$/);
+  f(`cpu,${'k'.repeat(257)}=x v=1`, /^tag key "k+…" is longer than 256 bytes; VictoriaMetrics keeps its first 256$/);
+  f(`cpu,k=${'v'.repeat(16385)} v=1`, /^tag "k" has a value longer than 16384 bytes; VictoriaMetrics keeps its first 16384$/);
+  f(`${'m'.repeat(16383)} v=1`, /^the metric name \(measurement, "_", field "v"\) is longer than 16384 bytes; VictoriaMetrics keeps its first 16384$/);
   // a problem that drops the line wins over one that only changes it
   f('cpu v="text" ', /drops the line$/);
   f('cpu,host= v=1 -1000000000', /drops the line$/);

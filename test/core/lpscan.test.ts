@@ -40,6 +40,8 @@ const CASES = [
   'cpu v=NaN', 'cpu v=-inf', 'cpu v=Infinity', 'cpu v="42"', 'cpu v="a b,c"', 'cpu v="a"b', 'cpu v="a"b"', 'cpu a"b=1', 'cpu v=1"', 'cpu v=\\"1',
   'cpu,b=2,c=3,b=1 v=1', 'cpu,b=1,b\\=1 v=1', 'cpu,host= v=1', 'cpu,=a v=1', 'cpu,= v=1', 'cpu,a=b, v=1', ',a=b v=1', 'cpu,h=ost=x v=1', 'cpu,a=b\\ c=1',
   `cpu,${Array.from({ length: 30 }, (_, k) => `t${k}=v`).join(',')} v=1`, `cpu,${Array.from({ length: 31 }, (_, k) => `t${k}=v`).join(',')} v=1`,
+  'cpu,__name__=x v=1', `cpu,${'k'.repeat(257)}=x v=1`, `cpu,${'k'.repeat(256)}=x v=1`, `cpu,${'\\,'.repeat(256)}=x v=1`, `cpu,k=${'v'.repeat(16385)} v=1`, `cpu,k=${'v'.repeat(16384)} v=1`,
+  `${'m'.repeat(16382)} v=1`, `${'m'.repeat(16381)} v=1`, `${'m'.repeat(16381)} v\\ =1`,
   'a\tb,k=\u0001 v=1', 'm x=1 99999999999999999999', 'm x=1 9223372036854775807', 'm x=1 12\r\r', 'm x=1\r\r', 'm\\ x=1', 'm x\\=1=2',
 ];
 

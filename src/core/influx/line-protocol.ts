@@ -50,6 +50,9 @@ export type LineVerdict = number | string;
 
 /** VictoriaMetrics' -maxLabelsPerTimeseries default: labels after the 30th are dropped. */
 export const MAX_LABELS = 30;
+/** VictoriaMetrics cuts label names to 256 bytes and label values (the metric name too) to 16 KiB. */
+const MAX_NAME_BYTES = 256;
+const MAX_VALUE_BYTES = 16 * 1024;
 
 const BACKSLASH = 92;
 const SPACE = 32;
@@ -379,6 +382,7 @@ export function scanLine(b: Uint8Array, start: number, limit: number, bounds: Ti
   sawHigh = false;
   i = token(b, start, limit, STOP_MEASUREMENT);
   if (atEnd(b, i, limit)) return fail(`no fields: expected "measurement[,tag=value] field=value [timestamp]"${DROP}`, b, i, limit);
+  const measurementEnd = i;
   if (sawHigh && badUtf8At(b, start, i) >= 0) soft = badUtf8(b, start, i, start);
   if (spans) {
     spans.measurement = [start, i];
@@ -404,6 +408,9 @@ export function scanLine(b: Uint8Array, start: number, limit: number, bounds: Ti
     else if (i === v) soft ??= `tag ${quoted(b, k, ke)} has an empty value${WITHOUT}`;
     else {
       if (sawHigh && badUtf8At(b, k, i) >= 0) soft ??= badUtf8(b, k, i, start);
+      if (ke - k === 8 && bytesAre(b, k, ke, '__name__')) soft ??= `tag "__name__" = ${quoted(b, v, i)} is the metric name's own label${WITHOUT}`;
+      if (ke - k > MAX_NAME_BYTES && unescapedLength(b, k, ke) > MAX_NAME_BYTES) soft ??= `tag key ${quoted(b, k, ke)} is longer than ${MAX_NAME_BYTES} bytes; VictoriaMetrics keeps its first ${MAX_NAME_BYTES}`;
+      if (i - v > MAX_VALUE_BYTES && unescapedLength(b, v, i) > MAX_VALUE_BYTES) soft ??= `tag ${quoted(b, k, ke)} has a value longer than ${MAX_VALUE_BYTES} bytes; VictoriaMetrics keeps its first ${MAX_VALUE_BYTES}`;
       if (tags < MAX_LABELS) {
         for (let t = 0; t < tags; t++) {
           const s0 = tagKeys[2 * t];
@@ -439,6 +446,9 @@ export function scanLine(b: Uint8Array, start: number, limit: number, bounds: Ti
     }
     const ke = i;
     if (sawHigh && badUtf8At(b, k, ke) >= 0) soft ??= badUtf8(b, k, ke, start);
+    if (measurementEnd - start + 1 + ke - k > MAX_VALUE_BYTES && unescapedLength(b, start, measurementEnd) + 1 + unescapedLength(b, k, ke) > MAX_VALUE_BYTES) {
+      soft ??= `the metric name (measurement, "_", field ${quoted(b, k, ke)}) is longer than ${MAX_VALUE_BYTES} bytes; VictoriaMetrics keeps its first ${MAX_VALUE_BYTES}`;
+    }
     if (fields === 0 && emptyMeasurement) soft ??= `empty measurement; VictoriaMetrics names the metric after the field alone (${quoted(b, k, ke)})`;
     const v = ++i;
     if (b[v] === QUOTE && v < limit) {
@@ -507,6 +517,16 @@ export function scanLine(b: Uint8Array, start: number, limit: number, bounds: Ti
   }
   lineEnd = i < limit && b[i] === CR ? i + 1 : i;
   return soft ?? fields;
+}
+
+/** The length of b[s..e) once VictoriaMetrics has removed its escapes. */
+function unescapedLength(b: Uint8Array, s: number, e: number): number {
+  let n = 0;
+  for (let k = s; k < e; k++, n++) {
+    const c = b[k + 1];
+    if (b[k] === BACKSLASH && k + 1 < e && (c === SPACE || c === COMMA || c === EQUALS || c === BACKSLASH)) k++;
+  }
+  return n;
 }
 
 function sameBytes(b: Uint8Array, x: number, y: number, n: number): boolean {
