@@ -10,7 +10,7 @@ import type { ChalkInstance } from 'chalk';
 import { CheckFailedError, UnreachableError, UsageError } from '../core/errors.js';
 import type { Config } from '../core/config/config.js';
 import type { Deps } from '../core/deps.js';
-import { PRECISIONS, buildLine, timeBounds, timestampFor, type Precision } from '../core/influx/line-protocol.js';
+import { MAX_LABELS, PRECISIONS, buildLine, timeBounds, timestampFor, type Precision } from '../core/influx/line-protocol.js';
 import { emptyReport, parseRetention, streamLineProtocol, type BatchSink, type StreamReport } from '../core/influx/push.js';
 import { openInput } from '../core/io/lines.js';
 import { Spool, influxSpoolKind, type SpoolFlushResult } from '../core/spool/spool.js';
@@ -126,6 +126,8 @@ export interface PushInfluxResult extends StreamReport {
   spool_dir: string;
   spool_flushed: SpoolFlushResult | null;
   retention_checked: string | null;
+  /** Why the retention could not be read (then only times before 1970 or over 2 days ahead are refused). */
+  retention_error: string | null;
   seconds: number;
 }
 
@@ -172,6 +174,7 @@ export async function runPushInflux(opts: PushInfluxOptions, config: Config, dep
     spool_dir: spool.dir,
     spool_flushed: null,
     retention_checked: null,
+    retention_error: null,
     seconds: 0,
   };
 
@@ -187,16 +190,28 @@ export async function runPushInflux(opts: PushInfluxOptions, config: Config, dep
     return;
   }
 
-  // VictoriaMetrics drops samples older than its retention: read it when it can be read.
+  // VictoriaMetrics drops samples older than its retention: read it from the server, also on a
+  // dry run (without retries: a dry run does not wait for a server), and say so when it cannot be.
   let retentionMs = Number.POSITIVE_INFINITY;
-  if (client && !result.spool_flushed?.error) {
-    const flags = await client.flags().catch(() => null);
-    const raw = flags?.get('retentionPeriod');
-    const parsed = raw ? parseRetention(raw) : null;
-    if (parsed !== null && raw) {
-      retentionMs = parsed;
-      result.retention_checked = raw;
+  const flagsClient = client ?? createVmClient({ ...config, vmRetries: 0 }, deps);
+  try {
+    if (result.spool_flushed?.error) throw new UnreachableError(result.spool_flushed.error);
+    const flags = await flagsClient.flags();
+    const maxLabels = flags.get('maxLabelsPerTimeseries');
+    if (maxLabels && maxLabels !== String(MAX_LABELS)) {
+      deps.stderr.write(`warning: this VictoriaMetrics keeps ${maxLabels} labels per series (-maxLabelsPerTimeseries); pipeobs reports lines with more than ${MAX_LABELS} tags\n`);
     }
+    const raw = flags.get('retentionPeriod');
+    const parsed = raw ? parseRetention(raw) : null;
+    if (parsed === null || !raw) throw new Error(`its /metrics page shows no readable -retentionPeriod${raw ? ` ("${raw}")` : ''}`);
+    retentionMs = parsed;
+    result.retention_checked = raw;
+  } catch (err) {
+    result.retention_error = (err as Error).message;
+    deps.stderr.write(
+      `warning: VictoriaMetrics' retention is unknown (${result.retention_error}): timestamps were checked only for being before 1970 or more than 2 days ahead; ` +
+        'VictoriaMetrics will also drop samples older than its -retentionPeriod\n',
+    );
   }
   const nowMs = deps.now().getTime();
   const bounds = timeBounds(opts.precision, nowMs, retentionMs);

@@ -46,7 +46,7 @@ test('invalid lines are reported by file and line and not sent; every valid line
   ].join('\n'));
   const r = await push(['--precision', 's', lp, '-o', 'json'], { cwd });
   assert.equal(r.code, 5, r.stderr);
-  assert.match(r.stderr, new RegExp(`${lp}:2: field "v": is a string; VictoriaMetrics stores string fields as 0`));
+  assert.match(r.stderr, new RegExp(`${lp}:2: field "v" is a string; VictoriaMetrics stores it as 0`));
   assert.match(r.stderr, new RegExp(`${lp}:4: field "a" has no "="`)); // measurement "not", field "a", timestamp "line"
   assert.match(r.stderr, new RegExp(`${lp}:7: field "v": "abc" is not a number`));
   assert.match(r.stderr, /error: 3 of 8 lines are invalid and were not sent \(first: .*mixed.lp:2: /);
@@ -101,7 +101,7 @@ test('binary garbage and a 10 MB line are reported, and the valid lines around t
   assert.ok(doc.invalid_lines >= 2);
   assert.equal(doc.invalid_lines, doc.lines - 3);
   assert.equal(doc.invalid_by_reason["line is N bytes, longer than the N-byte limit (VictoriaMetrics' -influx.maxLineSize)"], 1);
-  assert.match(r.stderr, /:2: holds a control character or invalid UTF-8/);
+  assert.match(r.stderr, /:2: .*; VictoriaMetrics drops the line\n/); // garbage without a space: VictoriaMetrics finds no fields
   assert.match(r.stderr, new RegExp(`… and ${doc.invalid_lines - 20} more invalid lines`));
   const series = await vm.exportWhen('garbage_test_v', (s) => s.length >= 3);
   assert.deepEqual(series.map((s) => `${s.metric.pos}=${s.values[0]}`).sort(), ['first=1', 'last=3', 'middle=2']);
@@ -188,4 +188,67 @@ test('with VictoriaMetrics down, batches wait in the spool; --flush-spool delive
   const series = await vm.exportWhen('spool_influx_v', (s) => s.reduce((n, x) => n + x.values.length, 0) >= 30);
   const all = series.flatMap((s) => s.values).sort((a, b) => a - b);
   assert.deepEqual(all, Array.from({ length: 30 }, (_, i) => i));
+});
+
+/** A dry run prints the lines it would send, then the JSON summary. */
+function dryRunJson(stdout: string): PushInfluxResult {
+  return JSON.parse(stdout.startsWith('{') ? stdout : stdout.slice(stdout.indexOf('\n{') + 1)) as PushInfluxResult;
+}
+
+test('--dry-run reads the retention from VictoriaMetrics, names the precision a timestamp looks like, and says when it cannot read the retention', async () => {
+  const short = await startVictoriaMetrics(['-retentionPeriod=2d']);
+  try {
+    const nowMs = Date.now();
+    const input = [
+      `dry_retention v=1 ${(nowMs - 3600_000) * 1_000_000}`, // an hour ago: kept
+      `dry_retention v=2 ${(nowMs - 3 * 86_400_000) * 1_000_000}`, // three days ago: past the 2-day retention
+      `dry_retention v=3 ${nowMs - 60_000}`, // milliseconds, read as nanoseconds: 1970
+      'dry_retention v=4 -1000000000', // before 1970
+    ].join('\n');
+    const r = await push(['-', '--dry-run', '-o', 'json'], { stdin: input, env: { PIPEOBS_VM_URL: short.url } });
+    assert.equal(r.code, 5, r.stderr);
+    const doc = dryRunJson(r.stdout);
+    assert.equal(doc.retention_checked, '2d');
+    assert.equal(doc.retention_error, null);
+    assert.deepEqual(doc.invalid.map((i) => i.line), [2, 3, 4]);
+    assert.match(doc.invalid[0].reason, /^timestamp \d+ \(.*\) is older than VictoriaMetrics' retention period; VictoriaMetrics drops the line$/);
+    assert.match(doc.invalid[1].reason, /is older than VictoriaMetrics' retention period \(looks like milliseconds: use --precision ms\); VictoriaMetrics drops the line$/);
+    assert.match(doc.invalid[2].reason, /^timestamp -1000000000 is before 1970 \(VictoriaMetrics stores no negative times\); VictoriaMetrics drops the line$/);
+    assert.doesNotMatch(r.stderr, /retention is unknown/);
+  } finally {
+    await short.cleanup();
+  }
+  // Nothing listens there: the dry run still checks what it can, and says what it could not.
+  const down = await push(['-', '--dry-run', '-o', 'json'], { stdin: `dry_down v=1 ${Date.now()}000000\ndry_down v=2 -5000000000\n`, env: { PIPEOBS_VM_URL: 'http://127.0.0.1:9', PIPEOBS_VM_RETRIES: '3' } });
+  assert.equal(down.code, 5, down.stderr);
+  const doc = dryRunJson(down.stdout);
+  assert.equal(doc.retention_checked, null);
+  assert.match(doc.retention_error ?? '', /cannot reach VictoriaMetrics at http:\/\/127\.0\.0\.1:9/);
+  assert.match(down.stderr, /warning: VictoriaMetrics' retention is unknown \(cannot reach .*\): timestamps were checked only for being before 1970 or more than 2 days ahead/);
+  assert.deepEqual(doc.invalid.map((i) => i.line), [2]);
+});
+
+test('every reason names what VictoriaMetrics does, for the mistakes the issue lists', async () => {
+  const t = nowS();
+  const input = [
+    `reasons,a=1 v=1 0`,
+    `reasons,a=2 v=.5 ${t}`,
+    `reasons,a=3 v="42" ${t}`,
+    `reasons,a=4,a=5 v=1 ${t}`,
+    `reasons,a=my host v=1 ${t}`,
+    ` reasons,a=6 v=1 ${t}`,
+    `reasons,a=7 v=+1i ${t}`,
+  ].join('\n');
+  const r = await push(['-', '--precision', 's', '--dry-run', '-o', 'json'], { stdin: input });
+  assert.equal(r.code, 5, r.stderr);
+  const doc = dryRunJson(r.stdout);
+  assert.deepEqual(doc.invalid.map((i) => i.reason), [
+    'timestamp 0; VictoriaMetrics stores it at the time of arrival',
+    'field "v": ".5" is not a number (VictoriaMetrics 1.79 does not read ".5": write 0.5); VictoriaMetrics stores it as 0',
+    'field "v" is the string "42"; VictoriaMetrics stores it as the number 42',
+    'tag "a" is given twice; VictoriaMetrics keeps the last value, "5"',
+    'field "host" has no "=" (the unescaped space at byte 13 ends the measurement and tags: write "\\ " for a space inside a name or value); VictoriaMetrics drops the line',
+    'the line starts with a space; VictoriaMetrics drops the line',
+    'field "v": "+1i" has a "+" sign, which VictoriaMetrics does not read; VictoriaMetrics drops the line',
+  ]);
 });

@@ -64,7 +64,10 @@ export function reasonKind(reason: string): string {
   return reason
     .replace(/"(?:[^"\\]|\\.)*"/g, '…')
     .replace(/ \([^)]*\d{4}-\d\d-[^)]*\)/g, '')
-    .replace(/\b\d{5,}\b/g, 'N');
+    .replace(/\b\d{5,}\b/g, 'N')
+    .replace(/\bbyte \d+/g, 'byte N')
+    .replace(/: write [^)]*\)/g, ': write …)')
+    .replace(/the number \S+$/, 'the number …');
 }
 
 const NEWLINE = Buffer.from('\n');
