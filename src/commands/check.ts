@@ -99,7 +99,7 @@ export interface CheckDocument extends CheckResult {
 }
 
 export async function runCheckCommand(opts: CheckCommandOptions, config: Config, deps: Deps): Promise<void> {
-  const [{ runCheck, checkSamples }, { pushBatch, zerosOf }] = await Promise.all([import('../core/check/check.js'), import('../core/exec/one-shot.js')]);
+  const [{ runCheck, checkSamples, zerosOf }, { pushBatch }] = await Promise.all([import('../core/check/check.js'), import('../core/exec/push-run.js')]);
   const startedAt = deps.now();
   const progress = startProgress(deps.stderr, config, 'checking');
   let result: CheckResult;

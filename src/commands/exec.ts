@@ -10,11 +10,9 @@ import type { Deps } from '../core/deps.js';
 import { PUSH_FORMATS, type PushFormat } from '../core/metrics/push-formats.js';
 import { parseDuration } from '../core/time/parse.js';
 import { describeEnd, JobEndedError, METRICS_FILE_ENV, renderRegistry, runExec, type ExecResult } from '../core/exec/exec.js';
-import { Spool } from '../core/spool/spool.js';
 import { formatDuration } from '../core/output/render.js';
 import { colorFor } from '../core/output/terminal.js';
 import { addOutputOption, choiceFlag, configFrom, intFlag, outputFormat, printResult, warn } from './shared.js';
-import { createVmClient } from './vm-client.js';
 import type { OutputFormat } from '../core/output/render.js';
 
 export interface ExecCommandOptions {
@@ -85,8 +83,15 @@ export function validateExec(command: string, args: string[], raw: Record<string
 }
 
 export async function runExecCommand(opts: ExecCommandOptions, config: Config, deps: Deps): Promise<void> {
-  const client = opts.push === 'none' ? null : createVmClient(config, deps);
-  const spool = client ? new Spool(path.resolve(deps.cwd, config.spoolDir)) : null;
+  const format = opts.push;
+  // Loaded once the command runs: without --push, or for a short job, nothing waits for the HTTP client.
+  const connect =
+    format === 'none'
+      ? null
+      : async () => {
+          const [{ createVmClient }, { Spool }] = await Promise.all([import('./vm-client.js'), import('../core/spool/spool.js')]);
+          return { client: createVmClient(config, deps), spool: new Spool(path.resolve(deps.cwd, config.spoolDir)), format };
+        };
   const result = await runExec(
     {
       pipelineName: config.pipelineName,
@@ -105,8 +110,7 @@ export async function runExecCommand(opts: ExecCommandOptions, config: Config, d
       cwd: deps.cwd,
       onSignal: (h) => deps.onSignal(h),
       forwardSigint: !(deps.stdin as { isTTY?: boolean }).isTTY,
-      target: client && spool && opts.push !== 'none' ? { client, spool, format: opts.push } : null,
-      spoolDir: spool?.dir ?? null,
+      connect,
       startServer: async (render, host, port) => {
         const { startMetricsServer } = await import('../core/http/metrics-server.js');
         return startMetricsServer(renderRegistry(render), host, port);
@@ -121,7 +125,8 @@ export async function runExecCommand(opts: ExecCommandOptions, config: Config, d
     const c = colorFor(deps.stderr, config);
     const status = result.status === 'success' ? c.green(result.status) : c.red(result.status);
     const sent = result.metrics.push.pushes.filter((p) => p.sent).length;
-    const pushed = client ? `, metrics: ${sent} of ${result.metrics.push.pushes.length} pushes delivered to ${client.writeUrl}` : ', metrics not pushed';
+    const target = result.metrics.push.target;
+    const pushed = target ? `, metrics: ${sent} of ${result.metrics.push.pushes.length} pushes delivered to ${target}` : ', metrics not pushed';
     deps.stderr.write(`pipeobs exec: ${result.pipeline_name} ${status} in ${formatDuration(result.duration_seconds)}, exit code ${result.exit_code}${pushed}\n`);
   }
   if (result.status !== 'success') throw new JobEndedError(describeEnd(result), result.exit_code);

@@ -262,7 +262,7 @@ test('bad rules: each error names the file, the rule\'s line and what is wrong (
   await f('checks:\n  - not_null: [order_id]\n\n  - not_nul: order_id\n', 3, /r\.yml:4: unknown check kind "not_nul"[\s\S]*hint: use one of not_null, unique/);
   await f('checks:\n  - range: {column: status, min: 0}\n', 3, /r\.yml:2: range \(range_status\): range needs a numeric, date or time column, but status is VARCHAR/);
   await f('checks:\n  - accepted_values: {column: quantity, values: [1, two]}\n', 3, /r\.yml:2: .*quantity is BIGINT but the value "two" is not a number/);
-  await f('checks:\n  - relationships: {column: customer_id, to: nowhere.parquet, field: id}\n', 3, /r\.yml:2: relationships \(relationships_customer_id\): cannot read nowhere\.parquet: cannot read nowhere\.parquet: no such file/);
+  await f('checks:\n  - relationships: {column: customer_id, to: nowhere.parquet, field: id}\n', 3, /r\.yml:2: relationships \(relationships_customer_id\): cannot read nowhere\.parquet: no such file/);
   await f('checks:\n  - freshness: {column: price, max_age: 1h}\n', 3, /r\.yml:2: .*freshness needs a date or timestamp column, but price is DOUBLE/);
   await f('checks:\n  - expression: "quantity * nosuch > 0"\n', 3, /r\.yml:2: expression \(expression_1\): .*nosuch/);
   await f('checks:\n  - expression: "quantity + 1"\n', 3, /r\.yml:2: expression \(expression_1\): the condition gives BIGINT, not true or false/);

@@ -14,6 +14,7 @@ import { parseRules, ruleError, type Rule, type RuleKind, type RuleSet, type Sev
 import { resolveSource, SourceError, type DataFormat } from './source.js';
 import { diffSchema, judgeVolume, readState, SCHEMA_CHANGE_TYPES, VOLUME_WINDOW, writeState, type SchemaChange, type VolumeVerdict } from './state.js';
 import { sample } from '../exec/one-shot.js';
+export { zerosOf } from '../exec/one-shot.js';
 
 /** DuckDB's memory budget: the 10M-row benchmark must stay under 1 GB of RSS; beyond it DuckDB spills to disk. */
 export const DUCKDB_MEMORY_LIMIT = '600MB';
@@ -145,7 +146,7 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
           const ref = await resolveSource([rule.to], opts.cwd);
           refs.set(rule.name, { sql: ref.sql, columns: await describe(conn, ref.sql) });
         } catch (err) {
-          throw ruleError(set.file, rule.line, `relationships (${rule.name}): cannot read ${rule.to}: ${err instanceof SourceError ? err.message : firstLine(err)}`, 'the path is relative to the current directory');
+          throw ruleError(set.file, rule.line, `relationships (${rule.name}): ${err instanceof SourceError ? err.message : `cannot read ${rule.to}: ${firstLine(err)}`}`, 'the path is relative to the current directory');
         }
       }
       const plan = compileRules(set, columns, refs, source.sql);

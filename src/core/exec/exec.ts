@@ -14,7 +14,7 @@ import type { PushFormat, PushOutcome } from '../metrics/push.js';
 import { splitMetricName } from '../metrics/exposition.js';
 import type { Sample } from '../metrics/registry.js';
 import { parseMetricsFile, type MetricsFileProblem } from './metrics-file.js';
-import { histogramSamples, pushBatch, renderExposition, sample, withLabels, zerosOf, type PushTarget } from './one-shot.js';
+import { histogramSamples, renderExposition, sample, withLabels, zerosOf, type PushTarget } from './one-shot.js';
 import { runJob, STOP_SIGNALS, type JobEnd, type StopSignal } from './job.js';
 
 export const METRICS_FILE_ENV = 'PIPEOBS_METRICS_FILE';
@@ -38,9 +38,8 @@ export interface ExecContext {
   cwd: string;
   onSignal(handler: (s: StopSignal) => void): () => void;
   forwardSigint: boolean;
-  target: PushTarget | null;
-  /** Where the spool is, for the summary (null without pushing). */
-  spoolDir: string | null;
+  /** Builds the push target (client and spool), called once the command has started; null: no pushing. */
+  connect: (() => Promise<PushTarget>) | null;
   startServer?(render: () => Promise<string>, host: string, port: number): Promise<{ url: string; close(): Promise<void> }>;
 }
 
@@ -120,6 +119,8 @@ export async function runExec(opts: ExecOptions, ctx: ExecContext): Promise<Exec
 
   const pushes: PushOutcome[] = [];
   const pushErrors: string[] = [];
+  let targetUrl: string | null = null;
+  let spoolDir: string | null = null;
   let server: { url: string; close(): Promise<void> } | null = null;
   let current = runSamples(null, null, null);
   try {
@@ -139,8 +140,12 @@ export async function runExec(opts: ExecOptions, ctx: ExecContext): Promise<Exec
       },
       { onSignal: ctx.onSignal, forwardSigint: ctx.forwardSigint },
     );
-    // Counters at 0 first, sent while the job runs so it does not wait for VictoriaMetrics.
-    const zeroPush = ctx.target ? settle(pushBatch(ctx.target, current, startedAt.getTime())) : null;
+    // The push code is loaded, and the counters sent at 0, while the job runs: it waits for neither.
+    const zeros = current;
+    const pushing = ctx.connect
+      ? Promise.all([ctx.connect(), import('./push-run.js')]).then(([target, { pushBatch }]) => ({ target, pushBatch, zeroPush: settle(pushBatch(target, zeros, startedAt.getTime())) }))
+      : null;
+    pushing?.catch(() => {}); // awaited after the job; this keeps an early failure from counting as unhandled
     const end = await jobDone;
     const seconds = round3((performance.now() - t0) / 1000);
     const finishedAt = ctx.now();
@@ -154,8 +159,10 @@ export async function runExec(opts: ExecOptions, ctx: ExecContext): Promise<Exec
     let jobSamples = withLabels(jobMetrics.samples, base);
     if (opts.push === 'influx') jobSamples = jobSamples.filter((s) => influxCarries(s, problems));
 
-    if (ctx.target && zeroPush) {
-      const target = ctx.target;
+    if (pushing) {
+      const { target, pushBatch, zeroPush } = await pushing;
+      targetUrl = target.client.writeUrl;
+      spoolDir = target.spool.dir;
       const record = (r: PushOutcome | Error) => (r instanceof Error ? pushErrors.push(r.message) : pushes.push(r));
       record(await zeroPush);
       const startMs = startedAt.getTime();
@@ -186,7 +193,7 @@ export async function runExec(opts: ExecOptions, ctx: ExecContext): Promise<Exec
       metrics_file: { lines: jobMetrics.lines, samples: jobSamples.length, problems },
       metrics: {
         endpoint: server?.url ?? null,
-        push: { format: opts.push, target: ctx.target?.client.writeUrl ?? null, pushes, errors: pushErrors, spool_dir: ctx.spoolDir },
+        push: { format: opts.push, target: targetUrl, pushes, errors: pushErrors, spool_dir: spoolDir },
       },
     };
   } finally {

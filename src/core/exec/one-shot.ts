@@ -7,7 +7,7 @@
  */
 import { CATALOG_BY_NAME, metricDef } from '../metrics/catalog.js';
 import { escapePromLabelValue, formatPromValue } from '../metrics/exposition.js';
-import { pushSamples, type PushFormat, type PushOutcome } from '../metrics/push.js';
+import type { PushFormat } from '../metrics/push-formats.js';
 import type { Sample } from '../metrics/registry.js';
 import type { Spool } from '../spool/spool.js';
 import type { VmClient } from '../victoria/client.js';
@@ -49,15 +49,11 @@ export function withLabels(samples: readonly Sample[], labels: Labels): Sample[]
   return samples.map((s) => ({ ...s, labels: { ...s.labels, ...labels } }));
 }
 
+/** Where a one-shot process pushes; the pushing code itself is in push-run.ts, loaded only when pushing. */
 export interface PushTarget {
   client: VmClient;
   spool: Spool;
   format: Exclude<PushFormat, 'none'>;
-}
-
-/** Pushes one batch; VictoriaMetrics being down spools it (never throws for that). */
-export function pushBatch(target: PushTarget, samples: readonly Sample[], timestampMs: number): Promise<PushOutcome> {
-  return pushSamples(target.client, target.spool, target.format, samples, timestampMs);
 }
 
 /** Prometheus exposition without timestamps, for a scrape endpoint; samples grouped by metric family. */
