@@ -23,6 +23,7 @@ export interface ExecCommandOptions {
   timeoutSeconds?: number;
   killAfterSeconds: number;
   serve: boolean;
+  dbtResults?: string;
   output: OutputFormat;
 }
 
@@ -39,6 +40,7 @@ export function registerExec(program: Command, deps: Deps, run = runExecCommand)
     .option('--spool-dir <dir>', 'where metrics wait while VictoriaMetrics is unreachable (env PIPEOBS_SPOOL_DIR)')
     .option('--timeout <duration>', 'stop the command after this long (90s, 5m, 2h): SIGTERM, then SIGKILL after --kill-after; exit code 124')
     .option('--kill-after <seconds>', 'seconds between SIGTERM and SIGKILL when --timeout strikes', '10')
+    .option('--dbt-results <file>', 'after the command, read dbt\'s run_results.json (e.g. target/run_results.json): rows per model, failed models and tests')
     .option('--metrics-port <port>', 'serve the run\'s metrics at /metrics on this port while the command runs (0 picks one)')
     .option('--metrics-host <host>', 'address of that endpoint (env PIPEOBS_METRICS_HOST, default 127.0.0.1)');
   addOutputOption(cmd, ['text', 'json']).addHelpText('after', `
@@ -50,7 +52,7 @@ pipeobs pushes them at the end with pipeline_name and environment added.
 
 Examples:
   $ pipeobs exec --pipeline nightly_orders -- python etl.py --date 2026-11-21
-  $ pipeobs exec --pipeline dbt_daily --stage transform --timeout 2h -- dbt run
+  $ pipeobs exec --pipeline dbt_daily --stage transform --timeout 2h --dbt-results target/run_results.json -- dbt build
   $ pipeobs exec --pipeline backup -o json -- ./backup.sh > run.json`);
   cmd.action(async (command: string, args: string[], raw: Record<string, unknown>, c: Command) => {
     const config = configFrom(deps, c, {
@@ -78,6 +80,7 @@ export function validateExec(command: string, args: string[], raw: Record<string
     timeoutSeconds: raw.timeout === undefined ? undefined : parseDuration(String(raw.timeout), '--timeout'),
     killAfterSeconds: intFlag(raw.killAfter ?? '10', '--kill-after', 0, 3600),
     serve: raw.metricsPort !== undefined,
+    dbtResults: raw.dbtResults === undefined ? undefined : String(raw.dbtResults),
     output: outputFormat(raw.output, ['text', 'json']),
   };
 }
@@ -102,6 +105,7 @@ export async function runExecCommand(opts: ExecCommandOptions, config: Config, d
       timeoutSeconds: opts.timeoutSeconds,
       killAfterSeconds: opts.killAfterSeconds,
       push: opts.push,
+      dbtResults: opts.dbtResults === undefined ? undefined : path.resolve(deps.cwd, opts.dbtResults),
       serve: opts.serve ? { host: config.metricsHost, port: config.metricsPort } : null,
     },
     {
@@ -136,6 +140,7 @@ function reportWarnings(result: ExecResult, deps: Deps, config: Config): void {
   for (const p of result.metrics_file.problems) {
     warn(deps, config, p.line > 0 ? `${METRICS_FILE_ENV} line ${p.line}: ${p.reason}: ${p.text}` : `${METRICS_FILE_ENV}: ${p.reason}`);
   }
+  for (const w of result.warnings) warn(deps, config, w);
   for (const e of result.metrics.push.errors) warn(deps, config, `metrics not delivered: ${e}`);
   const spooled = result.metrics.push.pushes.filter((p) => !p.sent);
   if (spooled.length > 0) {

@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { readdirSync, readFileSync, existsSync, mkdirSync, writeFileSync, utimesSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCli, tempDir } from '../helpers/cli.js';
@@ -245,6 +245,55 @@ test('--metrics-port serves the run\'s metrics and the job\'s figures while it r
   assert.match(scrape, /^pipeline_runs_total\{pipeline_name="exec_serve",environment="dev",status="success"\} 0$/m);
   assert.match(scrape, /^job_progress_rows\{pipeline_name="exec_serve",environment="dev"\} 42$/m);
   assert.match(scrape, /# TYPE pipeline_stage_duration_seconds histogram/);
+});
+
+test('--dbt-results: rows per model, failed models and tests, and the share of tests passing, from the run_results.json the run wrote', async () => {
+  const cwd = tempDir();
+  const results = {
+    metadata: { dbt_schema_version: 'https://schemas.getdbt.com/dbt/run-results/v6.json' },
+    results: [
+      { unique_id: 'model.shop.orders', status: 'success', adapter_response: { rows_affected: 120 } },
+      { unique_id: 'model.shop.customers', status: 'success', adapter_response: { rows_affected: 30 } },
+      { unique_id: 'model.shop.broken', status: 'error', adapter_response: {} },
+      { unique_id: 'seed.shop.countries', status: 'success', adapter_response: { rows_affected: 5 } },
+      { unique_id: 'model.shop.later', status: 'skipped' },
+      { unique_id: 'test.shop.not_null_orders_id.a1', status: 'pass', failures: 0 },
+      { unique_id: 'test.shop.unique_orders_id.b2', status: 'fail', failures: 3 },
+      { unique_id: 'test.shop.accepted_values_status.c3', status: 'warn', failures: 1 },
+      { unique_id: 'test.shop.relationships_x.d4', status: 'skipped' },
+    ],
+  };
+  writeFileSync(path.join(cwd, 'results.json'), JSON.stringify(results));
+  // a stand-in for dbt: writes target/run_results.json and exits 1 (a model failed), as dbt does
+  const r = await exec('dbt_shop', ['--stage', 'transform', '--dbt-results', 'target/run_results.json', '--', 'sh', '-c', 'mkdir -p target && cp results.json target/run_results.json && exit 1'], { cwd });
+  assert.equal(r.code, 1);
+  assert.deepEqual(r.doc?.dbt, {
+    file: path.join(cwd, 'target', 'run_results.json'),
+    models: 4,
+    models_failed: 1,
+    rows_affected: 155,
+    tests: 3,
+    tests_passed: 1,
+    tests_failed: 1,
+    tests_warned: 1,
+    failing_tests: ['unique_orders_id.b2'],
+    model_rows: { orders: 120, customers: 30, countries: 5 },
+  });
+  const sel = 'pipeline_name="dbt_shop",environment="dev"';
+  assert.equal(await value(`pipeline_rows_processed_total{${sel},stage="transform",data_source="orders"}`), 120);
+  assert.equal(await value(`pipeline_rows_processed_total{${sel},stage="transform",data_source="countries"}`), 5);
+  assert.equal(await value(`pipeline_errors_total{${sel},stage="transform",error_type="dbt_model_error"}`), 1);
+  assert.equal(await value(`pipeline_errors_total{${sel},stage="transform",error_type="dbt_test_failed"}`), 1);
+  assert.equal(await value(`pipeline_data_quality_score{${sel},check_type="dbt_tests"}`), 66.67);
+  assert.equal(await value(`pipeline_runs_total{${sel},status="failed"}`), 1);
+
+  // results left by an earlier run are not this run's: not read, and said so
+  mkdirSync(path.join(cwd, 'target'), { recursive: true });
+  utimesSync(path.join(cwd, 'target', 'run_results.json'), new Date(Date.now() - 3_600_000), new Date(Date.now() - 3_600_000));
+  const stale = await exec('dbt_stale', ['--push', 'none', '--dbt-results', 'target/run_results.json', '--', 'true'], { cwd });
+  assert.equal(stale.code, 0);
+  assert.equal(stale.doc?.dbt, null);
+  assert.match(stale.stderr, /--dbt-results \/.*\/target\/run_results\.json: last written .* before this run started: not read/);
 });
 
 test('usage: --pipeline is required; a bad --timeout names the flag', async () => {

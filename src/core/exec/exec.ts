@@ -4,7 +4,7 @@
  * plus whatever the job wrote to PIPEOBS_METRICS_FILE, and pushes them with the spool behind.
  * Kept free of DuckDB, prom-client and the LLM client: it must add almost nothing to a job's time.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Registry } from 'prom-client';
@@ -15,6 +15,7 @@ import { splitMetricName } from '../metrics/exposition.js';
 import type { Sample } from '../metrics/registry.js';
 import { parseMetricsFile, type MetricsFileProblem } from './metrics-file.js';
 import { histogramSamples, renderExposition, sample, withLabels, zerosOf, type PushTarget } from './one-shot.js';
+import { dbtSamples, parseDbtRunResults, type DbtSummary } from './dbt.js';
 import { runJob, STOP_SIGNALS, type JobEnd, type StopSignal } from './job.js';
 
 export const METRICS_FILE_ENV = 'PIPEOBS_METRICS_FILE';
@@ -28,6 +29,8 @@ export interface ExecOptions {
   timeoutSeconds?: number;
   killAfterSeconds: number;
   push: PushFormat;
+  /** dbt's run_results.json to read after the command (absolute), or undefined. */
+  dbtResults?: string;
   /** Serve the run's metrics for scrapers while the command runs. */
   serve: { host: string; port: number } | null;
 }
@@ -62,6 +65,9 @@ export interface ExecResult {
   duration_seconds: number;
   timeout_seconds: number | null;
   metrics_file: { lines: number; samples: number; problems: MetricsFileProblem[] };
+  /** What dbt's run_results.json said (with --dbt-results), null when not asked or not readable. */
+  dbt: DbtSummary | null;
+  warnings: string[];
   metrics: {
     endpoint: string | null;
     push: { format: PushFormat; target: string | null; pushes: PushOutcome[]; errors: string[]; spool_dir: string | null };
@@ -156,7 +162,17 @@ export async function runExec(opts: ExecOptions, ctx: ExecContext): Promise<Exec
     current.push(sample('pipeline_last_run_duration_seconds', base, seconds));
     if (status === 'success') current.push(sample('pipeline_last_success_timestamp_seconds', base, finishedAt.getTime() / 1000));
     const problems = [...jobMetrics.problems];
+    const warnings: string[] = [];
     let jobSamples = withLabels(jobMetrics.samples, base);
+    let dbt: DbtSummary | null = null;
+    if (opts.dbtResults) {
+      const read = await readDbtResults(opts.dbtResults, startedAt);
+      if (typeof read === 'string') warnings.push(`--dbt-results ${opts.dbtResults}: ${read}`);
+      else {
+        dbt = read;
+        jobSamples = [...jobSamples, ...dbtSamples(read, staged, base)];
+      }
+    }
     if (opts.push === 'influx') jobSamples = jobSamples.filter((s) => influxCarries(s, problems));
 
     if (pushing) {
@@ -191,6 +207,8 @@ export async function runExec(opts: ExecOptions, ctx: ExecContext): Promise<Exec
       duration_seconds: seconds,
       timeout_seconds: opts.timeoutSeconds ?? null,
       metrics_file: { lines: jobMetrics.lines, samples: jobSamples.length, problems },
+      dbt,
+      warnings,
       metrics: {
         endpoint: server?.url ?? null,
         push: { format: opts.push, target: targetUrl, pushes, errors: pushErrors, spool_dir: spoolDir },
@@ -200,6 +218,19 @@ export async function runExec(opts: ExecOptions, ctx: ExecContext): Promise<Exec
     await server?.close();
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** The run_results.json this run wrote, or why it is not read (missing, older than the run, not dbt's). */
+async function readDbtResults(file: string, startedAt: Date): Promise<DbtSummary | string> {
+  let st;
+  try {
+    st = await stat(file);
+  } catch {
+    return 'not found: did dbt run, and in this directory?';
+  }
+  // A file from an earlier run would report that run's rows and tests as this one's.
+  if (st.mtimeMs < startedAt.getTime() - 1000) return `last written ${new Date(st.mtimeMs).toISOString()}, before this run started: not read`;
+  return parseDbtRunResults(await readFile(file, 'utf8'), file);
 }
 
 /** A push's outcome, or the error VictoriaMetrics answered with (refused data, bad credentials): never a rejection. */
