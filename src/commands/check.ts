@@ -102,6 +102,8 @@ export async function runCheckCommand(opts: CheckCommandOptions, config: Config,
   const [{ runCheck, checkSamples, zerosOf }, { pushBatch }] = await Promise.all([import('../core/check/check.js'), import('../core/exec/push-run.js')]);
   const startedAt = deps.now();
   const progress = startProgress(deps.stderr, config, 'checking');
+  const stop = new AbortController();
+  const removeSignal = deps.onSignal(() => stop.abort());
   let result: CheckResult;
   try {
     result = await runCheck({
@@ -112,8 +114,10 @@ export async function runCheckCommand(opts: CheckCommandOptions, config: Config,
       datasetName: null,
       now: deps.now,
       onPhase: (t) => progress.update(t),
+      signal: stop.signal,
     });
   } finally {
+    removeSignal();
     progress.stop();
   }
   const pipelineName = config.pipelineName || result.dataset;

@@ -278,6 +278,42 @@ test('bad rules: each error names the file, the rule\'s line and what is wrong (
   assert.match(noRules.stderr, /cannot read the rules file .*absent\.yml: no such file/);
 });
 
+test('SIGINT during a check stops it: exit 130, and the state is not written', async () => {
+  const dir = tempDir('pipeobs-check-int-');
+  writeFileSync(path.join(dir, 'o.csv'), csvOf(orders));
+  const r = await runCli(['check', 'o.csv', '--state', 'o.state.json'], { cwd: dir, onSignalRegistered: (fire) => fire('SIGINT') });
+  assert.equal(r.code, 130, r.stderr);
+  assert.match(r.stderr, /interrupted: the check was stopped/);
+  assert.throws(() => readFileSync(path.join(dir, 'o.state.json')), /ENOENT/);
+});
+
+test('flags become options before anything runs (the run seam)', async () => {
+  const { Command } = await import('commander');
+  const { registerCheck } = await import('../../src/commands/check.js');
+  const parse = async (argv: string[]) => {
+    let got: unknown;
+    const program = new Command().exitOverride();
+    registerCheck(program, { env: {}, cwd: '/w' } as never, async (opts) => {
+      got = opts;
+    });
+    program.commands[0].exitOverride().configureOutput({ writeErr: () => {} });
+    try {
+      await program.parseAsync(argv, { from: 'user' });
+    } catch (err) {
+      return (err as Error).message;
+    }
+    return got;
+  };
+  assert.deepEqual(await parse(['check', 'a.parquet', 'b.parquet', '--rules', 'r/orders.yml', '--fail-under', '99.5']), {
+    paths: ['a.parquet', 'b.parquet'], rulesFile: '/w/r/orders.yml', stateFile: '/w/r/orders.state.json', push: 'none', failUnder: 99.5, output: 'text',
+  });
+  assert.deepEqual(await parse(['check', 'd/', '--state', 's.json', '--push', 'influx', '-o', 'json']), {
+    paths: ['d/'], rulesFile: null, stateFile: '/w/s.json', push: 'influx', failUnder: undefined, output: 'json',
+  });
+  assert.match(String(await parse(['check', 'a.csv'])), /nothing to check: give --rules, --state, or both/);
+  assert.match(String(await parse(['check', 'a.csv', '--rules', 'r.yml', '--fail-under', '101'])), /--fail-under 101 is not valid/);
+});
+
 // ---- pure parts ----
 
 test('rules: shapes dbt and Soda users write, with their lines', () => {

@@ -315,3 +315,48 @@ test('the built binary leaves stdin, stdout and stderr to the command and exits 
   assert.equal(r.stdout, 'HELLO\n');
   assert.equal(r.stderr, 'oops\nerror: the command exited with code 7\n');
 });
+
+test('on an interactive terminal SIGINT is not sent again (Ctrl-C reached the command already); SIGTERM always is', async () => {
+  const { runJob } = await import('../../src/core/exec/job.js');
+  let fire: ((s: 'SIGINT' | 'SIGTERM') => void) | undefined;
+  const spec = { command: 'sh', args: ['-c', 'sleep 0.5'], env: { PATH: process.env.PATH }, cwd: tempDir(), killAfterSeconds: 1 };
+  const hooks = (forwardSigint: boolean) => ({ forwardSigint, onSignal: (h: (s: 'SIGINT' | 'SIGTERM') => void) => ((fire = h), () => {}) });
+  const tty = runJob(spec, hooks(false));
+  fire!('SIGINT');
+  const kept = await tty;
+  assert.deepEqual([kept.exitCode, kept.signal, kept.forwarded], [0, null, 'SIGINT']);
+  const piped = runJob(spec, hooks(true));
+  await new Promise((r) => setTimeout(r, 100));
+  fire!('SIGINT');
+  const stopped = await piped;
+  assert.deepEqual([stopped.exitCode, stopped.signal], [130, 'SIGINT']);
+});
+
+test('flags become options before anything runs (the run seam)', async () => {
+  const { Command } = await import('commander');
+  const { registerExec } = await import('../../src/commands/exec.js');
+  const { Capture } = await import('../helpers/cli.js');
+  const parse = async (argv: string[]) => {
+    let got: unknown;
+    const program = new Command().exitOverride();
+    const deps = { env: { PIPEOBS_PIPELINE_NAME: 'p' }, stdout: new Capture(), stderr: new Capture() } as never;
+    registerExec(program, deps, async (opts) => {
+      got = opts;
+    });
+    program.commands[0].exitOverride().configureOutput({ writeErr: () => {} });
+    try {
+      await program.parseAsync(argv, { from: 'user' });
+    } catch (err) {
+      return (err as Error).message;
+    }
+    return got;
+  };
+  const base = { stage: 'run', push: 'prometheus', timeoutSeconds: undefined, killAfterSeconds: 10, serve: false, dbtResults: undefined, output: 'text' };
+  assert.deepEqual(await parse(['exec', '--', 'dbt', 'run', '--select', 'orders']), { ...base, command: 'dbt', args: ['run', '--select', 'orders'] });
+  assert.deepEqual(await parse(['exec', '--timeout', '1h30m', '--stage', 'load', '--push', 'none', '--metrics-port', '0', '-o', 'json', 'true']), {
+    ...base, command: 'true', args: [], timeoutSeconds: 5400, stage: 'load', push: 'none', serve: true, output: 'json',
+  });
+  assert.match(String(await parse(['exec', '--push', 'kafka', 'true'])), /--push kafka is not valid: expected one of prometheus, influx, none/);
+  assert.match(String(await parse(['exec', '-o', 'csv', 'true'])), /csv/);
+  assert.match(String(await parse(['exec', '--kill-after', '-1', 'true'])), /--kill-after -1 is not valid/);
+});

@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { ConfigError, UsageError, WorkFailedError } from '../errors.js';
+import { ConfigError, InterruptedError, UsageError, WorkFailedError } from '../errors.js';
 import type { Sample } from '../metrics/registry.js';
 import { compileRules, type Column, type Reference } from './compile.js';
 import { parseRules, ruleError, type Rule, type RuleKind, type RuleSet, type Severity } from './rules.js';
@@ -27,6 +27,8 @@ export interface CheckOptions {
   datasetName: string | null;
   now(): Date;
   onPhase?(text: string): void;
+  /** Aborting interrupts the query in progress; the check then ends with InterruptedError. */
+  signal?: AbortSignal;
 }
 
 export type CheckStatus = 'pass' | 'fail' | 'warn' | 'unknown';
@@ -114,7 +116,7 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
     if (err instanceof SourceError) throw new UsageError(err.message, err.hint);
     throw err;
   }
-  const dataset = set?.dataset ?? opts.datasetName ?? path.basename(opts.paths[0]).replace(/\.[^.]*(\.(gz|zst))?$/, '').replace(/[*?[\]]/g, '') ?? 'dataset';
+  const dataset = set?.dataset ?? opts.datasetName ?? (path.basename(opts.paths[0]).replace(/\.[^.]*(\.(gz|zst))?$/, '').replace(/[*?[\]]/g, '') || 'dataset');
 
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'pipeobs-check-'));
   const instance = await DuckDBInstance.create(':memory:', {
@@ -123,6 +125,11 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
     preserve_insertion_order: 'false',
   });
   const conn = await instance.connect();
+  const onAbort = () => conn.interrupt();
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  const interrupted = () => {
+    if (opts.signal?.aborted) throw new InterruptedError('interrupted: the check was stopped; nothing was recorded');
+  };
   try {
     // Timestamps without a zone are read as UTC, as the freshness of a TIMESTAMPTZ column is.
     await conn.run("SET TimeZone = 'UTC'");
@@ -172,6 +179,7 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
       try {
         [scan] = await rowsOf(conn, plan.scanSql);
       } catch (err) {
+        interrupted();
         throw new WorkFailedError(`checking ${opts.paths.join(' ')} failed: ${firstLine(err)}`, 'a value DuckDB could not convert? Check the expression rules and the file types');
       }
       rows = Number(scan.rows);
@@ -182,7 +190,12 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
         if (r.kind === 'freshness' && freshnessSeconds === null && o.measured !== null) freshnessSeconds = o.measured;
         if (o.outcome.rows_failing !== null && o.outcome.rows_failing > 0 && c.examplesSql) {
           phase(`fetching examples of ${r.name}`);
-          o.outcome.examples = await rowsOf(conn, c.examplesSql);
+          try {
+            o.outcome.examples = await rowsOf(conn, c.examplesSql);
+          } catch (err) {
+            interrupted();
+            o.outcome.detail += ` (examples not fetched: ${firstLine(err)})`;
+          }
         }
         outcomes.push(o.outcome);
       }
@@ -191,6 +204,7 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
       rows = Number((await rowsOf(conn, `SELECT count(*) AS n FROM ${source.sql}`))[0].n);
     }
 
+    interrupted();
     // Schema and volume, against the last check's state.
     const state = opts.stateFile ? await readState(opts.stateFile) : null;
     const changes = state ? diffSchema(state.schema, columns) : [];
@@ -250,6 +264,7 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
       seconds: Math.round(performance.now() - t0) / 1000,
     };
   } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
     conn.closeSync();
     instance.closeSync();
     await rm(tmp, { recursive: true, force: true });

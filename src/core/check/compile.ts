@@ -65,7 +65,7 @@ export function compileRules(set: RuleSet, columns: readonly Column[], refs: Rea
     return c;
   };
   const key = set.key ?? set.rules.find((r) => r.kind === 'unique')?.columns ?? null;
-  if (set.key) for (const k of set.key) if (!byName.has(k)) throw ruleError(set.file, null, `key: column ${JSON.stringify(k)} is not in the dataset`, `its columns: ${known}`);
+  if (set.key) for (const k of set.key) if (!byName.has(k)) throw ruleError(set.file, set.keyLine, `key: column ${JSON.stringify(k)} is not in the dataset`, `its columns: ${known}`);
 
   const aggregates: string[] = ['count(*) AS "rows"'];
   const joins: string[] = [];

@@ -39,6 +39,7 @@ export interface RuleSet {
   dataset: string | null;
   /** Columns that identify a row in the failing examples. */
   key: string[] | null;
+  keyLine: number | null;
   rules: Rule[];
 }
 
@@ -75,7 +76,8 @@ export function parseRules(text: string, file: string): RuleSet {
   }
   const json = root.toJSON() as Record<string, unknown>;
   const dataset = json.dataset === undefined ? null : String(json.dataset);
-  const key = json.key === undefined ? null : stringList(json.key, file, lineOf(root.get('key', true) as Node), 'key');
+  const keyLine = json.key === undefined ? null : lineOf(root.get('key', true) as Node);
+  const key = json.key === undefined ? null : stringList(json.key, file, keyLine ?? 1, 'key');
   const checksNode = root.get('checks', true) as Node | undefined;
   if (checksNode === undefined) throw ruleError(file, null, 'no checks: add a list under `checks:`');
   if (!isSeq(checksNode)) throw ruleError(file, lineOf(checksNode), '`checks` must be a list');
@@ -200,7 +202,7 @@ export function parseRules(text: string, file: string): RuleSet {
     seen.set(r.name, r.line);
   }
   if (rules.length === 0) throw ruleError(file, lineOf(checksNode), 'the list of checks is empty');
-  return { file, dataset, key, rules };
+  return { file, dataset, key, keyLine, rules };
 }
 
 const EXAMPLES: Record<RuleKind, string> = {
