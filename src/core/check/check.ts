@@ -79,11 +79,13 @@ function firstLine(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).split('\n')[0].replace(/^[A-Za-z ]+Error: /, '');
 }
 
+/** A DuckDB value as JSON can hold it: big integers as numbers while exact (else text), times as ISO text. */
 function jsValue(v: unknown): unknown {
   if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
   if (v instanceof Date) return v.toISOString();
   if (v === null || typeof v !== 'object') return v;
-  return JSON.parse(JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x)));
+  if (Array.isArray(v)) return v.map(jsValue);
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, jsValue(x)]));
 }
 
 async function rowsOf(conn: DuckDBConnection, sql: string): Promise<Record<string, unknown>[]> {
@@ -188,6 +190,7 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
         const r = c.rule;
         const o = await ruleOutcome(r, c.alias ? scan[c.alias] : null, rows, nowMs);
         if (r.kind === 'freshness' && freshnessSeconds === null && o.measured !== null) freshnessSeconds = o.measured;
+        if (c.examplesAlias) o.outcome.examples = (scan[c.examplesAlias] as Record<string, unknown>[] | null) ?? [];
         if (o.outcome.rows_failing !== null && o.outcome.rows_failing > 0 && c.examplesSql) {
           phase(`fetching examples of ${r.name}`);
           try {

@@ -1,7 +1,8 @@
 /**
  * Rules compiled to SQL. Every row-level rule becomes one aggregate of ONE statement
  * (`count(*) FILTER (WHERE <row fails>)`), so the data is scanned once whatever the number of
- * rules; failing examples are fetched afterwards, and only for the rules that failed.
+ * rules (a `unique` rule is a grouped sub-select of that statement, reading only its key
+ * columns); failing examples are fetched afterwards, only for the rules that failed.
  * Rules are checked against the dataset's columns and types first: an unknown column or a
  * type the rule cannot apply to is a configuration error naming the rule and its line.
  */
@@ -34,8 +35,10 @@ export interface CompiledRule {
   rule: Rule;
   /** Alias of the aggregate in the scan: failing rows, or the dataset-level value (max timestamp). */
   alias: string | null;
-  /** The query that lists a few failing rows; null for dataset-level rules. */
+  /** The query that lists a few failing rows, run only when the rule failed; null when none is needed. */
   examplesSql: string | null;
+  /** The scan's column that already holds the examples (unique). */
+  examplesAlias?: string;
 }
 
 export interface Plan {
@@ -68,6 +71,7 @@ export function compileRules(set: RuleSet, columns: readonly Column[], refs: Rea
   if (set.key) for (const k of set.key) if (!byName.has(k)) throw ruleError(set.file, set.keyLine, `key: column ${JSON.stringify(k)} is not in the dataset`, `its columns: ${known}`);
 
   const aggregates: string[] = ['count(*) AS "rows"'];
+  const subSelects: string[] = [];
   const joins: string[] = [];
   const out: CompiledRule[] = [];
   const casts: Plan['casts'] = [];
@@ -89,18 +93,19 @@ export function compileRules(set: RuleSet, columns: readonly Column[], refs: Rea
         break;
       case 'unique': {
         for (const c of rule.columns) need(rule, c);
-        const cols = rule.columns.map(col);
-        const present = cols.map((c) => `${c} IS NOT NULL`).join(' AND ');
-        const tuple = cols.length === 1 ? cols[0] : `(${cols.join(', ')})`;
         const alias = `f${out.length}`;
-        // Rows that repeat a key already seen (every copy after the first); rows with a NULL key part are not compared.
-        aggregates.push(`count(*) FILTER (WHERE ${present}) - count(DISTINCT ${tuple}) FILTER (WHERE ${present}) AS ${alias}`);
-        const list = cols.join(', ');
-        out.push({
-          rule,
-          alias,
-          examplesSql: `SELECT ${list}, count(*) AS copies FROM ${from} WHERE ${present} GROUP BY ${list} HAVING count(*) > 1 ORDER BY copies DESC, ${list} LIMIT ${EXAMPLES_LIMIT}`,
-        });
+        // A grouped sub-select of the same statement (DuckDB reads only the key columns for it): it
+        // counts the rows that repeat a key already seen (every copy after the first) and keeps the
+        // five most repeated keys as examples, so no second pass is needed. NULL key parts are not compared.
+        const copies = rule.columns.includes('copies') ? '_copies' : 'copies';
+        const names = rule.columns.map((c, i) => `${col(c)} AS k${i}`).join(', ');
+        const present = rule.columns.map((c) => `${col(c)} IS NOT NULL`).join(' AND ');
+        const example = `{${[...rule.columns.map((c, i) => `${quoteLiteral(c)}: k${i}`), `${quoteLiteral(copies)}: n`].join(', ')}}`;
+        subSelects.push(
+          `(SELECT coalesce(sum(n) - count(*), 0) AS ${alias}, max_by(${example}, n, ${EXAMPLES_LIMIT}) FILTER (WHERE n > 1) AS ${alias}_examples` +
+            ` FROM (SELECT ${names}, count(*) AS n FROM ${from} WHERE ${present} GROUP BY ALL)) AS u${out.length}`,
+        );
+        out.push({ rule, alias, examplesSql: null, examplesAlias: `${alias}_examples` });
         break;
       }
       case 'accepted_values': {
@@ -182,5 +187,7 @@ export function compileRules(set: RuleSet, columns: readonly Column[], refs: Rea
         break;
     }
   }
-  return { scanSql: `SELECT ${aggregates.join(',\n  ')}\nFROM ${from}${joins.join('')}`, rules: out, casts };
+  const main = `SELECT ${aggregates.join(',\n  ')}\nFROM ${from}${joins.join('')}`;
+  const scanSql = subSelects.length === 0 ? main : `SELECT * FROM (${main}) AS m,\n${subSelects.join(',\n')}`;
+  return { scanSql, rules: out, casts };
 }
