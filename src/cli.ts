@@ -21,6 +21,8 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   verify: () => import('./commands/verify.js').then((m) => m.registerVerify),
   'monitor-logs': () => import('./commands/monitor-logs.js').then((m) => m.registerMonitorLogs),
   'gen-logs': () => import('./commands/gen-logs.js').then((m) => m.registerGenLogs),
+  exec: () => import('./commands/exec.js').then((m) => m.registerExec),
+  check: () => import('./commands/check.js').then((m) => m.registerCheck),
 };
 
 

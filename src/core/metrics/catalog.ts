@@ -177,6 +177,14 @@ export const CATALOG: readonly MetricDef[] = [
     source: 'run-pipeline',
   },
   {
+    name: 'pipeline_schema_changes_total',
+    type: 'counter',
+    help: 'Columns added, dropped or retyped since the previous `pipeobs check` of the dataset, by change type',
+    unit: 'changes',
+    labels: [...P, 'data_source', 'change_type'],
+    source: 'run-pipeline', // the pipeline_* family; emitted by check
+  },
+  {
     name: 'pipeobs_llm_requests_total',
     type: 'counter',
     help: 'Chat-completion requests ask sent to the LLM, by model and outcome (ok, error)',
