@@ -200,7 +200,7 @@ test('a run killed mid-write leaves no partial file and no state change; the nex
   await vm.queryWhen('sum(count_over_time(kill_test_metric[3d]))', (r) => r.length === 1 && Number(r[0].value[1]) === 200_000, 20_000);
   const args = ['--vm-url', vm.url, 'export-parquet', '--out', out, '--match', 'kill_test_metric', '--start', String(BASE / 1000 - 60), '--end', String(BASE / 1000 + 4000)];
   const child = spawn(process.execPath, [path.join(root, 'bin', 'pipeobs'), ...args], { stdio: 'ignore', env: { ...process.env, CI: 'true' } });
-  await waitFor('the export to start writing', async () => existsSync(path.join(out, '.pipeobs-tmp', 'current', 'export.jsonl')), 20_000, 5);
+  await waitFor('the export to start writing', async () => existsSync(path.join(out, '.pipeobs-tmp', 'current', 'json', 'chunk-0000.jsonl')), 20_000, 5);
   child.kill('SIGKILL');
   await new Promise((r) => child.once('exit', r));
   assert.deepEqual(listParquet(out), [], 'no file outside the temporary directory');

@@ -116,7 +116,7 @@ async function rollForward(outDir: string): Promise<string | null> {
   }
 }
 
-export async function runExportJob(client: VmClient, job: ExportJob, duck: typeof import('@duckdb/node-api')): Promise<ExportSummary> {
+export async function runExportJob(client: VmClient, job: ExportJob, loadDuck: () => Promise<typeof import('@duckdb/node-api')>): Promise<ExportSummary> {
   const t0 = performance.now();
   try {
     await mkdir(job.outDir, { recursive: true });
@@ -160,7 +160,7 @@ export async function runExportJob(client: VmClient, job: ExportJob, duck: typeo
       return summary;
     }
     const work = path.join(tmpRoot, 'current');
-    const result = await exportWindow(client, { match: job.match, afterMs, untilMs, partitionBy: job.partitionBy, workDir: work, memoryLimitMb: job.memoryLimitMb, onProgress: job.onProgress }, duck);
+    const result = await exportWindow(client, { match: job.match, afterMs, untilMs, partitionBy: job.partitionBy, workDir: work, memoryLimitMb: job.memoryLimitMb, onProgress: job.onProgress }, loadDuck);
     const moves = result.files.map((f: ExportedFile) => ({ from: f.tmpPath, to: path.join(job.outDir, f.relPath) }));
     const newState: State | null = job.incremental ? { version: 1, last_end_ms: untilMs, match: job.match, partition_by: job.partitionBy, updated_at: new Date().toISOString() } : null;
     // From here on the run is committed: a crash is finished by the next run's roll-forward.
