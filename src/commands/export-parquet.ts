@@ -94,6 +94,7 @@ export async function runExportParquet(opts: ExportParquetOptions, config: Confi
       incremental: opts.incremental,
       start: opts.start,
       end: opts.end,
+      now: deps.now(),
       memoryLimitMb: opts.memoryLimitMb,
       pid: process.pid,
       onProgress: progress.active ? (p) => progress.update(`exporting: ${formatBytes(p.bytes)}, ${p.lines.toLocaleString('en')} lines`) : undefined,
