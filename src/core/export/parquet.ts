@@ -58,8 +58,16 @@ export interface ExportResult {
 }
 
 const VALUES_MARK = Buffer.from(',"values":[');
-/** Enough for one line of 1000 samples with long label sets; a line longer than this is refused. */
-const MAX_LINE_BYTES = 16 << 20;
+/** Enough for one line of 1000 samples with 40 labels of 16 KiB (VictoriaMetrics' limits); a longer line is refused. It is also
+ * the size of the buffers DuckDB reads JSON with, so it bounds memory too. */
+const MAX_LINE_BYTES = 2 << 20;
+
+/**
+ * Rows per Parquet row group. DuckDB's default (122,880) made the process peak about 90 MB higher
+ * per open file, measured on 8 MiB chunks; 30,000 costs ~10% more CPU and files ~1.5x larger
+ * (still about a tenth of the JSON).
+ */
+const ROW_GROUP_ROWS = 30_000;
 
 const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
 const quoteLiteral = (value: string) => `'${value.replace(/'/g, "''")}'`;
@@ -103,11 +111,12 @@ export function chunkStatements(jsonFile: string, target: string, partitionBy: P
   const useEnum = labels.values.length > 0 && labels.values.length <= MAX_ENUM_VALUES;
   const labelType = useEnum ? 'chunk_labels' : 'VARCHAR';
   const setup = useEnum ? [`DROP TYPE IF EXISTS chunk_labels`, `CREATE TYPE chunk_labels AS ENUM (${labels.values.map(quoteLiteral).join(', ')})`] : [];
+  // A DATE prints as YYYY-MM-DD in the directory name and costs far less than strftime per sample.
   const partCols =
     partitionBy === 'day'
-      ? `, strftime("timestamp", '%Y-%m-%d') AS date`
+      ? `, "timestamp"::DATE AS date`
       : partitionBy === 'hour'
-        ? `, strftime("timestamp", '%Y-%m-%d') AS date, strftime("timestamp", '%H') AS hour`
+        ? `, "timestamp"::DATE AS date, lpad(hour("timestamp")::VARCHAR, 2, '0') AS hour`
         : '';
   const partition = partitionBy === 'none' ? '' : `, PARTITION_BY (${partitionBy === 'day' ? 'date' : 'date, hour'}), OVERWRITE_OR_IGNORE, FILENAME_PATTERN 'part-{i}'`;
   const present = new Set(labels.present);
@@ -124,7 +133,7 @@ export function chunkStatements(jsonFile: string, target: string, partitionBy: P
   const samples = `SELECT *${partCols} FROM (
       SELECT metric, ${COMMON_LABELS.map(quoteIdent).join(', ')}, labels, make_timestamp(unnest(tss) * 1000) AS "timestamp", unnest(vs) AS value
       FROM (${typed}))`;
-  return [...setup, `COPY (${samples}) TO ${quoteLiteral(target)} (FORMAT parquet, COMPRESSION zstd${partition})`];
+  return [...setup, `COPY (${samples}) TO ${quoteLiteral(target)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${ROW_GROUP_ROWS}${partition})`];
 }
 
 /**
