@@ -3,7 +3,7 @@
  * Connection errors, timeouts, 429 and 5xx answers are retried with exponential backoff;
  * every error says what failed, against which URL, and what to do next.
  */
-import { gzipSync } from 'node:zlib';
+import { createRequire } from 'node:module';
 import { PipeobsError, ExitCode, UnreachableError, describeError, type ExitCodeValue } from '../errors.js';
 import { resolveEndpoints, type VmEndpoints } from './endpoints.js';
 import { httpRequest, type HttpResponse, type HttpTransport } from '../http/transport.js';
@@ -242,7 +242,7 @@ export class VmClient {
 
   private async post(url: string, body: PostBody, params: URLSearchParams, what: string, gzip = false): Promise<void> {
     let pieces: readonly Uint8Array[] = typeof body === 'string' ? [Buffer.from(body)] : body instanceof Uint8Array ? [body] : body;
-    if (gzip) pieces = [gzipSync(pieces.length === 1 ? pieces[0] : Buffer.concat(pieces))];
+    if (gzip) pieces = [(createRequire(import.meta.url)('node:zlib') as typeof import('node:zlib')).gzipSync(pieces.length === 1 ? pieces[0] : Buffer.concat(pieces))];
     const qs = params.toString();
     const res = await this.request(qs ? `${url}?${qs}` : url, 'POST', what, {
       body: pieces,
