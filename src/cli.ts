@@ -29,6 +29,9 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   'gen-logs': () => import('./commands/gen-logs.js').then((m) => m.registerGenLogs),
 };
 
+/** Every command's name (the benchmark times each one's --help). */
+export const COMMAND_NAMES: readonly string[] = Object.keys(COMMANDS);
+
 /**
  * What the top-level help lists for each command (arguments, description), so that it needs no
  * command module. test/cli.test.ts holds it equal to what the modules register; a command missing
