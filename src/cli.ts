@@ -1,13 +1,19 @@
 /**
  * The pipeobs program: builds the commander tree, runs one command, and turns whatever it threw
  * into a message and an exit code. This is the only place that decides exit codes.
+ *
+ * Start-up loads only what the command being run needs (measured with --cpu-prof and by counting
+ * the modules loaded): the command's own module, commander once there is something to parse,
+ * chalk only when a stream is a terminal. `--version` loads nothing, and the top-level help is
+ * built from COMMAND_SUMMARIES without loading any command module.
  */
-import { Command, CommanderError } from 'commander';
+import type { Command } from 'commander';
 import { createRequire } from 'node:module';
 import { ExitCode, PipeobsError, describeError } from './core/errors.js';
 import type { Deps } from './core/deps.js';
 import { renderJson } from './core/output/render.js';
-import { colorFor } from './core/output/terminal.js';
+import { colorFor, loadColors } from './core/output/terminal.js';
+import { VERSION } from './version.js';
 
 type Register = (program: Command, deps: Deps) => void;
 
@@ -25,12 +31,37 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   check: () => import('./commands/check.js').then((m) => m.registerCheck),
 };
 
+/** Every command's name (the benchmark times each one's --help). */
+export const COMMAND_NAMES: readonly string[] = Object.keys(COMMANDS);
+
+/**
+ * What the top-level help lists for each command (arguments, description), so that it needs no
+ * command module. test/cli.test.ts holds it equal to what the modules register; a command missing
+ * here is loaded for the help instead.
+ */
+export const COMMAND_SUMMARIES: Record<string, { args: string; description: string }> = {
+  'run-pipeline': { args: '', description: 'run the instrumented e-commerce ETL (extract → transform → quality → load to Parquet) and report its metrics' },
+  'push-influx': { args: '[files...]', description: 'push InfluxDB line protocol (files, stdin, or one point from flags) to VictoriaMetrics, checking every line' },
+  query: { args: '[promql]', description: 'PromQL against VictoriaMetrics, SQL over the series in DuckDB, and named reports' },
+  'export-parquet': { args: '', description: 'export VictoriaMetrics series to Parquet (zstd, Hive partitions), safe to run from cron' },
+  ask: { args: '[question...]', description: 'ask about the pipeline metrics in plain language; answered with checked PromQL (LLM or offline)' },
+  verify: { args: '', description: 'check the whole setup (Node, DuckDB, disk, VictoriaMetrics, vmagent, vmalert, Grafana, LLM, dashboard metrics) and say how to fix what fails' },
+  'monitor-logs': { args: '[inputs...]', description: 'turn Airflow, Kafka-consumer and ML-service logs into volume, latency percentiles, error rates, consumer lag and model confidence per hour' },
+  'gen-logs': { args: '', description: 'write realistic Airflow, Kafka-consumer and ML-service log lines (for trying monitor-logs and benchmarks)' },
+  exec: { args: '<command> [args...]', description: 'run any command untouched and record the run (status, duration, last success, its own figures) as pipeline metrics' },
+  check: { args: '<paths...>', description: 'check a Parquet, CSV or JSON lines dataset against YAML rules, and its schema and volume against earlier checks' },
+};
 
 const require = createRequire(import.meta.url);
-export const VERSION: string = (require('../../package.json') as { version: string }).version;
+export { VERSION };
 
-/** The program with the commands named in argv registered, or all of them when none is named. */
-export async function buildProgram(deps: Deps, argv: readonly string[] = []): Promise<Command> {
+/**
+ * The program with the command named in argv registered. When none is named (top-level help, an
+ * unknown command), every command is listed from COMMAND_SUMMARIES; `all` registers the real ones.
+ */
+export async function buildProgram(deps: Deps, argv: readonly string[] = [], opts: { all?: boolean } = {}): Promise<Command> {
+  // commander is CommonJS: required directly, it skips the ESM wrapper and the export scan.
+  const { Command } = require('commander') as typeof import('commander');
   const program = new Command('pipeobs')
     .description('Observe data pipelines: is data flowing, fresh, correct and fast? (VictoriaMetrics + Grafana)')
     .version(VERSION, '-V, --version', 'print the pipeobs version')
@@ -49,8 +80,17 @@ export async function buildProgram(deps: Deps, argv: readonly string[] = []): Pr
 Exit codes: 0 ok, 1 failed, 2 usage error, 3 configuration error, 4 dependency unreachable, 5 check failed, 130 interrupted.
 Run \`pipeobs <command> --help\` for a command's flags and examples.`);
   const named = argv.find((a) => a in COMMANDS);
-  const wanted = named && !argv.includes('help') ? [named] : Object.keys(COMMANDS);
-  for (const register of await Promise.all(wanted.map((c) => COMMANDS[c]()))) register(program, deps);
+  const listed = named ? [named] : Object.keys(COMMANDS);
+  const registers = await Promise.all(listed.map((c) => (opts.all || named || !COMMAND_SUMMARIES[c] ? COMMANDS[c]() : null)));
+  listed.forEach((name, i) => {
+    const register = registers[i];
+    if (register) register(program, deps);
+    else {
+      // Listed for help only: with no command named in argv, no command can run.
+      const { args, description } = COMMAND_SUMMARIES[name];
+      program.command(args ? `${name} ${args}` : name).description(description).option('-o, --output <format>');
+    }
+  });
 
   for (const cmd of program.commands) {
     cmd.exitOverride().configureOutput({ writeOut: (s) => deps.stdout.write(s), writeErr: (s) => deps.stderr.write(s) });
@@ -60,6 +100,12 @@ Run \`pipeobs <command> --help\` for a command's flags and examples.`);
 
 /** Runs pipeobs with the given arguments (without node and script) and returns the exit code. */
 export async function main(argv: string[], deps: Deps): Promise<number> {
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+    deps.stdout.write(`${VERSION}\n`);
+    return ExitCode.ok;
+  }
+  // chalk only where colour can show.
+  if (deps.stdout.isTTY || deps.stderr.isTTY) await loadColors();
   // Whether the command printed its result: in JSON mode, stdout then holds exactly that one document.
   let printed = false;
   // The real stream with write() observed: readline and ora need the rest of it (on, columns…).
@@ -90,7 +136,7 @@ export async function main(argv: string[], deps: Deps): Promise<number> {
  * stdout gets {"error": {...}} so scripts always read one JSON document.
  */
 function reportError(err: unknown, argv: string[], deps: Deps, resultPrinted: boolean): number {
-  if (err instanceof CommanderError) {
+  if (isCommanderError(err)) {
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.ok;
     if (err.code === 'commander.executeSubCommandAsync') return ExitCode.ok;
     return ExitCode.usage; // commander has already printed what was wrong
@@ -120,6 +166,10 @@ function debugWanted(argv: string[], deps: Deps): boolean {
 async function reportNativeScanners(deps: Deps): Promise<void> {
   const { nativeLoadReport } = await import('./core/native/load.js');
   for (const line of nativeLoadReport()) deps.stderr.write(`debug: ${line}\n`);
+}
+
+function isCommanderError(err: unknown): err is { code: string } {
+  return err instanceof Error && err.name === 'CommanderError' && typeof (err as { code?: unknown }).code === 'string';
 }
 
 function wantsJson(argv: string[]): boolean {

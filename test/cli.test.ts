@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { runCli, tempDir } from './helpers/cli.js';
 import { freePort, waitFor } from './helpers/victoria.js';
 import { ExitCode } from '../src/core/errors.js';
@@ -121,4 +121,45 @@ test('the built binary runs as a user would, and output in a pipe has no colour 
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout, 'm,t=a v=1 1\n');
   assert.doesNotMatch(r.stderr, /\u001b\[/);
+});
+
+test('the top-level help lists every command from COMMAND_SUMMARIES exactly as the command modules register it', async () => {
+  const { buildProgram, COMMAND_SUMMARIES } = await import('../src/cli.js');
+  const deps = { now: () => new Date(), env: {}, cwd: tempDir(), stdout: { write: () => true }, stderr: { write: () => true }, stdin: process.stdin, sleep: async () => {}, onSignal: () => () => {} };
+  const real = await buildProgram(deps, [], { all: true });
+  const summarized = await buildProgram(deps, []);
+  assert.deepEqual(Object.keys(COMMAND_SUMMARIES).sort(), real.commands.map((c) => c.name()).sort());
+  for (const cmd of real.commands) {
+    const s = COMMAND_SUMMARIES[cmd.name()];
+    assert.equal(s.description, cmd.description(), cmd.name());
+    assert.equal(s.args, cmd.registeredArguments.map((a) => (a.required ? `<${a.name()}${a.variadic ? '...' : ''}>` : `[${a.name()}${a.variadic ? '...' : ''}]`)).join(' '), cmd.name());
+  }
+  assert.equal(summarized.helpInformation(), real.helpInformation());
+});
+
+/** The modules a run of the built binary loads, as URLs relative to the package. */
+function modulesLoaded(args: string[]): string[] {
+  const dir = tempDir();
+  const hooks = path.join(dir, 'hooks.mjs');
+  writeFileSync(hooks, `export async function load(url, context, next) { process._rawDebug('LOADED ' + url); return next(url, context); }\n`);
+  const register = path.join(dir, 'register.mjs');
+  // Built-in modules are listed at exit, however they were loaded (import or require).
+  writeFileSync(
+    register,
+    `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n` +
+      `process.on('exit', () => { for (const m of process.moduleLoadList) if (m.startsWith('NativeModule ')) process._rawDebug('LOADED node:' + m.slice(13)); });\n`,
+  );
+  const r = spawnSync(process.execPath, ['--import', register, bin, ...args], { encoding: 'utf8', env: { ...process.env, PIPEOBS_VM_URL: 'http://127.0.0.1:1', PIPEOBS_VM_RETRIES: '0' } });
+  const base = pathToFileURL(root).href + '/';
+  return r.stderr.split('\n').filter((l) => l.startsWith('LOADED ')).map((l) => l.slice(7).replace(base, ''));
+}
+
+test('start-up loads only what the command needs: nothing for --version, no command module for --help, no colour library in a pipe', () => {
+  assert.deepEqual(modulesLoaded(['--version']).filter((m) => !m.startsWith('node:')), ['bin/pipeobs', 'dist/src/version.js']);
+  const help = modulesLoaded(['--help']);
+  assert.deepEqual(help.filter((m) => m.startsWith('dist/src/commands/')), []);
+  const query = modulesLoaded(['query', 'up']);
+  assert.deepEqual(query.filter((m) => m.startsWith('dist/src/commands/')).sort(), ['dist/src/commands/query.js', 'dist/src/commands/shared.js', 'dist/src/commands/vm-client.js']);
+  assert.ok(query.includes('node:http'), 'built-in modules are seen');
+  for (const m of [...help, ...query]) assert.doesNotMatch(m, /node_modules\/(chalk|ora|@duckdb|openai|prom-client|@faker-js)\/|^node:(https|tls|zlib)$/, m);
 });

@@ -85,7 +85,7 @@ export function validateExportParquet(raw: Record<string, unknown>, deps: Deps):
 }
 
 export async function runExportParquet(opts: ExportParquetOptions, config: Config, deps: Deps): Promise<void> {
-  const [{ runExportJob }, duck] = await Promise.all([import('../core/export/job.js'), import('@duckdb/node-api')]);
+  const { runExportJob } = await import('../core/export/job.js');
   const client = createVmClient(config, deps);
   const progress = startProgress(deps.stderr, config, 'exporting');
   let summary: ExportSummary;
@@ -97,10 +97,11 @@ export async function runExportParquet(opts: ExportParquetOptions, config: Confi
       incremental: opts.incremental,
       start: opts.start,
       end: opts.end,
+      now: deps.now(),
       memoryLimitMb: opts.memoryLimitMb,
       pid: process.pid,
       onProgress: progress.active ? (p) => progress.update(`exporting: ${formatBytes(p.bytes)}, ${p.lines.toLocaleString('en')} lines`) : undefined,
-    }, duck);
+    }, () => import('@duckdb/node-api'));
   } catch (err) {
     progress.fail('export failed; the state and the existing files are untouched');
     throw err;

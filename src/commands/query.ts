@@ -225,11 +225,22 @@ async function exportWindow(client: ReturnType<typeof createVmClient>, opts: Que
   return exportSamples(client, ['{__name__=~"pipeline_.*"}'], opts.window.start, opts.window.end);
 }
 
-/** Any result table as the DuckDB table result_table, for --parquet. */
+/** A time as pipeobs prints it (ISO 8601 in UTC); such columns are written as TIMESTAMP. */
+const UTC_ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,3})?Z$/;
+
+/**
+ * Any result table as the DuckDB table result_table, for --parquet: numbers as DOUBLE, times as
+ * TIMESTAMP (UTC, as export-parquet writes them), everything else as VARCHAR.
+ */
 async function loadResult(conn: import('@duckdb/node-api').DuckDBConnection, table: Table): Promise<void> {
+  const { timestampValue } = await import('@duckdb/node-api');
   const cols = table.columns.map((c, i) => {
     const values = table.rows.map((r) => r[i]).filter((v) => v !== null && v !== undefined);
-    const type = values.length > 0 && values.every((v) => typeof v === 'number') ? 'DOUBLE' : 'VARCHAR';
+    const type =
+      values.length === 0 ? 'VARCHAR'
+      : values.every((v) => typeof v === 'number') ? 'DOUBLE'
+      : values.every((v) => typeof v === 'string' && UTC_ISO.test(v) && Number.isFinite(Date.parse(v))) ? 'TIMESTAMP'
+      : 'VARCHAR';
     return { name: c, type };
   });
   await conn.run(`CREATE OR REPLACE TABLE result_table (${cols.map((c) => `"${c.name.replace(/"/g, '""')}" ${c.type}`).join(', ')})`);
@@ -239,6 +250,7 @@ async function loadResult(conn: import('@duckdb/node-api').DuckDBConnection, tab
       const v = r[i];
       if (v === null || v === undefined) app.appendNull();
       else if (c.type === 'DOUBLE') app.appendDouble(Number(v));
+      else if (c.type === 'TIMESTAMP') app.appendTimestamp(timestampValue(BigInt(Date.parse(String(v))) * 1000n));
       else app.appendVarchar(String(v));
     });
     app.endRow();

@@ -1,7 +1,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -200,7 +201,7 @@ test('a run killed mid-write leaves no partial file and no state change; the nex
   await vm.queryWhen('sum(count_over_time(kill_test_metric[3d]))', (r) => r.length === 1 && Number(r[0].value[1]) === 200_000, 20_000);
   const args = ['--vm-url', vm.url, 'export-parquet', '--out', out, '--match', 'kill_test_metric', '--start', String(BASE / 1000 - 60), '--end', String(BASE / 1000 + 4000)];
   const child = spawn(process.execPath, [path.join(root, 'bin', 'pipeobs'), ...args], { stdio: 'ignore', env: { ...process.env, CI: 'true' } });
-  await waitFor('the export to start writing', async () => existsSync(path.join(out, '.pipeobs-tmp', 'current', 'export.jsonl')), 20_000, 5);
+  await waitFor('the export to start writing', async () => existsSync(path.join(out, '.pipeobs-tmp', 'current', 'json', 'chunk-0000.jsonl')), 20_000, 5);
   child.kill('SIGKILL');
   await new Promise((r) => child.once('exit', r));
   assert.deepEqual(listParquet(out), [], 'no file outside the temporary directory');
@@ -266,4 +267,166 @@ test('bad input: each a clear error and the documented exit code; a failed run c
   assert.ok(!existsSync(path.join(out, '.pipeobs-tmp')));
   const withEnd = await exportCli(['--out', out, '--incremental', '--end', 'now']);
   assert.equal(withEnd.code, 2);
+});
+
+const WINDOW = ['--start', String((BASE - MIN) / 1000), '--end', String((BASE + 4 * 3_600_000) / 1000)];
+
+function fileSizes(dir: string): Record<string, number> {
+  return Object.fromEntries(listParquet(dir).map((f) => [f, statSync(f).size]));
+}
+
+test('the same window exported again into one --out is refused, saying which window it already holds; each sample exists once', async () => {
+  const out = tempDir();
+  const first = await exportCli(['--out', out, ...WINDOW]);
+  assert.equal(first.code, 0, first.stderr);
+  const files = fileSizes(out);
+  const again = await exportCli(['--out', out, ...WINDOW]);
+  assert.equal(again.code, 2);
+  assert.match(again.stderr, /already holds \(.*\] of --match .*, which overlaps this run's window .*: its samples would be stored twice/);
+  assert.match(again.stderr, /hint: export only what is missing \(--start /);
+  // An overlapping window (a relative --start run a little later) is refused as well.
+  const overlapping = await exportCli(['--out', out, '--start', String(BASE / 1000 + 3600), '--end', String(BASE / 1000 + 5 * 3600)]);
+  assert.equal(overlapping.code, 2);
+  assert.deepEqual(fileSizes(out), files);
+  // What is missing can be added: the window right after.
+  const next = await exportCli(['--out', out, '--start', String(BASE / 1000 + 4 * 3600), '--end', String(BASE / 1000 + 5 * 3600)]);
+  assert.equal(next.code, 0, next.stderr);
+  sameSamples((await readDuck(out)).rows, await exported(BASE - MIN, BASE + 5 * 3_600_000));
+});
+
+test('six runs started together into one --out: exactly one exports, the others refuse; each sample exists once', async () => {
+  const out = tempDir();
+  const args = ['--vm-url', vm.url, 'export-parquet', '--out', out, '-o', 'json', ...WINDOW];
+  const runs = await Promise.all(
+    Array.from({ length: 6 }, () =>
+      new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [path.join(root, 'bin', 'pipeobs'), ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, CI: 'true' } });
+        let stderr = '';
+        child.stderr.on('data', (d) => (stderr += d));
+        child.once('exit', (code) => resolve({ code, stderr }));
+      }),
+    ),
+  );
+  assert.equal(runs.filter((r) => r.code === 0).length, 1, runs.map((r) => r.stderr).join('\n'));
+  for (const r of runs.filter((x) => x.code !== 0)) {
+    assert.ok(
+      (r.code === 1 && /another export-parquet \(pid \d+\) is writing to/.test(r.stderr)) || (r.code === 2 && /already holds/.test(r.stderr)),
+      `${r.code}: ${r.stderr}`,
+    );
+  }
+  sameSamples((await readDuck(out)).rows, await exported(BASE - MIN, BASE + 4 * 3_600_000));
+  assert.ok(!existsSync(path.join(out, '.pipeobs-export.lock')));
+});
+
+test('a forged manifest that moves a file outside --out is refused (exit 3) and moves nothing', async () => {
+  const out = tempDir();
+  const victim = path.join(tempDir(), 'victim.txt');
+  writeFileSync(victim, 'keep');
+  mkdirSync(path.join(out, '.pipeobs-tmp'), { recursive: true });
+  const outside = path.join(path.dirname(out), 'stolen.parquet');
+  writeFileSync(path.join(out, '.pipeobs-tmp', 'pending.json'), JSON.stringify({ until_ms: BASE, moves: [{ from: victim, to: path.join(out, 'x.parquet') }], state: null }));
+  const r = await exportCli(['--out', out, ...WINDOW]);
+  assert.equal(r.code, 3);
+  assert.match(r.stderr, /pending\.json: moves\[0\]\.from ".*victim\.txt" is outside .*\.pipeobs-tmp/);
+  assert.equal(readFileSync(victim, 'utf8'), 'keep');
+  writeFileSync(path.join(out, '.pipeobs-tmp', 'pending.json'), JSON.stringify({ until_ms: BASE, moves: [{ from: path.join(out, '.pipeobs-tmp', 'a.parquet'), to: outside }], state: null }));
+  const r2 = await exportCli(['--out', out, ...WINDOW]);
+  assert.equal(r2.code, 3);
+  assert.match(r2.stderr, /moves\[0\]\.to ".*stolen\.parquet" is outside /);
+  assert.ok(!existsSync(outside));
+  assert.deepEqual(listParquet(out), []);
+});
+
+test('a damaged state file is a configuration error naming the field, never a full re-export', async () => {
+  const cases: [unknown, RegExp][] = [
+    [null, /state-file\.json: the state must be an object, not null/],
+    [{ version: 1, last_end_ms: BASE + 10 * 86_400_000, match: ['{__name__=~"pipeline_.*"}'], partition_by: 'day' }, /the state\.last_end_ms is .*, in the future/],
+    [{ version: 1, last_end_ms: 12.5, match: ['{__name__=~"pipeline_.*"}'], partition_by: 'day' }, /the state\.last_end_ms must be a time in milliseconds, not 12\.5/],
+    [{ version: 2, last_end_ms: BASE, match: ['x'], partition_by: 'day', exported: [{ after_ms: BASE, until_ms: BASE - 1, match: ['x'], partition_by: 'day' }] }, /the state\.exported\[0\] ends .* before it starts/],
+    [{ version: 7 }, /the state\.version must be 1 or 2, not 7/],
+  ];
+  for (const [doc, message] of cases) {
+    const out = tempDir();
+    writeFileSync(path.join(out, '.pipeobs-export-state.json'), JSON.stringify(doc));
+    const r = await exportCli(['--out', out, '--incremental', '--match', '{__name__=~"pipeline_.*"}', '--start', String(BASE / 1000 - 60)], { now: new Date(BASE + 4 * 3_600_000) });
+    assert.equal(r.code, 3, `${JSON.stringify(doc)}: ${r.stderr}`);
+    assert.match(r.stderr.replace('.pipeobs-export-state.json', 'state-file.json'), message);
+    assert.match(r.stderr, /hint: it is pipeobs' own file: if it was damaged, move it away/);
+    assert.deepEqual(listParquet(out), [], 'nothing exported');
+  }
+});
+
+/** A real HTTP server in front of VictoriaMetrics whose /api/v1/export answer arrives as `serve` decides. */
+async function slowProxy(serve: (body: Buffer, res: http.ServerResponse) => Promise<void>): Promise<{ url: string; close(): Promise<void> }> {
+  const server = http.createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const upstream = await fetch(`${vm.url}${req.url}`, { method: req.method, headers: { 'Content-Type': String(req.headers['content-type'] ?? '') }, body: req.method === 'POST' ? Buffer.concat(chunks) : undefined });
+    const body = Buffer.from(await upstream.arrayBuffer());
+    if (!req.url!.startsWith('/api/v1/export')) {
+      res.writeHead(upstream.status, { 'Content-Type': upstream.headers.get('content-type') ?? 'text/plain' }).end(body);
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': 'application/stream+json' });
+    await serve(body, res);
+  });
+  server.listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  const port = (server.address() as { port: number }).port;
+  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }) };
+}
+
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test('the timeout is per read: a slow export that keeps sending succeeds; a stalled one or a server dying mid-export exits 4 and changes nothing', async () => {
+  const pieces = (body: Buffer, n: number) => Array.from({ length: n }, (_, i) => body.subarray(Math.floor((i * body.length) / n), Math.floor(((i + 1) * body.length) / n)));
+  // 8 pieces 300 ms apart: 2.1 s in all, with a 0.5 s timeout.
+  const slow = await slowProxy(async (body, res) => {
+    for (const p of pieces(body, 8)) {
+      res.write(p);
+      await pause(300);
+    }
+    res.end();
+  });
+  const out = tempDir();
+  try {
+    const r = await exportCli(['--out', out, ...WINDOW], { env: { PIPEOBS_VM_URL: slow.url, PIPEOBS_VM_TIMEOUT: '0.5' } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.doc!.samples, 4 * 480);
+    sameSamples((await readDuck(out)).rows, await exported(BASE - MIN, BASE + 4 * 3_600_000));
+  } finally {
+    await slow.close();
+  }
+  const stateBefore = readFileSync(path.join(out, '.pipeobs-export-state.json'), 'utf8');
+  const filesBefore = fileSizes(out);
+  const next = ['--out', out, '--start', String(BASE / 1000 + 4 * 3600), '--end', String(BASE / 1000 + 8 * 3600)];
+  // A stall longer than the timeout after the first bytes.
+  const stalled = await slowProxy(async (body, res) => {
+    res.write(pieces(body, 2)[0]);
+    await pause(2_000);
+    res.end();
+  });
+  try {
+    const r = await exportCli(next, { env: { PIPEOBS_VM_URL: stalled.url, PIPEOBS_VM_TIMEOUT: '0.5', PIPEOBS_VM_RETRIES: '0' } });
+    assert.equal(r.code, 4, r.stderr);
+    assert.match(r.stderr, /error: VictoriaMetrics at http:\/\/127\.0\.0\.1:\d+\/api\/v1\/export sent nothing for 0\.5 s during export, after \d+ bytes\nhint: it is up but stalled: raise PIPEOBS_VM_TIMEOUT/);
+  } finally {
+    await stalled.close();
+  }
+  // The server goes away in the middle of the answer.
+  const dying = await slowProxy(async (body, res) => {
+    res.write(pieces(body, 2)[0]);
+    await pause(100);
+    res.socket?.destroy();
+  });
+  try {
+    const r = await exportCli(next, { env: { PIPEOBS_VM_URL: dying.url, PIPEOBS_VM_RETRIES: '0' } });
+    assert.equal(r.code, 4, r.stderr);
+    assert.match(r.stderr, /error: VictoriaMetrics at .* stopped sending the export after \d+ bytes/);
+  } finally {
+    await dying.close();
+  }
+  assert.equal(readFileSync(path.join(out, '.pipeobs-export-state.json'), 'utf8'), stateBefore);
+  assert.deepEqual(fileSizes(out), filesBefore);
+  assert.ok(!existsSync(path.join(out, '.pipeobs-tmp')));
 });

@@ -6,12 +6,19 @@
  * response bodies are read as a stream of Buffers.
  */
 import http, { type IncomingHttpHeaders } from 'node:http';
-import https from 'node:https';
+import { createRequire } from 'node:module';
 
-const agents = {
-  'http:': new http.Agent({ keepAlive: true, maxSockets: 8 }),
-  'https:': new https.Agent({ keepAlive: true, maxSockets: 8 }),
-};
+// node:https (and with it tls and crypto) is loaded on the first https URL only: a few
+// milliseconds of start-up that a local VictoriaMetrics never needs.
+const require = createRequire(import.meta.url);
+const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+let httpsAgent: import('node:https').Agent | null = null;
+function transportFor(protocol: string): { mod: typeof http | typeof import('node:https'); agent: http.Agent } {
+  if (protocol !== 'https:') return { mod: http, agent: httpAgent };
+  const https = require('node:https') as typeof import('node:https');
+  httpsAgent ??= new https.Agent({ keepAlive: true, maxSockets: 8 });
+  return { mod: https, agent: httpsAgent };
+}
 
 export interface HttpResponse {
   status: number;
@@ -45,7 +52,7 @@ export type HttpTransport = (url: string, req: HttpRequest) => Promise<HttpRespo
 /** Sends one request. Credentials in the URL (http://user:pw@host) become a Basic Authorization header. */
 export const httpRequest: HttpTransport = (url, req) => {
   const u = new URL(url);
-  const mod = u.protocol === 'https:' ? https : http;
+  const { mod, agent } = transportFor(u.protocol);
   const headers: Record<string, string> = { ...req.headers };
   if (u.username) {
     headers.Authorization = `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`;
@@ -54,7 +61,7 @@ export const httpRequest: HttpTransport = (url, req) => {
   }
   if (req.body) headers['Content-Length'] = String(req.body.reduce((n, p) => n + p.length, 0));
   return new Promise((resolve, reject) => {
-    const r = mod.request(u, { method: req.method, headers, agent: agents[u.protocol as 'http:' | 'https:'], signal: req.signal }, (res) => {
+    const r = mod.request(u, { method: req.method, headers, agent, signal: req.signal }, (res) => {
       const collect = async (): Promise<Buffer> => {
         const chunks: Buffer[] = [];
         for await (const c of res) chunks.push(c as Buffer);

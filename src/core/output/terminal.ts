@@ -2,7 +2,7 @@
  * The streams a command writes to, and what they allow: colour only on a terminal and
  * without NO_COLOR; spinners only on a terminal and never in CI.
  */
-import { Chalk, type ChalkInstance } from 'chalk';
+import type { ChalkInstance } from 'chalk';
 import type { Ora } from 'ora';
 
 export interface Out {
@@ -15,8 +15,30 @@ export interface TerminalOptions {
   ci: boolean;
 }
 
+let ChalkClass: typeof import('chalk').Chalk | null = null;
+
+/** Loads chalk (10 ms of start-up): done once by cli.ts when stdout or stderr is a terminal. */
+export async function loadColors(): Promise<void> {
+  ChalkClass ??= (await import('chalk')).Chalk;
+}
+
+/**
+ * Every style of chalk as a no-op, at level 0: what output that is not a terminal gets, without
+ * loading chalk. Any chain of style names (c.bold.cyan) is itself, and calling it returns the text.
+ */
+const plain: ChalkInstance = new Proxy((...text: unknown[]) => text.join(' '), {
+  get(target, prop) {
+    if (prop === 'level') return 0;
+    // Not a thenable, and a function to everything that inspects it.
+    if (prop === 'then' || typeof prop === 'symbol' || prop in Function.prototype) return Reflect.get(target, prop);
+    return plain;
+  },
+}) as unknown as ChalkInstance;
+
 export function colorFor(out: Out, opts: TerminalOptions): ChalkInstance {
-  return new Chalk({ level: out.isTTY && !opts.noColor ? 1 : 0 });
+  const level = out.isTTY && !opts.noColor ? 1 : 0;
+  // Without loadColors() (a caller outside cli.ts), text stays plain rather than waiting for chalk.
+  return level && ChalkClass ? new ChalkClass({ level }) : plain;
 }
 
 export interface Progress {

@@ -4,7 +4,7 @@
  * every error says what failed, against which URL, and what to do next.
  */
 import { VM_START_COMMAND } from './start-command.js';
-import { gzipSync } from 'node:zlib';
+import { createRequire } from 'node:module';
 import { PipeobsError, ExitCode, UnreachableError, describeError, type ExitCodeValue } from '../errors.js';
 import { resolveEndpoints, type VmEndpoints } from './endpoints.js';
 import { httpRequest, type HttpResponse, type HttpTransport } from '../http/transport.js';
@@ -76,7 +76,12 @@ export class VmClient {
 
   /** Sends one request, retrying connection errors, timeouts, 429 and 5xx. Returns the response for any other status. */
   /** Sends one request, retrying connection errors, timeouts, 429 and 5xx. Returns the response for any other status. */
-  private async request(url: string, method: 'GET' | 'POST', what: string, opts: { body?: readonly Uint8Array[]; headers?: Record<string, string>; retries?: number } = {}): Promise<HttpResponse> {
+  private async request(
+    url: string,
+    method: 'GET' | 'POST',
+    what: string,
+    opts: { body?: readonly Uint8Array[]; headers?: Record<string, string>; retries?: number; signal?: () => AbortSignal } = {},
+  ): Promise<HttpResponse> {
     const retries = opts.retries ?? this.opts.retries;
     const headers: Record<string, string> = { ...opts.headers };
     if (this.opts.bearerToken) headers.Authorization = `Bearer ${this.opts.bearerToken}`;
@@ -85,7 +90,8 @@ export class VmClient {
     let lastError = '';
     for (let attempt = 0; ; attempt++) {
       try {
-        const res = await send(url, { method, headers, body: opts.body, signal: AbortSignal.timeout(this.opts.timeoutMs) });
+        const signal = opts.signal ? opts.signal() : AbortSignal.timeout(this.opts.timeoutMs);
+        const res = await send(url, { method, headers, body: opts.body, signal });
         if ((res.status >= 500 || res.status === 429) && attempt < retries) {
           lastError = `HTTP ${res.status}: ${(await res.text()).trim().slice(0, 300)}`;
         } else {
@@ -108,8 +114,8 @@ export class VmClient {
     }
   }
 
-  private form(url: string, params: URLSearchParams, what: string): Promise<HttpResponse> {
-    return this.request(url, 'POST', what, { body: [Buffer.from(params.toString())], headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+  private form(url: string, params: URLSearchParams, what: string, signal?: () => AbortSignal): Promise<HttpResponse> {
+    return this.request(url, 'POST', what, { body: [Buffer.from(params.toString())], headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, signal });
   }
 
   private async expectOk(res: HttpResponse, what: string, exitCode?: ExitCodeValue): Promise<HttpResponse> {
@@ -168,9 +174,41 @@ export class VmClient {
   async *exportRaw(match: string[], start: string, end: string, maxRowsPerLine = 1000): AsyncGenerator<Uint8Array> {
     const params = rangeParams(match, start, end);
     params.set('max_rows_per_line', String(maxRowsPerLine));
-    const res = await this.form(this.endpoints.export, params, 'export');
+    // The timeout applies to each wait for data (the answer, then every read), not to the whole
+    // download: a large export over a slow link is fine as long as bytes keep coming.
+    let idle = new IdleTimeout(this.opts.timeoutMs);
+    const res = await this.form(this.endpoints.export, params, 'export', () => {
+      idle.clear();
+      idle = new IdleTimeout(this.opts.timeoutMs);
+      return idle.signal;
+    });
+    idle.clear();
     await this.expectOk(res, 'export', ExitCode.usage);
-    yield* res.body;
+    const shown = redactUrl(res.url);
+    const body = res.body[Symbol.asyncIterator]();
+    let bytes = 0;
+    try {
+      for (;;) {
+        idle.arm();
+        let next: IteratorResult<Buffer>;
+        try {
+          next = await body.next();
+        } catch (err) {
+          if (idle.fired) {
+            throw new UnreachableError(`VictoriaMetrics at ${shown} sent nothing for ${this.opts.timeoutMs / 1000} s during export, after ${bytes} bytes`, 'it is up but stalled: raise PIPEOBS_VM_TIMEOUT, or check its load', { cause: err });
+          }
+          throw new UnreachableError(`VictoriaMetrics at ${shown} stopped sending the export after ${bytes} bytes (${describeError(err)})`, 'check that it is still running (it may have restarted), then run the export again', { cause: err });
+        } finally {
+          idle.clear();
+        }
+        if (next.done) break;
+        bytes += next.value.length;
+        yield next.value;
+      }
+    } finally {
+      idle.clear();
+      await body.return?.();
+    }
   }
 
   async *exportLines(match: string[], start?: TimeArg, end?: TimeArg): AsyncGenerator<string> {
@@ -205,7 +243,7 @@ export class VmClient {
 
   private async post(url: string, body: PostBody, params: URLSearchParams, what: string, gzip = false): Promise<void> {
     let pieces: readonly Uint8Array[] = typeof body === 'string' ? [Buffer.from(body)] : body instanceof Uint8Array ? [body] : body;
-    if (gzip) pieces = [gzipSync(pieces.length === 1 ? pieces[0] : Buffer.concat(pieces))];
+    if (gzip) pieces = [(createRequire(import.meta.url)('node:zlib') as typeof import('node:zlib')).gzipSync(pieces.length === 1 ? pieces[0] : Buffer.concat(pieces))];
     const qs = params.toString();
     const res = await this.request(qs ? `${url}?${qs}` : url, 'POST', what, {
       body: pieces,
@@ -258,6 +296,28 @@ export class VmClient {
     const res = await this.request(this.endpoints.forceFlush, 'GET', 'force flush');
     await this.expectOk(res, 'force flush');
     await res.discard();
+  }
+}
+
+/** An abort signal that fires when armed for longer than `ms` without being cleared. */
+class IdleTimeout {
+  private readonly controller = new AbortController();
+  private timer: NodeJS.Timeout | null = null;
+  fired = false;
+  readonly signal = this.controller.signal;
+  constructor(private readonly ms: number) {
+    this.arm();
+  }
+  arm(): void {
+    this.clear();
+    this.timer = setTimeout(() => {
+      this.fired = true;
+      this.controller.abort(new DOMException(`no data within ${this.ms / 1000} s`, 'TimeoutError'));
+    }, this.ms);
+  }
+  clear(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
   }
 }
 
