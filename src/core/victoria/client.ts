@@ -7,6 +7,7 @@ import { gzipSync } from 'node:zlib';
 import { PipeobsError, ExitCode, UnreachableError, describeError, type ExitCodeValue } from '../errors.js';
 import { resolveEndpoints, type VmEndpoints } from './endpoints.js';
 import { httpRequest, type HttpResponse, type HttpTransport } from '../http/transport.js';
+import { normalizeTargetUrl, redactUrl } from '../redact.js';
 
 export interface VmClientOptions {
   readUrl: string;
@@ -66,14 +67,19 @@ export class VmClient {
     this.endpoints = resolveEndpoints(opts.readUrl, opts.writeUrl);
   }
 
+  /** The read URL as it may be shown: credentials redacted. */
   get readUrl(): string {
-    return this.opts.readUrl;
+    return redactUrl(this.opts.readUrl);
   }
+  /** The write URL as it may be shown: credentials redacted. */
   get writeUrl(): string {
-    return this.opts.writeUrl;
+    return redactUrl(this.opts.writeUrl);
+  }
+  /** Where writes go, without secrets and in one spelling: what the spool is keyed by. */
+  get writeTarget(): string {
+    return normalizeTargetUrl(this.opts.writeUrl);
   }
 
-  /** Sends one request, retrying connection errors, timeouts, 429 and 5xx. Returns the response for any other status. */
   /** Sends one request, retrying connection errors, timeouts, 429 and 5xx. Returns the response for any other status. */
   private async request(url: string, method: 'GET' | 'POST', what: string, opts: { body?: readonly Uint8Array[]; headers?: Record<string, string>; retries?: number } = {}): Promise<HttpResponse> {
     const retries = opts.retries ?? this.opts.retries;
@@ -280,15 +286,4 @@ function errorText(body: string): string {
     // not JSON
   }
   return body.trim();
-}
-
-/** Hides user:password in URLs that are shown to the user. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString().replace(/\/$/, '');
-  } catch {
-    return url;
-  }
 }
