@@ -45,7 +45,8 @@ export async function buildProgram(deps: Deps, argv: readonly string[] = []): Pr
       writeErr: (s) => deps.stderr.write(s),
     })
     .addHelpText('after', `
-Exit codes: 0 ok, 1 failed, 2 usage error, 3 configuration error, 4 dependency unreachable, 5 check failed, 130 interrupted.
+Exit codes: 0 ok, 1 failed, 2 usage error, 3 configuration error, 4 dependency unreachable, 5 check failed, 130 interrupted,
+75 data kept in the spool, not delivered yet (push-influx).
 Run \`pipeobs <command> --help\` for a command's flags and examples.`);
   const named = argv.find((a) => a in COMMANDS);
   const wanted = named && !argv.includes('help') ? [named] : Object.keys(COMMANDS);

@@ -139,7 +139,7 @@ export async function runRunPipeline(opts: RunPipelineOptions, config: Config, d
     runs: [],
     metrics: {
       endpoint: null,
-      push: { format: opts.push, target: client ? client.writeUrl : null, pushes: [], spool_dir: spool.dir, spooled_files: 0 },
+      push: { format: opts.push, target: client ? client.writeUrl : null, pushes: [], spool_dir: client ? spool.forTarget(client.writeTarget).dir : spool.root, spooled_files: 0 },
     },
     interrupted: false,
   };
@@ -163,7 +163,7 @@ export async function runRunPipeline(opts: RunPipelineOptions, config: Config, d
       const samples = await snapshotSamples(reg.registry);
       const outcome = await pushSamples(client, spool, opts.push, samples, deps.now().getTime());
       result.metrics.push.pushes.push(outcome);
-      if (!outcome.sent) warn(deps, config, `${outcome.error}\n  ${outcome.samples} samples kept in ${outcome.spooledFile}; the next push sends them`);
+      if (outcome.message) warn(deps, config, outcome.message);
     };
     // Every counter at 0 first, so increase() over the run is exact even for a brand-new series.
     if (opts.metrics) await push();
@@ -202,7 +202,7 @@ export async function runRunPipeline(opts: RunPipelineOptions, config: Config, d
     removeSignal();
     await server?.close();
   }
-  result.metrics.push.spooled_files = (await spool.stats()).files;
+  result.metrics.push.spooled_files = client ? (await spool.forTarget(client.writeTarget).stats()).files : 0;
 
   printResult(deps, config, opts.output, result, runsTable(result), (c) => renderRunText(result, c, client === null));
 

@@ -31,9 +31,17 @@ export interface InvalidLine {
   excerpt: string;
 }
 
+/** Where a batch came from: its samples and the input lines they were read from. */
+export interface BatchOrigin {
+  samples: number;
+  source: string;
+  firstLine: number;
+  lastLine: number;
+}
+
 export interface BatchSink {
   /** Delivers one batch: whole lines, each ending in \n, in pieces to be sent one after the other. */
-  send(body: readonly Buffer[], lines: number, bytes: number): Promise<void>;
+  send(body: readonly Buffer[], lines: number, bytes: number, origin: BatchOrigin): Promise<void>;
 }
 
 export interface StreamOptions {
@@ -90,6 +98,9 @@ export async function streamLineProtocol(
   let pieces: Buffer[] = [];
   let batchLines = 0;
   let batchBytes = 0;
+  let batchSamples = 0;
+  let batchFirstLine = 0;
+  let batchLastLine = 0;
   // The run of consecutive valid lines being collected: buf[runStart, runEnd).
   let runBuf: Buffer | null = null;
   let runStart = 0;
@@ -109,12 +120,14 @@ export async function streamLineProtocol(
     const body = pieces;
     const lines = batchLines;
     const bytes = body.reduce((n, b) => n + b.length, 0);
+    const origin: BatchOrigin = { samples: batchSamples, source: sourceName, firstLine: batchFirstLine, lastLine: batchLastLine };
     pieces = [];
     batchLines = 0;
     batchBytes = 0;
+    batchSamples = 0;
     report.batches++;
     report.bytes += bytes;
-    const p: Promise<void> = sink.send(body, lines, bytes).then(
+    const p: Promise<void> = sink.send(body, lines, bytes, origin).then(
       () => void inFlight.delete(p),
       (err) => {
         inFlight.delete(p);
@@ -161,6 +174,9 @@ export async function streamLineProtocol(
     }
     report.validLines++;
     report.samples += verdict;
+    if (batchLines === 0) batchFirstLine = lineNo;
+    batchLastLine = lineNo;
+    batchSamples += verdict;
     const e = end > pos && buf[end - 1] === 13 ? end - 1 : end;
     if (runBuf === buf && pos === runEnd + 1) runEnd = e;
     else {
