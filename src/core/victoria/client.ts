@@ -4,9 +4,9 @@
  * every error says what failed, against which URL, and what to do next.
  */
 import { gzipSync } from 'node:zlib';
-import { PipeobsError, ExitCode, UnreachableError, describeError, type ExitCodeValue } from '../errors.js';
+import { ConfigError, PipeobsError, ExitCode, UnreachableError, describeError, type ExitCodeValue } from '../errors.js';
 import { resolveEndpoints, type VmEndpoints } from './endpoints.js';
-import { httpRequest, type HttpResponse, type HttpTransport } from '../http/transport.js';
+import { ConnectionError, httpRequest, type HttpResponse, type HttpTransport } from '../http/transport.js';
 import { normalizeTargetUrl, redactUrl } from '../redact.js';
 
 export interface VmClientOptions {
@@ -90,9 +90,18 @@ export class VmClient {
     let lastError = '';
     for (let attempt = 0; ; attempt++) {
       try {
-        const res = await send(url, { method, headers, body: opts.body, signal: AbortSignal.timeout(this.opts.timeoutMs) });
+        // The timeout bounds the wait for the answer to begin; then it is the longest pause between
+        // bytes, so a long export that keeps coming is not cut off.
+        const abort = new AbortController();
+        const timer = setTimeout(() => abort.abort(new DOMException(`no answer within ${this.opts.timeoutMs / 1000} s`, 'TimeoutError')), this.opts.timeoutMs);
+        let res: HttpResponse;
+        try {
+          res = await send(url, { method, headers, body: opts.body, signal: abort.signal, idleTimeoutMs: this.opts.timeoutMs });
+        } finally {
+          clearTimeout(timer);
+        }
         if ((res.status >= 500 || res.status === 429) && attempt < retries) {
-          lastError = `HTTP ${res.status}: ${(await res.text()).trim().slice(0, 300)}`;
+          lastError = `HTTP ${res.status}: ${(await res.text().catch(() => '')).trim().slice(0, 300)}`;
         } else {
           return res;
         }
@@ -119,7 +128,7 @@ export class VmClient {
 
   private async expectOk(res: HttpResponse, what: string, exitCode?: ExitCodeValue): Promise<HttpResponse> {
     if (res.ok) return res;
-    const body = await res.text();
+    const body = await this.read(res, what, () => res.text());
     if (res.status >= 500 || res.status === 429) {
       throw new UnreachableError(`VictoriaMetrics at ${redactUrl(res.url)} failed ${what} (HTTP ${res.status}): ${body.trim().slice(0, 500)}`, 'check its logs and free disk space');
     }
@@ -132,7 +141,16 @@ export class VmClient {
   private async getJson<T>(url: string, params: URLSearchParams, what: string, exitCode?: ExitCodeValue): Promise<T> {
     const res = await this.form(url, params, what);
     await this.expectOk(res, what, exitCode);
-    const doc = (await res.json()) as { status: string; data: T; error?: string };
+    const text = await this.read(res, what, () => res.text());
+    let doc: { status: string; data: T; error?: string };
+    try {
+      doc = JSON.parse(text) as typeof doc;
+    } catch {
+      throw new ConfigError(
+        `${redactUrl(url)} answered ${what} with something that is not JSON: ${JSON.stringify(text.slice(0, 120))}`,
+        'is PIPEOBS_VM_URL (or PIPEOBS_VM_READ_URL) the address of VictoriaMetrics (or vmselect with its tenant)?',
+      );
+    }
     if (doc.status !== 'success') throw new VmRejectedError(res.status, doc.error ?? JSON.stringify(doc), what, exitCode);
     return doc.data;
   }
@@ -175,7 +193,33 @@ export class VmClient {
     params.set('max_rows_per_line', String(maxRowsPerLine));
     const res = await this.form(this.endpoints.export, params, 'export');
     await this.expectOk(res, 'export', ExitCode.usage);
-    yield* res.body;
+    yield* this.stream(res, 'export');
+  }
+
+  /** The body as it arrives; a cut-off or stalled answer becomes an UnreachableError. */
+  private async *stream(res: HttpResponse, what: string): AsyncGenerator<Uint8Array> {
+    try {
+      yield* res.body;
+    } catch (err) {
+      throw this.cutOff(res, what, err);
+    }
+  }
+
+  private async read<T>(res: HttpResponse, what: string, reader: () => Promise<T>): Promise<T> {
+    try {
+      return await reader();
+    } catch (err) {
+      throw this.cutOff(res, what, err);
+    }
+  }
+
+  private cutOff(res: HttpResponse, what: string, err: unknown): unknown {
+    if (!(err instanceof ConnectionError)) return err;
+    return new UnreachableError(
+      `VictoriaMetrics at ${redactUrl(res.url)} stopped sending ${what} midway (${describeError(err)})`,
+      'check that it is still running (its log, free memory); raise PIPEOBS_VM_TIMEOUT if it is only slow',
+      { cause: err },
+    );
   }
 
   async *exportLines(match: string[], start?: TimeArg, end?: TimeArg): AsyncGenerator<string> {
@@ -183,7 +227,7 @@ export class VmClient {
     await this.expectOk(res, 'export', ExitCode.usage);
     const decoder = new TextDecoder();
     let rest = '';
-    for await (const chunk of res.body) {
+    for await (const chunk of this.stream(res, 'export')) {
       rest += decoder.decode(chunk, { stream: true });
       let nl: number;
       while ((nl = rest.indexOf('\n')) >= 0) {
@@ -254,7 +298,7 @@ export class VmClient {
   private async metricsText(): Promise<string> {
     const res = await this.request(this.endpoints.readMetrics, 'GET', 'metrics page');
     await this.expectOk(res, 'metrics page');
-    return res.text();
+    return this.read(res, 'metrics page', () => res.text());
   }
 
   /** Makes samples written so far searchable at once (single-node); a no-op on cluster URLs. */
