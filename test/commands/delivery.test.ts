@@ -4,7 +4,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runCli, tempDir } from '../helpers/cli.js';
 import { freePort, startVictoriaMetrics, type VictoriaMetrics } from '../helpers/victoria.js';
@@ -167,4 +167,22 @@ test('credentials in URLs are never shown by any command, in text or JSON, nor w
     const content = readFileSync(path.join(cwd, f), 'latin1');
     for (const secret of secrets) assert.ok(!content.includes(secret), `${f} holds ${secret}`);
   }
+});
+
+test('a spool that cannot be read: push-influx says so (exit 3); run-pipeline still delivers, with a warning', async () => {
+  const { Spool } = await import('../../src/core/spool/spool.js');
+  const cwd = tempDir();
+  const dir = new Spool(path.join(cwd, 'spool')).forTarget(a.url).dir;
+  mkdirSync(path.dirname(dir), { recursive: true });
+  writeFileSync(dir, 'not a directory');
+  const lp = path.join(cwd, 'x.lp');
+  writeFileSync(lp, `unreadable v=1 ${nowS()}\n`);
+  const r = await runCli(['push-influx', lp, '--precision', 's'], { cwd, env: { ...env0, PIPEOBS_VM_URL: a.url } });
+  assert.equal(r.code, 3, r.stderr);
+  assert.equal(r.stderr, `error: cannot read the spool ${dir} (ENOTDIR)\nhint: fix its owner and permissions (it should be yours, mode 0700), or point PIPEOBS_SPOOL_DIR elsewhere\n`);
+  const run = await runCli(['run-pipeline', '--once', '--rows', '50', '--push', 'prometheus', '--metrics-port', '0', '--pipeline-name', 'unreadable', '-o', 'json'], { cwd, env: { ...env0, PIPEOBS_VM_URL: a.url } });
+  assert.equal(run.code, 0, run.stderr);
+  const doc = JSON.parse(run.stdout) as { metrics: { push: { pushes: { sent: boolean }[] } } };
+  assert.deepEqual(doc.metrics.push.pushes.map((p) => p.sent), [true, true]);
+  assert.match(run.stderr, /warning: delivered, but what waits in the spool stays there: cannot read the spool .* \(ENOTDIR\)/);
 });

@@ -112,6 +112,11 @@ test('run-pipeline with VictoriaMetrics down and a full spool disk: the run comp
     assert.ok(r.stderr.includes(`${p.samples} samples could not be kept either: cannot write to the spool ${path.join(disk, 'spool')}`), r.stderr);
   }
   assert.doesNotMatch(r.stderr, /internal error/);
+  const text = await runCli(['run-pipeline', '--once', '--rows', '200', '--push', 'prometheus', '--metrics-port', '0'], { cwd, env });
+  assert.equal(text.code, 0, text.stderr);
+  const samples = doc.metrics.push.pushes.reduce((n, p) => n + p.samples, 0);
+  assert.match(text.stdout, new RegExp(`  pushed to http://127\\.0\\.0\\.1:\\d+ as prometheus: 0 of 2 pushes delivered\n  2 pushes \\(${samples} samples\\) were neither delivered nor kept: the spool could not be written \\(see the warnings\\)\n`));
+  assert.doesNotMatch(text.stdout, /payloads wait in the spool/);
   assert.deepEqual(readdirSync(disk).filter((f) => f !== 'filler' && f !== 'spool'), []);
   assert.deepEqual(filesUnder(path.join(disk, 'spool')).filter((f) => /\.tmp-\d+$/.test(f)), []);
 });

@@ -9,7 +9,7 @@
  */
 import { UnreachableError } from '../errors.js';
 import type { VmClient } from '../victoria/client.js';
-import { SpoolWriteError, type Spool, type SpoolFlushResult } from '../spool/spool.js';
+import { SpoolReadError, SpoolWriteError, type Spool, type SpoolFlushResult } from '../spool/spool.js';
 import { INFLUX_PUSH_PRECISION, toInfluxLines, toPrometheusText } from './exposition.js';
 import type { Sample } from './registry.js';
 
@@ -27,7 +27,7 @@ export interface PushOutcome {
   /** Neither delivered nor kept (the spool could not be written): these samples are lost. */
   lost: boolean;
   error?: string;
-  /** What happened, as a sentence for a warning, when the payload was not delivered. */
+  /** What went wrong, as a sentence for a warning: the payload was not delivered, or the spool is unreadable. */
   message?: string;
   /** Earlier payloads from the spool delivered before this one. */
   flushed: SpoolFlushResult;
@@ -51,7 +51,11 @@ export async function pushSamples(
   const body = encodeSamples(format, samples, timestampMs);
   const base = { format, samples: samples.length, bytes: Buffer.byteLength(body) };
   const mine = spool.forTarget(client.writeTarget);
-  const flushed = await mine.flush(client);
+  // A spool that cannot be read delays what waits there, not this push.
+  const flushed: SpoolFlushResult = await mine.flush(client).catch((err: unknown) => {
+    if (!(err instanceof SpoolReadError)) throw err;
+    return { sent_files: 0, sent_bytes: 0, sent_samples: 0, remaining_files: 0, spool_error: err.message };
+  });
   const kind = format === 'prometheus' ? 'prom' : (`influx-${INFLUX_PUSH_PRECISION}` as const);
   const keep = async (error: string): Promise<PushOutcome> => {
     try {
@@ -69,7 +73,8 @@ export async function pushSamples(
   try {
     if (format === 'prometheus') await client.importPrometheus(body);
     else await client.writeInflux(body, { precision: INFLUX_PUSH_PRECISION });
-    return { ...base, sent: true, lost: false, flushed, seconds: seconds() };
+    const message = flushed.spool_error ? `delivered, but what waits in the spool stays there: ${flushed.spool_error}` : undefined;
+    return { ...base, sent: true, lost: false, ...(message ? { message } : {}), flushed, seconds: seconds() };
   } catch (err) {
     if (!(err instanceof UnreachableError)) throw err;
     return keep(err.message);

@@ -39,8 +39,10 @@ export interface SpoolFlushResult {
   /** Samples in the delivered files (files of older versions do not record theirs: not counted). */
   sent_samples: number;
   remaining_files: number;
-  /** Why sending stopped early, when it did. */
+  /** Why sending stopped early, when it did: VictoriaMetrics did not take a file. */
   error?: string;
+  /** The spool itself could not be read (permissions, I/O): nothing was tried. */
+  spool_error?: string;
 }
 
 export interface SpoolWaiting {
@@ -55,16 +57,39 @@ export interface SpoolWaiting {
   oldest_ms: number;
 }
 
+function errnoText(cause: NodeJS.ErrnoException): string {
+  switch (cause.code) {
+    case 'ENOSPC':
+      return 'no space left on device';
+    case 'EDQUOT':
+      return 'disk quota exceeded';
+    case 'EROFS':
+      return 'read-only file system';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    default:
+      return cause.code ?? cause.message;
+  }
+}
+
 /** A payload could not be written to the spool: it is neither delivered nor kept. */
 export class SpoolWriteError extends PipeobsError {
   readonly code: string;
   readonly dir: string;
   constructor(dir: string, cause: NodeJS.ErrnoException) {
-    const why = cause.code === 'ENOSPC' ? 'no space left on device' : cause.code === 'EDQUOT' ? 'disk quota exceeded' : cause.code === 'EROFS' ? 'read-only file system' : cause.code === 'EACCES' || cause.code === 'EPERM' ? 'permission denied' : (cause.code ?? cause.message);
-    super('spool_write', ExitCode.unreachable, `cannot write to the spool ${dir} (${why})`, 'free space there, or point PIPEOBS_SPOOL_DIR (--spool-dir) at a disk with room', { cause });
+    super('spool_write', ExitCode.unreachable, `cannot write to the spool ${dir} (${errnoText(cause)})`, 'free space there, or point PIPEOBS_SPOOL_DIR (--spool-dir) at a disk with room', { cause });
     this.name = 'SpoolWriteError';
     this.code = cause.code ?? 'EIO';
     this.dir = dir;
+  }
+}
+
+/** The spool cannot be read (permissions, I/O): what waits there cannot be delivered now. */
+export class SpoolReadError extends PipeobsError {
+  constructor(dir: string, cause: NodeJS.ErrnoException) {
+    super('spool_read', ExitCode.config, `cannot read the spool ${dir} (${errnoText(cause)})`, 'fix its owner and permissions (it should be yours, mode 0700), or point PIPEOBS_SPOOL_DIR elsewhere', { cause });
+    this.name = 'SpoolReadError';
   }
 }
 
@@ -220,7 +245,13 @@ export class TargetSpool {
         gone++;
         continue; // another process claimed it
       }
-      const body = await readFile(claimed);
+      let body: Buffer;
+      try {
+        body = await readFile(claimed);
+      } catch (err) {
+        await rename(claimed, file).catch(() => {});
+        throw new SpoolReadError(this.dir, err as NodeJS.ErrnoException);
+      }
       try {
         if (kind === 'prom') await client.importPrometheus(body);
         else await client.writeInflux(body, { precision: kind.slice('influx-'.length) });
@@ -229,7 +260,10 @@ export class TargetSpool {
         const error = redactText(err instanceof PipeobsError ? err.message : String(err));
         return { sent_files: sentFiles, sent_bytes: sentBytes, sent_samples: sentSamples, remaining_files: pending.length - sentFiles - gone, error };
       }
-      await unlink(claimed);
+      // Delivered: a file that cannot be removed would be delivered again (deduplicated, but noisy).
+      await unlink(claimed).catch((err: NodeJS.ErrnoException) => {
+        throw new SpoolReadError(this.dir, err);
+      });
       sentFiles++;
       sentBytes += body.length;
       sentSamples += samples ?? 0;
@@ -250,7 +284,7 @@ async function readdirOrEmpty(dir: string): Promise<string[]> {
     return await readdir(dir);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
+    throw new SpoolReadError(dir, err as NodeJS.ErrnoException);
   }
 }
 
