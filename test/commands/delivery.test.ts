@@ -186,3 +186,22 @@ test('a spool that cannot be read: push-influx says so (exit 3); run-pipeline st
   assert.deepEqual(doc.metrics.push.pushes.map((p) => p.sent), [true, true]);
   assert.match(run.stderr, /warning: delivered, but what waits in the spool stays there: cannot read the spool .* \(ENOTDIR\)/);
 });
+
+test('files spooled by a version with one spool for all targets wait as "unknown" until re-targeted on purpose', async () => {
+  const cwd = tempDir();
+  const t = nowS() * 1000;
+  mkdirSync(path.join(cwd, 'spool'), { mode: 0o755 });
+  writeFileSync(path.join(cwd, 'spool', '1700000000000-000000-abcd1234.influx-ms.txt'), `legacy v=7 ${t}\nlegacy v=8 ${t + 1}\n`);
+  const env = { ...env0, PIPEOBS_VM_URL: a.url };
+  const shown = await runCli(['push-influx', '--flush-spool'], { cwd, env });
+  assert.equal(shown.code, 0, shown.stderr);
+  assert.match(shown.stdout, new RegExp(`^waiting in the spool:\\n  unknown: 1 batches \\(\\d+ B\\), oldest from 2023-11-14T22:13:20\\.000Z, in ${cwd}/spool\\n`));
+  assert.deepEqual(await a.exportSeries('legacy_v'), []);
+  const moved = await runCli(['push-influx', '--flush-spool', '--retarget-from', 'unknown', '-o', 'json'], { cwd, env });
+  assert.equal(moved.code, 0, moved.stderr);
+  const doc = JSON.parse(moved.stdout) as PushInfluxResult;
+  assert.equal(doc.spool_flushed?.sent_files, 1);
+  assert.deepEqual(doc.spool_waiting, []);
+  const series = await a.exportWhen('legacy_v', (s) => s.length === 1 && s[0].values.length === 2);
+  assert.deepEqual(series[0].timestamps, [t, t + 1]);
+});
