@@ -260,6 +260,8 @@ export async function runPushInflux(opts: PushInfluxOptions, config: Config, dep
     maxLineBytes: opts.maxLineBytes,
     concurrency: 2,
     keepInvalid: 50,
+    // Every line carries its time, so a retried or spooled batch is the same request (README, Delivery).
+    stampMissing: () => deps.now().getTime(),
   };
   const vmSink = client ? new VmSink(client, opts.spool ? spool : null, opts.precision, opts.gzip, () => deps.now().getTime()) : null;
   // A dry run prints the lines it would send, in text mode only: --output json is one document.

@@ -113,10 +113,13 @@ test('binary garbage and a 10 MB line are reported, and the valid lines around t
   assert.deepEqual(series.map((s) => `${s.metric.pos}=${s.values[0]}`).sort(), ['first=1', 'last=3', 'middle=2']);
 });
 
-test('--dry-run prints exactly the valid lines and sends nothing', async () => {
+test('--dry-run prints exactly the valid lines (a line without a timestamp gets the time it was read) and sends nothing', async () => {
+  const before = Date.now();
   const r = await push(['-', '--dry-run'], { stdin: 'dry_run_only v=1 1795000000000000000\nbad\ndry_run_only w=2i\n' });
   assert.equal(r.code, 5);
-  assert.equal(r.stdout, 'dry_run_only v=1 1795000000000000000\ndry_run_only w=2i\n');
+  const m = /^dry_run_only v=1 1795000000000000000\ndry_run_only w=2i (\d+)\n$/.exec(r.stdout);
+  assert.ok(m, r.stdout);
+  assert.ok(Number(BigInt(m[1]) / 1_000_000n) >= before && Number(BigInt(m[1]) / 1_000_000n) <= Date.now(), m[1]);
   assert.match(r.stderr, /\(stdin\):2: /);
   assert.match(r.stderr, /would send 1 batches/);
   await new Promise((res) => setTimeout(res, 1500));

@@ -120,3 +120,27 @@ test('run-pipeline pushing through the stall: each push, retried and spooled, is
   assert.deepEqual(runs[0].values, [0, 1, 0, 1]);
   assert.equal(new Set(runs[0].timestamps).size, 4);
 });
+
+test('lines without a timestamp, stalled, retried and spooled: stamped when read, so each is stored once', async () => {
+  const cwd = tempDir();
+  const lp = path.join(cwd, 'untimed.lp');
+  writeFileSync(lp, Array.from({ length: 300 }, (_, i) => `untimed,line=l${i} v=${i}`).join('\n') + '\n');
+  const env = { PIPEOBS_VM_URL: proxyUrl, PIPEOBS_VM_RETRIES: '1' };
+  writes.clear();
+  stallMs = 1500;
+  const before = Date.now();
+  try {
+    const r = await runCli(['push-influx', lp, '--batch-lines', '100', '--vm-timeout', '0.4', '-o', 'json'], { cwd, env });
+    assert.equal(r.code, 75, r.stderr);
+  } finally {
+    stallMs = 0;
+  }
+  const flushed = await runCli(['push-influx', '--flush-spool', '-o', 'json'], { cwd, env });
+  assert.equal((JSON.parse(flushed.stdout) as PushInfluxResult).spool_flushed?.sent_samples, 300);
+  assert.deepEqual([...writes.values()].sort(), [1, 3, 3]);
+  const series = await vm.exportWhen('untimed_v', (s) => s.length === 300);
+  // one sample per line, at the time pipeobs read it, not at the times VictoriaMetrics received the copies
+  assert.deepEqual(series.map((s) => s.values.length), Array(300).fill(1));
+  assert.deepEqual(series.map((s) => s.values[0]).sort((a, b) => a - b), Array.from({ length: 300 }, (_, i) => i));
+  for (const s of series) assert.ok(s.timestamps[0] >= before && s.timestamps[0] <= before + 2000, String(s.timestamps[0]));
+});

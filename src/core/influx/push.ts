@@ -55,6 +55,12 @@ export interface StreamOptions {
   keepInvalid: number;
   /** Use the TypeScript scanner even when the native one is built. */
   portable?: boolean;
+  /**
+   * Gives lines without a timestamp one: the time their chunk was read, in the bounds' precision.
+   * Sent as is, VictoriaMetrics would stamp them on arrival, and a retried or spooled copy of the
+   * batch would land at another time instead of being deduplicated. Absent: lines go as they are.
+   */
+  stampMissing?: () => number;
   onProgress?(p: { lines: number; bytes: number }): void;
 }
 
@@ -148,6 +154,7 @@ export async function streamLineProtocol(
   // The scanner finds line ends itself (it reads every byte anyway), so lines are not split in a
   // separate pass. Only a partial last line is carried over to the next read buffer.
   let carry: Buffer | null = null;
+  let stamp: Buffer | null = null;
   let skipping = 0; // > 0 while discarding an over-long line: its length so far
   let lineNo = 0;
   const tooLong = (bytes: number) => {
@@ -178,6 +185,14 @@ export async function streamLineProtocol(
     batchLastLine = lineNo;
     batchSamples += verdict;
     const e = end > pos && buf[end - 1] === 13 ? end - 1 : end;
+    if (opts.stampMissing && !hasTimestamp(buf, pos, e)) {
+      closeRun();
+      stamp ??= Buffer.from(` ${timestampIn(opts.stampMissing(), opts.bounds.precision)}\n`);
+      pieces.push(buf.subarray(pos, e), stamp);
+      batchLines++;
+      batchBytes += e - pos + stamp.length;
+      return batchLines >= opts.batchLines || batchBytes >= opts.batchBytes;
+    }
     if (runBuf === buf && pos === runEnd + 1) runEnd = e;
     else {
       closeRun();
@@ -209,6 +224,7 @@ export async function streamLineProtocol(
   };
 
   for await (const raw of input) {
+    stamp = null; // lines of this chunk without a timestamp get the time it was read
     let chunk = typeof raw === 'string' ? Buffer.from(raw) : raw;
     if (skipping > 0) {
       const nl = chunk.indexOf(10);
@@ -251,6 +267,27 @@ export async function streamLineProtocol(
   await flush();
   await Promise.all(inFlight);
   if (failure) throw failure;
+}
+
+/**
+ * Whether a valid line ends in a timestamp: digits (with an optional minus) after an unescaped
+ * space. A valid line holds no string fields, so the last space-separated token is either the
+ * field set or the timestamp, and a field set never ends in " <digits>". Reads only the tail.
+ */
+export function hasTimestamp(b: Uint8Array, start: number, end: number): boolean {
+  let i = end - 1;
+  while (i >= start && b[i] >= 48 && b[i] <= 57) i--;
+  if (i === end - 1) return false;
+  if (i >= start && b[i] === 45) i--;
+  if (i < start || b[i] !== 32) return false;
+  let backslashes = 0;
+  for (let j = i - 1; j >= start && b[j] === 92; j--) backslashes++;
+  return backslashes % 2 === 0;
+}
+
+function timestampIn(ms: number, precision: TimeBounds['precision']): string {
+  const units: Record<string, bigint> = { ns: 1_000_000n, us: 1000n, ms: 1n };
+  return precision === 's' ? String(Math.floor(ms / 1000)) : String(BigInt(Math.floor(ms)) * units[precision]);
 }
 
 function excerptOf(buf: Buffer, s: number, e: number): string {
