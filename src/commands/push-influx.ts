@@ -303,7 +303,7 @@ export async function runPushInflux(opts: PushInfluxOptions, config: Config, dep
         if (err instanceof PipeobsError || !isReadError(err)) throw err;
         readError = new UsageError(
           `cannot read ${name} to its end after ${(result.lines - linesBefore).toLocaleString('en')} lines: ${describeError(err)}`,
-          'the lines before were checked and sent (see the summary); fix or re-create the file and send the rest',
+          'the whole lines before it were checked and delivered or kept (see the summary); re-create the file and send the rest',
         );
         break;
       }

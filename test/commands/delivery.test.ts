@@ -134,6 +134,7 @@ test('credentials in URLs are never shown by any command, in text or JSON, nor w
     { name: 'run-pipeline, VictoriaMetrics down', argv: ['run-pipeline', '--once', '--rows', '50', '--push', 'prometheus', '--metrics-port', '0'], env: down, code: 0, shows: /http:\/\/\*\*\*@127\.0\.0\.1:\d+/ },
     { name: 'run-pipeline, delivered', argv: ['run-pipeline', '--once', '--rows', '50', '--push', 'prometheus', '--metrics-port', '0'], env: up, code: 0, shows: /http:\/\/\*\*\*@127\.0\.0\.1:\d+/ },
     { name: 'query, down', argv: ['query', 'up'], env: down, code: 4, shows: /http:\/\/\*\*\*@127\.0\.0\.1:\d+\/api\/v1\/query/ },
+    { name: 'query --debug, down: retries and the stack trace', argv: ['query', 'up', '--debug'], env: { ...down, PIPEOBS_VM_RETRIES: '1' }, code: 4, shows: /debug: retrying query up at http:\/\/\*\*\*@127\.0\.0\.1:\d+\/api\/v1\/query in \d+ ms[^]*\n    at / },
     { name: 'export-parquet, down', argv: ['export-parquet', '--out', path.join(cwd, 'export')], env: down, code: 4, shows: /http:\/\/\*\*\*@127\.0\.0\.1:\d+/ },
     { name: 'ask, LLM down', argv: ['ask', 'how many rows?'], env: { ...up, ...llm }, code: 4, shows: /http:\/\/\*\*\*@127\.0\.0\.1:\d+\/v1\?api_key=\*\*\*/ },
     { name: 'monitor-logs, bad configuration', argv: ['monitor-logs', logs], env: badConfig, code: 3, shows: /PIPEOBS_VM_URL=http:\/\/\*\*\*@bad host:1 is not a URL/ },
@@ -204,4 +205,20 @@ test('files spooled by a version with one spool for all targets wait as "unknown
   assert.deepEqual(doc.spool_waiting, []);
   const series = await a.exportWhen('legacy_v', (s) => s.length === 1 && s[0].values.length === 2);
   assert.deepEqual(series[0].timestamps, [t, t + 1]);
+});
+
+test('a .gz input that breaks off midway: exit 2 naming the file, after a summary of what was read and sent', async () => {
+  const { gzipSync } = await import('node:zlib');
+  const cwd = tempDir();
+  const t = nowS();
+  const whole = gzipSync(Array.from({ length: 5000 }, (_, i) => `broken_gz,i=i${i % 7} v=${i} ${t}`).join('\n') + '\n');
+  const gz = path.join(cwd, 'cut.lp.gz');
+  writeFileSync(gz, whole.subarray(0, Math.floor(whole.length / 2)));
+  const r = await runCli(['push-influx', gz, '--precision', 's', '-o', 'json'], { cwd, env: { ...env0, PIPEOBS_VM_URL: a.url } });
+  assert.equal(r.code, 2, r.stderr);
+  const doc = JSON.parse(r.stdout) as PushInfluxResult;
+  assert.ok(doc.lines > 0 && doc.lines < 5000, String(doc.lines));
+  assert.equal(doc.sent_samples, doc.samples);
+  assert.match(r.stderr, new RegExp(`^error: cannot read ${gz.replace(/\./g, '\\.')} to its end after ${doc.lines.toLocaleString('en')} lines: .*unexpected end of file`, 'm'));
+  assert.doesNotMatch(r.stderr, /internal error/);
 });

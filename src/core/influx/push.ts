@@ -223,7 +223,17 @@ export async function streamLineProtocol(
     closeRun(); // a run never spans two read buffers
   };
 
-  for await (const raw of input) {
+  // An input that fails midway (a cut .gz, an I/O error): the whole lines read before it are
+  // still sent, then the error is raised. A partial last line is not sent.
+  let readError: { error: unknown } | null = null;
+  const guarded = (async function* () {
+    try {
+      yield* input;
+    } catch (error) {
+      readError = { error };
+    }
+  })();
+  for await (const raw of guarded) {
     stamp = null; // lines of this chunk without a timestamp get the time it was read
     let chunk = typeof raw === 'string' ? Buffer.from(raw) : raw;
     if (skipping > 0) {
@@ -261,6 +271,12 @@ export async function streamLineProtocol(
       }
     }
     opts.onProgress?.({ lines: report.lines, bytes: report.bytes });
+  }
+  if (readError) {
+    await flush();
+    await Promise.all(inFlight);
+    if (failure) throw failure;
+    throw (readError as { error: unknown }).error;
   }
   if (skipping > 0) tooLong(skipping);
   else if (carry) await scan(carry, carry.length);
