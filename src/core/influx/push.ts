@@ -154,6 +154,7 @@ export async function streamLineProtocol(
   // The scanner finds line ends itself (it reads every byte anyway), so lines are not split in a
   // separate pass. Only a partial last line is carried over to the next read buffer.
   let carry: Buffer | null = null;
+  const stampMissing = opts.stampMissing;
   let stamp: Buffer | null = null;
   let skipping = 0; // > 0 while discarding an over-long line: its length so far
   let lineNo = 0;
@@ -185,9 +186,9 @@ export async function streamLineProtocol(
     batchLastLine = lineNo;
     batchSamples += verdict;
     const e = end > pos && buf[end - 1] === 13 ? end - 1 : end;
-    if (opts.stampMissing && !hasTimestamp(buf, pos, e)) {
+    if (stampMissing && !hasTimestamp(buf, pos, e)) {
       closeRun();
-      stamp ??= Buffer.from(` ${timestampIn(opts.stampMissing(), opts.bounds.precision)}\n`);
+      stamp ??= Buffer.from(` ${timestampIn(stampMissing(), opts.bounds.precision)}\n`);
       pieces.push(buf.subarray(pos, e), stamp);
       batchLines++;
       batchBytes += e - pos + stamp.length;
