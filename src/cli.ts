@@ -14,6 +14,7 @@ import type { Deps } from './core/deps.js';
 import { renderJson } from './core/output/render.js';
 import { colorFor, loadColors } from './core/output/terminal.js';
 import { VERSION } from './version.js';
+import { redactText } from './core/redact.js';
 
 type Register = (program: Command, deps: Deps) => void;
 
@@ -77,7 +78,8 @@ export async function buildProgram(deps: Deps, argv: readonly string[] = [], opt
       writeErr: (s) => deps.stderr.write(s),
     })
     .addHelpText('after', `
-Exit codes: 0 ok, 1 failed, 2 usage error, 3 configuration error, 4 dependency unreachable, 5 check failed, 130 interrupted.
+Exit codes: 0 ok, 1 failed, 2 usage error, 3 configuration error, 4 dependency unreachable, 5 check failed, 130 interrupted,
+75 data kept in the spool, not delivered yet (push-influx).
 Run \`pipeobs <command> --help\` for a command's flags and examples.`);
   const named = argv.find((a) => a in COMMANDS);
   const listed = named ? [named] : Object.keys(COMMANDS);
@@ -144,17 +146,21 @@ function reportError(err: unknown, argv: string[], deps: Deps, resultPrinted: bo
   const debug = debugWanted(argv, deps);
   const jsonOutput = wantsJson(argv) && !resultPrinted;
   const c = colorFor(deps.stderr, { noColor: Boolean(deps.env.NO_COLOR), ci: false });
+  // Messages may quote a URL (a library's error, a value that did not parse): never its credentials.
   if (err instanceof PipeobsError) {
-    deps.stderr.write(`${c.red('error:')} ${err.message}\n`);
-    if (err.hint) deps.stderr.write(`${c.dim('hint:')} ${err.hint}\n`);
-    if (debug && err.stack) deps.stderr.write(`${err.stack}\n`);
-    if (jsonOutput) deps.stdout.write(renderJson({ error: { kind: err.kind, message: err.message, hint: err.hint ?? null, exit_code: err.exitCode } }));
+    const message = redactText(err.message);
+    const hint = err.hint === undefined ? undefined : redactText(err.hint);
+    deps.stderr.write(`${c.red('error:')} ${message}\n`);
+    if (hint) deps.stderr.write(`${c.dim('hint:')} ${hint}\n`);
+    if (debug && err.stack) deps.stderr.write(`${redactText(err.stack)}\n`);
+    if (jsonOutput) deps.stdout.write(renderJson({ error: { kind: err.kind, message, hint: hint ?? null, exit_code: err.exitCode } }));
     return err.exitCode;
   }
-  deps.stderr.write(`${c.red('internal error:')} ${describeError(err)}\n`);
-  if (debug && err instanceof Error && err.stack) deps.stderr.write(`${err.stack}\n`);
+  const message = redactText(describeError(err));
+  deps.stderr.write(`${c.red('internal error:')} ${message}\n`);
+  if (debug && err instanceof Error && err.stack) deps.stderr.write(`${redactText(err.stack)}\n`);
   else deps.stderr.write('rerun with --debug for the stack trace, and report it as a bug\n');
-  if (jsonOutput) deps.stdout.write(renderJson({ error: { kind: 'internal', message: describeError(err), hint: null, exit_code: ExitCode.failure } }));
+  if (jsonOutput) deps.stdout.write(renderJson({ error: { kind: 'internal', message, hint: null, exit_code: ExitCode.failure } }));
   return ExitCode.failure;
 }
 

@@ -209,7 +209,7 @@ export async function runAsk(opts: AskOptions, config: Config, deps: Deps): Prom
 async function pushUsage(registry: import('prom-client').Registry, format: Exclude<PushFormat, 'none'>, config: Config, deps: Deps, client: ReturnType<typeof createVmClient>) {
   const [{ snapshotSamples }, { pushSamples }] = await Promise.all([import('../core/metrics/registry.js'), import('../core/metrics/push.js')]);
   const outcome = await pushSamples(client, new Spool(path.resolve(deps.cwd, config.spoolDir)), format, await snapshotSamples(registry), deps.now().getTime());
-  if (!outcome.sent) warn(deps, config, `usage metrics kept in ${outcome.spooledFile}: ${outcome.error}`);
+  if (outcome.message) warn(deps, config, `usage metrics: ${outcome.message}`);
 }
 
 const HELP = `Ask about the pipelines in plain language. Commands:

@@ -128,7 +128,7 @@ export async function runCheckCommand(opts: CheckCommandOptions, config: Config,
     pipeline_name: pipelineName,
     environment: config.environment,
     fail_under: opts.failUnder ?? null,
-    metrics: { push: { format: opts.push, target: client?.writeUrl ?? null, pushes: [], spool_dir: spool?.dir ?? null } },
+    metrics: { push: { format: opts.push, target: client?.writeUrl ?? null, pushes: [], spool_dir: client && spool ? spool.forTarget(client.writeTarget).dir : null } },
   };
   if (client && spool && opts.push !== 'none') {
     const target = { client, spool, format: opts.push };
@@ -138,7 +138,7 @@ export async function runCheckCommand(opts: CheckCommandOptions, config: Config,
     doc.metrics.push.pushes.push(await pushBatch(target, zerosOf(samples), startMs));
     doc.metrics.push.pushes.push(await pushBatch(target, samples, Math.max(deps.now().getTime(), startMs + 1)));
     const spooled = doc.metrics.push.pushes.filter((p) => !p.sent);
-    if (spooled.length > 0) warn(deps, config, `${spooled[0].error}\n  ${spooled.reduce((n, p) => n + p.samples, 0)} samples kept in ${spool.dir}; the next push sends them`);
+    if (spooled.length > 0) warn(deps, config, `${spooled[0].error}\n  ${spooled.reduce((n, p) => n + p.samples, 0)} samples kept in ${spool.forTarget(client.writeTarget).dir}; the next push sends them`);
   }
   printResult(deps, config, opts.output, doc, checksTable(doc), (c) => renderCheckText(doc, c));
 

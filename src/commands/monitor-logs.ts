@@ -274,7 +274,7 @@ export async function runLogServerCommand(o: MonitorLogsOptions, config: Config,
   const push = async (registry: import('prom-client').Registry) => {
     if (!client || flags.push === 'none') return;
     const outcome = await pushSamples(client, spool, flags.push, await snapshotSamples(registry), deps.now().getTime());
-    if (!outcome.sent) warn(deps, config, `VictoriaMetrics is unreachable (${outcome.error}); the metrics wait in ${outcome.spooledFile}`);
+    if (outcome.message) warn(deps, config, outcome.message);
   };
   try {
     const summary = await runLogServer(

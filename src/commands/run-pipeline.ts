@@ -104,7 +104,7 @@ export interface RunPipelineResult {
   runs: RunSummary[];
   metrics: {
     endpoint: string | null;
-    push: { format: PushFormat; target: string | null; pushes: PushOutcome[]; spool_dir: string; spooled_files: number };
+    push: { format: PushFormat; target: string | null; pushes: PushOutcome[]; spool_dir: string; spooled_files: number | null };
   };
   interrupted: boolean;
 }
@@ -140,7 +140,7 @@ export async function runRunPipeline(opts: RunPipelineOptions, config: Config, d
     runs: [],
     metrics: {
       endpoint: null,
-      push: { format: opts.push, target: client ? client.writeUrl : null, pushes: [], spool_dir: spool.dir, spooled_files: 0 },
+      push: { format: opts.push, target: client ? client.writeUrl : null, pushes: [], spool_dir: client ? spool.forTarget(client.writeTarget).dir : spool.root, spooled_files: 0 },
     },
     interrupted: false,
   };
@@ -164,7 +164,7 @@ export async function runRunPipeline(opts: RunPipelineOptions, config: Config, d
       const samples = await snapshotSamples(reg.registry);
       const outcome = await pushSamples(client, spool, opts.push, samples, deps.now().getTime());
       result.metrics.push.pushes.push(outcome);
-      if (!outcome.sent) warn(deps, config, `${outcome.error}\n  ${outcome.samples} samples kept in ${outcome.spooledFile}; the next push sends them`);
+      if (outcome.message) warn(deps, config, outcome.message);
     };
     // Every counter at 0 first, so increase() over the run is exact even for a brand-new series.
     if (opts.metrics) await push();
@@ -203,7 +203,8 @@ export async function runRunPipeline(opts: RunPipelineOptions, config: Config, d
     removeSignal();
     await server?.close();
   }
-  result.metrics.push.spooled_files = (await spool.stats()).files;
+  // null: the spool could not be read (the push warnings said why).
+  result.metrics.push.spooled_files = client ? await spool.forTarget(client.writeTarget).stats().then((s) => s.files, () => null) : 0;
 
   printResult(deps, config, opts.output, result, runsTable(result), (c) => renderRunText(result, c, client === null));
 
@@ -261,7 +262,12 @@ function renderRunText(result: RunPipelineResult, c: ChalkInstance, noPush: bool
     const sent = m.push.pushes.filter((p) => p.sent).length;
     const spooled = m.push.pushes.filter((p) => !p.sent).length;
     lines.push(`  pushed to ${m.push.target} as ${m.push.format}: ${sent} of ${m.push.pushes.length} pushes delivered`);
-    if (spooled > 0 || m.push.spooled_files > 0) {
+    const lost = m.push.pushes.filter((p) => p.lost);
+    if (lost.length > 0) {
+      lines.push(`  ${c.red(`${lost.length} pushes (${lost.reduce((n, p) => n + p.samples, 0)} samples) were neither delivered nor kept: the spool could not be written (see the warnings)`)}`);
+    }
+    if (m.push.spooled_files === null) lines.push(`  ${c.yellow(`the spool ${m.push.spool_dir} cannot be read (see the warnings)`)}`);
+    if ((spooled > lost.length) || (m.push.spooled_files ?? 0) > 0) {
       lines.push(`  ${c.yellow(`${m.push.spooled_files} payloads wait in the spool ${m.push.spool_dir}`)}; the next run (or \`pipeobs push-influx --flush-spool\`) delivers them`);
       lines.push(`  no VictoriaMetrics? install and start one: apt-get install -y victoria-metrics && ${VM_START_COMMAND}`);
     }

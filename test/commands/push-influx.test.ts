@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { JsonCase } from '../../src/core/output/render.js';
@@ -23,6 +23,13 @@ async function push(args: string[], opts: { stdin?: string | Buffer; cwd?: strin
   const cwd = opts.cwd ?? tempDir();
   const r = await runCli(['push-influx', ...args], { cwd, stdin: opts.stdin, env: { PIPEOBS_VM_URL: vm.url, ...opts.env } });
   return { ...r, cwd };
+}
+
+/** Payload files in the spool, in every target's directory. */
+function spooledFiles(cwd: string): string[] {
+  const root = path.join(cwd, 'spool');
+  if (!existsSync(root)) return [];
+  return readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((n) => n.endsWith('.txt')).map((n) => path.basename(n));
 }
 
 function file(cwd: string, name: string, content: string | Buffer): string {
@@ -107,10 +114,13 @@ test('binary garbage and a 10 MB line are reported, and the valid lines around t
   assert.deepEqual(series.map((s) => `${s.metric.pos}=${s.values[0]}`).sort(), ['first=1', 'last=3', 'middle=2']);
 });
 
-test('--dry-run prints exactly the valid lines and sends nothing', async () => {
+test('--dry-run prints exactly the valid lines (a line without a timestamp gets the time it was read) and sends nothing', async () => {
+  const before = Date.now();
   const r = await push(['-', '--dry-run'], { stdin: 'dry_run_only v=1 1795000000000000000\nbad\ndry_run_only w=2i\n' });
   assert.equal(r.code, 5);
-  assert.equal(r.stdout, 'dry_run_only v=1 1795000000000000000\ndry_run_only w=2i\n');
+  const m = /^dry_run_only v=1 1795000000000000000\ndry_run_only w=2i (\d+)\n$/.exec(r.stdout);
+  assert.ok(m, r.stdout);
+  assert.ok(Number(BigInt(m[1]) / 1_000_000n) >= before && Number(BigInt(m[1]) / 1_000_000n) <= Date.now(), m[1]);
   assert.match(r.stderr, /\(stdin\):2: /);
   assert.match(r.stderr, /would send 1 batches/);
   await new Promise((res) => setTimeout(res, 1500));
@@ -157,7 +167,7 @@ test('gzip files and gzip request bodies arrive intact, in several batches', asy
   assert.equal(series.reduce((n, x) => n + x.values.reduce((a, b) => a + b, 0), 0), (2499 * 2500) / 2);
 });
 
-test('with VictoriaMetrics down, batches wait in the spool; --flush-spool delivers each exactly once', async () => {
+test('with VictoriaMetrics down, batches wait in the spool (exit 75, never "sent"); --flush-spool delivers each exactly once', async () => {
   const cwd = tempDir();
   const env = { PIPEOBS_VM_RETRIES: '0' };
   const t = nowS();
@@ -165,29 +175,46 @@ test('with VictoriaMetrics down, batches wait in the spool; --flush-spool delive
   await vm.stop();
   try {
     const down = await push([f, '--precision', 'ms', '--batch-lines', '10', '-o', 'json'], { cwd, env });
-    assert.equal(down.code, 0, down.stderr);
+    assert.equal(down.code, 75, down.stderr);
     const doc = JSON.parse(down.stdout) as JsonCase<PushInfluxResult>;
     assert.equal(doc.spooled_batches, 3);
+    assert.equal(doc.spooled_samples, 30);
     assert.equal(doc.sent_batches, 0);
-    assert.equal(readdirSync(path.join(cwd, 'spool')).filter((n) => n.endsWith('.influx-ms.txt')).length, 3);
+    assert.equal(doc.sent_samples, 0);
+    assert.match(down.stderr, /error: VictoriaMetrics at http:\/\/127\.0\.0\.1:\d+ is unreachable \(.*\): 30 samples in 3 batches wait in .*spool\/127\.0\.0\.1_\d+-[0-9a-f]{10}\n/);
+    assert.match(down.stderr, /hint: .*do not send the same input again/);
+    assert.equal(spooledFiles(cwd).filter((n) => n.endsWith('.influx-ms.txt')).length, 3);
+    const text = await push([f, '--precision', 'ms', '--batch-lines', '10'], { cwd, env });
+    assert.equal(text.code, 75);
+    assert.doesNotMatch(text.stdout, /\bsent\b/);
+    assert.match(text.stdout, /delivered 0 of 3 batches \(0 samples\)/);
+    assert.match(text.stdout, /VictoriaMetrics unreachable: 3 batches \(30 samples\) kept in .*, not delivered yet/);
     const noSpool = await push([f, '--precision', 'ms', '--no-spool'], { cwd, env });
     assert.equal(noSpool.code, 4);
     assert.match(noSpool.stderr, /cannot reach VictoriaMetrics at .*\/write/);
     const stillDown = await push(['--flush-spool'], { cwd, env });
     assert.equal(stillDown.code, 4);
-    assert.match(stillDown.stderr, /3 spooled batches still wait in/);
+    assert.match(stillDown.stderr, /6 spooled batches still wait in/);
+    assert.match(stillDown.stdout, /^waiting in the spool:\n  http:\/\/127\.0\.0\.1:\d+: 6 batches \(60 samples, .*\), oldest from \d{4}-/);
   } finally {
     await vm.start();
   }
   const up = await push(['--flush-spool', '-o', 'json'], { cwd, env });
   assert.equal(up.code, 0, up.stderr);
-  assert.equal((JSON.parse(up.stdout) as JsonCase<PushInfluxResult>).spool_flushed?.sent_files, 3);
-  assert.deepEqual(readdirSync(path.join(cwd, 'spool')), []);
-  const again = await push(['--flush-spool', '-o', 'json'], { cwd, env });
-  assert.equal((JSON.parse(again.stdout) as JsonCase<PushInfluxResult>).spool_flushed?.sent_files, 0);
-  const series = await vm.exportWhen('spool_influx_v', (s) => s.reduce((n, x) => n + x.values.length, 0) >= 30);
+  const upDoc = JSON.parse(up.stdout) as JsonCase<PushInfluxResult>;
+  assert.equal(upDoc.spool_flushed?.sent_files, 6);
+  assert.equal(upDoc.spool_flushed?.sent_samples, 60);
+  assert.deepEqual(upDoc.spool_waiting, []);
+  assert.deepEqual(spooledFiles(cwd), []);
+  const again = await push(['--flush-spool'], { cwd, env });
+  assert.equal(again.code, 0);
+  assert.match(again.stdout, /^nothing waits in the spool \(.*spool\)\n$/);
+  // the same 30 lines spooled twice: stored once each, at their own timestamps (VictoriaMetrics keeps
+  // both copies without deduplication; with -dedup.minScrapeInterval=1ms it would keep one)
+  const series = await vm.exportWhen('spool_influx_v', (s) => s.reduce((n, x) => n + x.values.length, 0) >= 60);
   const all = series.flatMap((s) => s.values).sort((a, b) => a - b);
-  assert.deepEqual(all, Array.from({ length: 30 }, (_, i) => i));
+  assert.deepEqual(all, Array.from({ length: 30 }, (_, i) => [i, i]).flat());
+  assert.deepEqual([...new Set(series.flatMap((s) => s.timestamps))].sort(), Array.from({ length: 30 }, (_, i) => t * 1000 + i));
 });
 
 /** A dry run prints the lines it would send, then the JSON summary. */

@@ -142,7 +142,10 @@ test('with VictoriaMetrics stopped, the run completes, its samples wait in the s
     assert.deepEqual(doc.metrics.push.pushes.map((p) => p.sent), [false, false]);
     assert.equal(doc.metrics.push.spooled_files, 2);
     assert.match(down.stderr, /cannot reach VictoriaMetrics .* samples kept in .*spool/s);
-    assert.equal(readdirSync(path.join(cwd, 'spool')).length, 2);
+    // one spool per target: a directory named after VictoriaMetrics' address, holding the two payloads
+    const [dir] = readdirSync(path.join(cwd, 'spool'));
+    assert.match(dir, /^127\.0\.0\.1_\d+-[0-9a-f]{10}$/);
+    assert.equal(readdirSync(path.join(cwd, 'spool', dir)).filter((n) => n.endsWith('.prom.txt')).length, 2);
   } finally {
     await vm.start();
   }
@@ -151,7 +154,8 @@ test('with VictoriaMetrics stopped, the run completes, its samples wait in the s
   const doc = JSON.parse(up.stdout) as JsonCase<RunPipelineResult>;
   assert.equal(doc.metrics.push.pushes[0].flushed.sent_files, 2);
   assert.equal(doc.metrics.push.spooled_files, 0);
-  assert.deepEqual(readdirSync(path.join(cwd, 'spool')), []);
+  const [dir] = readdirSync(path.join(cwd, 'spool'));
+  assert.deepEqual(readdirSync(path.join(cwd, 'spool', dir)), ['target']);
   // two processes, two pushes each: four samples at four distinct times, none twice
   const runs = await vm.exportWhen('pipeline_runs_total{pipeline_name="spooled",status="success"}', (r) => r.length > 0 && r[0].values.length >= 4);
   assert.equal(runs.length, 1);

@@ -178,7 +178,7 @@ export async function runExec(opts: ExecOptions, ctx: ExecContext): Promise<Exec
     if (pushing) {
       const { target, pushBatch, zeroPush } = await pushing;
       targetUrl = target.client.writeUrl;
-      spoolDir = target.spool.dir;
+      spoolDir = target.spool.forTarget(target.client.writeTarget).dir;
       const record = (r: PushOutcome | Error) => (r instanceof Error ? pushErrors.push(r.message) : pushes.push(r));
       record(await zeroPush);
       const startMs = startedAt.getTime();

@@ -11,6 +11,7 @@ import { httpRequest } from '../http/transport.js';
 import { CATALOG, seriesNames } from '../metrics/catalog.js';
 import { metricNames } from '../ask/promql.js';
 import type { VmClient } from '../victoria/client.js';
+import { redactText } from '../redact.js';
 
 export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip';
 export interface CheckResult {
@@ -78,6 +79,25 @@ export async function assetMetricNames(assetsDir: string): Promise<{ file: strin
   for (const m of rules.matchAll(/^\s*expr:\s*(.+)$/gm)) for (const n of metricNames(m[1])) names.add(n);
   out.push({ file: 'deploy/alerts/pipeline.rules.yml', names: [...names] });
   return out;
+}
+
+/** The deduplication pipeobs' stacks run with: one sample per series and millisecond, exact duplicates only. */
+export const DEDUP_FLAG = '-dedup.minScrapeInterval=1ms';
+
+/** A Go duration as VictoriaMetrics prints its flags ("1ms", "30s", "1m0s", "0s") in milliseconds; null when unreadable. */
+export function goDurationMs(raw: string): number | null {
+  if (raw === '0') return 0;
+  const unit: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+  let total = 0;
+  let rest = raw.trim();
+  if (!rest) return null;
+  while (rest) {
+    const m = /^(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h|d)/.exec(rest);
+    if (!m) return null;
+    total += Number(m[1]) * unit[m[2]];
+    rest = rest.slice(m[0].length);
+  }
+  return total;
 }
 
 export const CHECKS: Check[] = [
@@ -148,6 +168,32 @@ export const CHECKS: Check[] = [
         await new Promise((res) => setTimeout(res, 100));
       }
       return fail(`a sample written to ${ctx.vmUrl} could not be read back within 3 s`, 'check its logs and -search.latencyOffset (samples younger than it are hidden from queries)');
+    },
+  },
+  {
+    // A write that timed out may still be stored; pipeobs sends it again (or spools it), with the
+    // same timestamps. Only deduplication makes that second copy harmless.
+    name: 'dedup',
+    async run(ctx) {
+      let flags: Map<string, string>;
+      try {
+        flags = await ctx.client.flags();
+      } catch (err) {
+        return fail(`cannot read the flags of VictoriaMetrics at ${ctx.vmUrl} (${reason(err)})`, 'start it: scripts/stack.sh start, or set PIPEOBS_VM_URL');
+      }
+      const raw = flags.get('dedup.minScrapeInterval');
+      const ms = raw === undefined ? null : goDurationMs(raw);
+      const fix = `restart VictoriaMetrics with ${DEDUP_FLAG} (scripts/stack.sh and deploy/compose do); on a cluster, pass it to vmselect and vmstorage`;
+      if (raw === undefined) return warn(`VictoriaMetrics at ${ctx.vmUrl} does not report -dedup.minScrapeInterval: a write retried after a timeout may be stored twice`, fix);
+      if (ms === null) return warn(`VictoriaMetrics reports -dedup.minScrapeInterval=${raw}, which pipeobs cannot read`, fix);
+      if (ms === 0) return warn('deduplication is off (-dedup.minScrapeInterval=0): a write retried after a timeout is stored twice, doubling its samples', fix);
+      if (ms > 1) {
+        return warn(
+          `-dedup.minScrapeInterval=${raw} keeps one sample per series every ${raw}: samples of one series closer together than that (push-influx data, frequent pushes) are merged`,
+          `${DEDUP_FLAG} removes only exact duplicates (VictoriaMetrics stores milliseconds), unless you need ${raw} for replicated scrapers`,
+        );
+      }
+      return pass(`deduplication on (-dedup.minScrapeInterval=${raw}): a retried write cannot double a sample`);
     },
   },
   {
@@ -269,7 +315,9 @@ export async function runChecks(checks: readonly Check[], ctx: VerifyContext, ti
       });
       const outcome = await Promise.race([c.run(ctx).catch((err: unknown) => fail(`check failed: ${reason(err)}`, 'rerun with --debug')), timeout]);
       clearTimeout(timer);
-      return { name: c.name, ...outcome, seconds: Math.round(performance.now() - t0) / 1000 };
+      // Checks name the URLs they probed: shown without credentials, whatever the check wrote.
+      const shown = { ...outcome, detail: redactText(outcome.detail), ...(outcome.fix === undefined ? {} : { fix: redactText(outcome.fix) }) };
+      return { name: c.name, ...shown, seconds: Math.round(performance.now() - t0) / 1000 };
     }),
   );
 }
