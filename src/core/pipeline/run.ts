@@ -221,8 +221,8 @@ export async function runPipelineOnce(opts: PipelineRunOptions, ctx: RunContext)
     };
     finish(summary, 'success', finishedAt, t0, rec);
   } catch (err) {
-    await rm(tmpOrders, { force: true });
-    await rm(tmpQuarantine, { force: true });
+    await removeIfThere(tmpOrders);
+    await removeIfThere(tmpQuarantine);
     if (err instanceof RunAbandonedError || ctx.signal?.aborted) {
       finish(summary, 'abandoned', ctx.now(), t0, rec);
       summary.error = `abandoned during ${current}`;
@@ -245,6 +245,15 @@ function finish(summary: RunSummary, status: RunStatus, at: Date, t0: number, re
   summary.finishedAt = at.toISOString();
   summary.durationSeconds = round3((performance.now() - t0) / 1000);
   rec.runFinished(status, summary.durationSeconds, at.getTime() / 1000, summary.output.rows);
+}
+
+/** Removes a temporary file; a directory that could not be made (ENOTDIR) has none to remove. */
+async function removeIfThere(file: string): Promise<void> {
+  try {
+    await rm(file, { force: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOTDIR') throw err;
+  }
 }
 
 function round3(x: number): number {
