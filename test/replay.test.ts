@@ -22,6 +22,7 @@ import { runCli, tempDir } from './helpers/cli.js';
 import { requireBinary, startVictoriaMetrics, type VictoriaMetrics } from './helpers/victoria.js';
 import type { RunPipelineResult } from '../src/commands/run-pipeline.js';
 import type { RunSummary } from '../src/core/pipeline/run.js';
+import { quantile } from './helpers/known-data.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const H = 3_600_000;
@@ -202,4 +203,102 @@ test('a pipeline that stops is not forgotten: PipelineNoSuccessfulRun an hour af
 test('no alert fired without a pipeline, nor for any pipeline outside these scenarios', () => {
   const others = alerts.filter((a) => a.alertstate === 'firing' && !SCENARIOS.includes(a.pipeline_name as Scenario));
   assert.deepEqual(others.map((a) => a.alertname), []);
+});
+
+// ---- The dashboards over the same day: every panel of the pipeline dashboard, evaluated as Grafana
+// would at chosen moments ($__range 6h, $__rate_interval 5m), against values from the runs' summaries.
+
+type Point = { labels: Record<string, string>; value: number; tolerance?: number };
+const RANGE = 6 * H;
+const RATE = 5 * MIN;
+
+/** What each panel must show at time t for a pipeline's runs (the runs pushed by then). */
+function expectedPanels(all: Run[], t: number): Map<string, Point[] | null> {
+  const done = all.filter((r) => r.pushedAt <= t);
+  const inRange = done.filter((r) => r.pushedAt > t - RANGE);
+  const justRan = done.filter((r) => r.pushedAt > t - RATE);
+  const lastOk = done.filter((r) => r.summary.status === 'success').at(-1)!;
+  const lastQuality = done.filter((r) => r.summary.quality).at(-1)!;
+  const sum = (rs: Run[], f: (r: Run) => number) => rs.reduce((n, r) => n + f(r), 0);
+  const stageRows = (r: Run, stage: string) => r.summary.stages.find((s) => s.stage === stage)?.rowsOut ?? 0;
+  const stageSeconds = (r: Run, stage: string) => r.summary.stages.find((s) => s.stage === stage)?.seconds ?? 0;
+  const stages = ['extract', 'transform', 'quality', 'load'];
+  const errorSeries = [...new Set(all.flatMap((r) => r.summary.errors.map((e) => `${e.stage}/${e.errorType}`)))];
+  const byStageType = (rs: Run[]) => allErrorKeys().map((k) => {
+    const [stage, error_type] = k.split('/');
+    return { labels: { stage, error_type }, value: sum(rs, (r) => r.summary.errors.filter((e) => `${e.stage}/${e.errorType}` === k).reduce((n, e) => n + e.count, 0)) };
+  });
+  // every (stage, error_type) series a run creates at 0, whatever happened
+  const allErrorKeys = () => [...new Set([...errorSeries, 'transform/type_conversion', 'transform/exact_duplicate',
+    ...['null_required', 'out_of_range', 'duplicate_key', 'unknown_foreign_key', 'future_timestamp'].map((c) => `quality/${c}`),
+    ...stages.map((s) => `${s}/stage_failure`)])];
+  const reasons = ['type_conversion', 'exact_duplicate', 'null_required', 'out_of_range', 'duplicate_key', 'unknown_foreign_key', 'future_timestamp'];
+  // Stage times are known to the millisecond (the summary rounds them): throughput and quantiles within that.
+  const ms = 0.0005;
+  const m = new Map<string, Point[] | null>();
+  m.set('Rows loaded', [{ labels: {}, value: sum(inRange, (r) => r.summary.output.rows) }]);
+  m.set('Quality score', [{ labels: {}, value: lastQuality.summary.quality!.score }]);
+  m.set('Errors', [{ labels: {}, value: sum(inRange, (r) => r.summary.errors.reduce((n, e) => n + e.count, 0)) }]);
+  m.set('Failed runs', [{ labels: {}, value: inRange.filter((r) => r.summary.status === 'failed').length }]);
+  m.set('Data freshness at load', [{ labels: {}, value: lastOk.summary.freshnessSeconds! }]);
+  m.set('Since last success', [{ labels: {}, value: (t - Date.parse(lastOk.summary.finishedAt)) / 1000, tolerance: 1e-3 }]);
+  const ran = justRan.filter((r) => r.summary.status === 'success');
+  m.set('Throughput by stage (rows per second of stage time)', ran.length === 0 ? [] : stages.map((stage) => {
+    const rows = sum(ran, (r) => stageRows(r, stage));
+    const secs = sum(ran, (r) => stageSeconds(r, stage));
+    return { labels: { stage }, value: rows / secs, tolerance: rows / (secs - ms * ran.length) - rows / secs };
+  }));
+  for (const [title, q] of [['p50 stage duration', 0.5], ['p95 stage duration', 0.95]] as const) {
+    m.set(title, ran.length !== 1 ? (ran.length === 0 ? [] : null) : stages.map((stage) => {
+      const s = stageSeconds(ran[0], stage);
+      const lo = quantile(q, [Math.max(1e-6, s - ms)]);
+      const hi = quantile(q, [s + ms]);
+      // across a bucket bound the quantile jumps: then only the bucket is certain
+      return { labels: { stage }, value: (lo + hi) / 2, tolerance: (hi - lo) / 2 + 1e-9 };
+    }));
+  }
+  m.set('Quality score by check', ['overall', ...lastQuality.summary.quality!.checks.map((c) => c.check)].map((check_type) => ({
+    labels: { check_type }, value: check_type === 'overall' ? lastQuality.summary.quality!.score : lastQuality.summary.quality!.checks.find((c) => c.check === check_type)!.score,
+  })));
+  // Between runs a bar panel has no points (nothing was pushed in the window): nothing happened.
+  m.set('Errors by stage and type', justRan.length === 0 ? [] : byStageType(justRan));
+  m.set('Quarantined rows by reason', reasons.map((reason) => ({ labels: { reason }, value: sum(inRange, (r) => r.summary.quarantine.byReason[reason] ?? 0) })));
+  m.set('Rows per pipeline, stage and environment', stages.map((stage) => ({ labels: { environment: 'dev', stage }, value: sum(inRange, (r) => stageRows(r, stage)) })));
+  m.set('Stage breakdown (time spent)', stages.map((stage) => ({ labels: { stage }, value: sum(inRange, (r) => stageSeconds(r, stage)), tolerance: ms * inRange.length + 1e-9 })));
+  m.set('Runs by status', justRan.length === 0 ? [] : ['success', 'failed', 'abandoned'].map((status) => ({ labels: { status }, value: justRan.filter((r) => r.summary.status === status).length })));
+  m.set('Output size', [{ labels: { dataset: 'orders' }, value: lastOk.summary.output.bytes }, { labels: { dataset: 'quarantine' }, value: done.at(-1)!.summary.quarantine.bytes }]);
+  for (const llm of ['LLM requests by model and outcome', 'Tokens used', 'LLM latency p95', 'LLM errors']) m.set(llm, []);
+  return m;
+}
+
+const dashboard = JSON.parse(readFileSync(path.join(root, 'dashboards', 'pipeline-observability.json'), 'utf8')) as { panels: { type: string; title: string; targets?: { expr: string }[] }[] };
+
+async function assertPanels(pipeline: Scenario, t: number, what: string) {
+  const expected = expectedPanels(runs.get(pipeline)!, t);
+  const panels = dashboard.panels.filter((p) => p.type !== 'row');
+  assert.deepEqual(panels.map((p) => p.title).sort(), [...expected.keys()].sort(), 'every panel has an expectation');
+  for (const p of panels) {
+    const want = expected.get(p.title);
+    if (want === null) continue;
+    const expr = p.targets![0].expr.replaceAll('$pipeline', pipeline).replaceAll('$environment', 'dev').replaceAll('$__range', '6h').replaceAll('$__rate_interval', '5m');
+    const got = (await vm.query(expr, t / 1000)).filter((r) => r.value[1] !== 'NaN');
+    const key = (l: Record<string, string>) => JSON.stringify(Object.entries(l).filter(([k]) => k !== 'pipeline_name').sort());
+    const gotBy = new Map(got.map((r) => [key(r.metric), Number(r.value[1])]));
+    assert.deepEqual([...gotBy.keys()].sort(), want!.map((w) => key(w.labels)).sort(), `${what}: "${p.title}" series: ${JSON.stringify(got)}`);
+    for (const w of want!) {
+      const v = gotBy.get(key(w.labels))!;
+      assert.ok(Math.abs(v - w.value) <= (w.tolerance ?? 1e-9 * Math.max(1, Math.abs(w.value))), `${what}: "${p.title}" ${key(w.labels)} is ${v}, expected ${w.value}${w.tolerance ? ` ± ${w.tolerance}` : ''}`);
+    }
+  }
+}
+
+test('every panel of the pipeline dashboard shows the right value right after a run, 30 minutes after the last run, and hours after a pipeline stopped', async () => {
+  const quality = runs.get('quality')!;
+  await assertPanels('quality', quality.find((r) => r.hour === 13)!.pushedAt + MIN, 'a minute after the 13:02 run of quality');
+  await assertPanels('quality', quality.at(-1)!.pushedAt + 30 * MIN, '30 minutes after the last run of quality');
+  const failing = runs.get('failing')!;
+  await assertPanels('failing', failing.find((r) => r.hour === 10)!.pushedAt + MIN, 'a minute after the failed run');
+  const stopped = runs.get('stopped')!;
+  await assertPanels('stopped', stopped.at(-1)!.pushedAt + 30 * MIN, '30 minutes after the last run of stopped');
+  await assertPanels('stopped', stopped.at(-1)!.pushedAt + 3.5 * H, '3.5 hours after the last run of stopped');
 });
