@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { JsonCase } from '../../src/core/output/render.js';
@@ -216,4 +216,46 @@ test('every quality check has a score series even when nothing failed', async ()
   assert.equal(doc!.runs[0].quality!.score, 100);
   for (const c of QUALITY_CHECKS) assert.equal(await value(`pipeline_data_quality_score{pipeline_name="clean_run",check_type="${c}"}`), 100);
   assert.equal(await value(`pipeline_errors_total{pipeline_name="clean_run",stage="quality",error_type="duplicate_key"}`), 0);
+});
+
+test('the quality gate gates: below --fail-under nothing reaches orders/, the batch waits in rejected/ with its reasons, the run counts as failed, exit 5', async () => {
+  const { code, stderr, doc, cwd } = await runPipeline(['--once', '--push', 'prometheus', '--rows', '2000', '--seed', '8', '--inject-errors', '0.1', '--fail-under', '99', '--pipeline-name', 'gated', '--output-dir', 'out']);
+  assert.equal(code, 5, stderr);
+  const run = doc!.runs[0];
+  assert.equal(run.status, 'failed');
+  assert.ok(run.quality!.score < 99, `score ${run.quality!.score}`);
+  assert.match(stderr, new RegExp(`error: 1 of 1 runs failed the quality gate: quality score ${run.quality!.score} is below --fail-under 99 \\(failing checks: [a-z_, ]+\\); the batch was not published`));
+  // Nothing published where downstream readers look.
+  const out = path.join(cwd, 'out');
+  assert.deepEqual(readdirSync(path.join(out, 'orders')), []);
+  assert.equal(run.output.path, null);
+  assert.deepEqual(readdirSync(path.join(out, 'rejected')).sort(), [`orders-${run.runId}.parquet`, `orders-${run.runId}.reasons.json`]);
+  const db = await DuckDBInstance.create(':memory:');
+  const conn = await db.connect();
+  const [kept] = (await conn.runAndReadAll(`SELECT count(*)::INT AS n, any_value(run_id) AS run_id FROM '${run.rejected!.path}'`)).getRowObjectsJS();
+  const [quarantined] = (await conn.runAndReadAll(`SELECT count(*)::INT AS n FROM '${run.quarantine.path}'`)).getRowObjectsJS();
+  conn.closeSync();
+  db.closeSync();
+  // every generated row is somewhere a person can look: the rejected batch or the quarantine
+  assert.equal(Number(kept.n) + Number(quarantined.n), 2000);
+  assert.equal(kept.run_id, run.runId);
+  const reasons = JSON.parse(readFileSync(run.rejected!.reasons_path, 'utf8'));
+  assert.equal(reasons.reason, `overall quality score ${run.quality!.score} is below --fail-under 99`);
+  assert.equal(reasons.rows, Number(kept.n));
+  assert.deepEqual(reasons.failing_checks, run.quality!.failingChecks);
+  // The metrics say failed, not success, and there was no successful run.
+  const sel = 'pipeline_name="gated"';
+  assert.equal(await value(`pipeline_runs_total{${sel},status="failed"}`), 1);
+  assert.equal(await value(`pipeline_runs_total{${sel},status="success"}`), 0);
+  assert.equal(await value(`pipeline_data_quality_score{${sel},check_type="overall"}`), run.quality!.score);
+  assert.equal(await value(`pipeline_output_size_bytes{${sel},dataset="orders"}`), 0);
+  assert.deepEqual(await vm.query(`pipeline_last_success_timestamp_seconds{${sel}}`), []);
+  assert.equal(await value(`pipeline_rows_processed_total{${sel},stage="load",data_source="orders"}`), 0);
+
+  // Above the gate, the same data is published as usual.
+  const pass = await runPipeline(['--once', '--rows', '2000', '--seed', '8', '--inject-errors', '0.1', '--fail-under', '50', '--no-metrics-server']);
+  assert.equal(pass.code, 0, pass.stderr);
+  assert.equal(pass.doc!.runs[0].status, 'success');
+  assert.equal(pass.doc!.runs[0].rejected, undefined);
+  assert.equal(pass.doc!.runs[0].output.rows, Number(kept.n));
 });

@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCli, tempDir } from '../helpers/cli.js';
@@ -39,8 +39,9 @@ before(async () => {
   logsPort = await freePort();
   const dir = tempDir('pipeobs-stack-');
   const scrape = path.join(dir, 'scrape.yml');
-  // The shipped scrape config's two jobs, on this test's ports, scraped every second.
-  writeFileSync(scrape, `global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: pipeobs-pipeline\n    static_configs:\n      - targets: ['%{PIPEOBS_TARGET_HOST}:${pipelinePort}']\n  - job_name: pipeobs-monitor-logs\n    static_configs:\n      - targets: ['%{PIPEOBS_TARGET_HOST}:${logsPort}']\n`);
+  // The shipped scrape config, on this test's ports, scraped every second.
+  writeFileSync(scrape, readFileSync(path.join(root, 'deploy', 'vmagent', 'scrape.yml'), 'utf8')
+    .replace('scrape_interval: 15s', 'scrape_interval: 1s').replace(':8000', `:${pipelinePort}`).replace(':9108', `:${logsPort}`));
   stackEnv = { ...process.env, PIPEOBS_STACK_DIR: dir, PIPEOBS_STACK_VM_PORT: String(vmPort), PIPEOBS_STACK_VMAGENT_PORT: String(agentPort), PIPEOBS_STACK_VMALERT_PORT: String(alertPort), PIPEOBS_SCRAPE_CONFIG: scrape };
   const t0 = Date.now();
   const started = stack('start');
@@ -85,10 +86,10 @@ after(async () => {
 test('a healthy native stack passes every check, the write probe included', async () => {
   const r = await verify(['--write-probe']);
   assert.equal(r.code, 0, r.stderr + JSON.stringify(r.doc.checks.filter((c) => c.status !== 'pass'), null, 1));
-  assert.deepEqual(status(r.doc), { node: 'pass', duckdb: 'pass', 'output-dir': 'pass', victoriametrics: 'pass', dedup: 'pass', vmagent: 'pass', vmalert: 'pass', grafana: 'skip', llm: 'pass', 'dashboard-metrics': 'pass' });
+  assert.deepEqual(status(r.doc), { node: 'pass', duckdb: 'pass', 'output-dir': 'pass', victoriametrics: 'pass', dedup: 'pass', vmagent: 'pass', vmalert: 'pass', grafana: 'skip', llm: 'pass', 'dashboard-metrics': 'pass', 'double-ingestion': 'pass' });
   assert.equal(check(r.doc, 'dedup').detail, 'deduplication on (-dedup.minScrapeInterval=1ms): a retried write cannot double a sample');
   assert.match(check(r.doc, 'victoriametrics').detail, /a written sample was read back/);
-  assert.match(check(r.doc, 'vmalert').detail, /3 rule groups, 11 rules loaded: pipeobs-ask, pipeobs-logs, pipeobs-pipeline/);
+  assert.match(check(r.doc, 'vmalert').detail, /4 rule groups, 14 rules loaded: pipeobs-ask, pipeobs-logs, pipeobs-pipeline, pipeobs-pipeline-slas/);
   assert.match(check(r.doc, 'vmagent').detail, /2 targets up: pipeobs-monitor-logs, pipeobs-pipeline/);
   assert.match(check(r.doc, 'llm').detail, /accepted the key; 1 models/);
   assert.ok(!r.stdout.includes('sk-verify') && !r.stderr.includes('sk-verify'));
@@ -186,5 +187,5 @@ test('a vmagent target down fails the vmagent check, naming the target and why (
 test('--only and --skip name real checks', async () => {
   const r = await runCli(['verify', '--only', 'nope'], { env });
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /--only nope: no such check\nhint: the checks are node, duckdb, output-dir, victoriametrics, dedup, vmagent, vmalert, grafana, llm, dashboard-metrics/);
+  assert.match(r.stderr, /--only nope: no such check\nhint: the checks are node, duckdb, output-dir, victoriametrics, dedup, vmagent, vmalert, grafana, llm, dashboard-metrics, double-ingestion/);
 });

@@ -303,7 +303,52 @@ export const CHECKS: Check[] = [
       return pass(`all ${total} metrics the dashboards and alert rules query exist`);
     },
   },
+  {
+    name: 'double-ingestion',
+    async run(ctx) {
+      const end = ctx.now();
+      let series: Record<string, string>[];
+      try {
+        series = await ctx.client.series(['{__name__=~"pipeline_.+|pipeobs_.+"}'], new Date(end.getTime() - 3_600_000), end);
+      } catch (err) {
+        return fail(`cannot list the series in VictoriaMetrics (${reason(err)})`, 'start VictoriaMetrics first');
+      }
+      const doubled = findDoubleIngestion(series);
+      if (doubled.length === 0) return pass(`each of the ${series.length} pipeobs series of the last hour arrives by one path`);
+      const first = doubled[0];
+      return fail(
+        `${doubled.length} series of the last hour arrive twice, so every sum over them is doubled: ${first.series} comes as ${first.sources.join(' and ')}${doubled.length > 1 ? `, and ${doubled.length - 1} more` : ''}`,
+        'deliver each process\'s metrics once: use deploy/vmagent/scrape.yml (its jobs drop job and instance, so a scraped and a pushed sample land in one series), or stop one path: no --push for a process vmagent scrapes, or no scrape job for a process that pushes',
+      );
+    },
+  },
 ];
+
+/**
+ * Series of the catalog's metrics that are the same measurement arriving by two paths: equal
+ * name and catalog labels (pipeline_name, environment, stage, component…, and `le`), differing
+ * only in labels a delivery path adds (`job`, `instance`, external labels). Sums over such series
+ * count every sample twice.
+ */
+export function findDoubleIngestion(series: readonly Record<string, string>[]): { series: string; sources: string[] }[] {
+  const catalogLabels = new Map<string, Set<string>>();
+  for (const def of CATALOG) {
+    for (const n of seriesNames(def)) catalogLabels.set(n, new Set([...def.labels, ...(n.endsWith('_bucket') ? ['le'] : [])]));
+  }
+  const groups = new Map<string, { series: string; sources: Set<string> }>();
+  for (const s of series) {
+    const name = s.__name__;
+    const own = catalogLabels.get(name);
+    if (!own) continue;
+    const ownPairs = Object.entries(s).filter(([k]) => own.has(k)).sort(([a], [b]) => (a < b ? -1 : 1));
+    const sourcePairs = Object.entries(s).filter(([k]) => k !== '__name__' && !own.has(k)).sort(([a], [b]) => (a < b ? -1 : 1));
+    const key = `${name}{${ownPairs.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',')}}`;
+    const g = groups.get(key) ?? { series: key, sources: new Set<string>() };
+    g.sources.add(`{${sourcePairs.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',')}}`);
+    groups.set(key, g);
+  }
+  return [...groups.values()].filter((g) => g.sources.size > 1).map((g) => ({ series: g.series, sources: [...g.sources].sort((a, b) => a.length - b.length || (a < b ? -1 : 1)) }));
+}
 
 export async function runChecks(checks: readonly Check[], ctx: VerifyContext, timeoutMs: number): Promise<CheckResult[]> {
   return Promise.all(
