@@ -121,7 +121,7 @@ test('a restart from the state file neither loses nor re-reads a line, even acro
   assert.equal(first.used() + second.used(), 100 + 20 + 25 + 8);
   await second.follower.close();
   writeFileSync(stateFile, '{"version": 7, "files": []}');
-  await assert.rejects(loadFollowState(stateFile), (err: Error & { hint?: string }) => /has version 7, not 1/.test(err.message) && /move it away/.test(err.hint ?? ''));
+  await assert.rejects(loadFollowState(stateFile), (err: Error & { hint?: string }) => /has version 7, not 2/.test(err.message) && /move it away/.test(err.hint ?? ''));
 });
 
 test('an over-long line is skipped once and reported with its number; a deleted file is let go', async () => {
