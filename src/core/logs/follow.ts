@@ -74,6 +74,8 @@ interface Followed {
   copyOf: string | null;
   /** Size of a copy when it was found (a copy does not grow). */
   copySize: number;
+  /** Modification time at the last look: a file truncated and written back to the same size still changes it. */
+  mtimeMs: number;
 }
 
 export interface FollowOptions {
@@ -366,7 +368,7 @@ export class LogFollower {
 
   private async track(handle: FileHandle, file: string, dev: number, ino: number, offset: number, line: number, detached: boolean, id: { fp: string; fpLen: number }): Promise<Followed> {
     const k = key(dev, ino);
-    const f: Followed = { key: k, path: file, dev, ino, handle, activePoll: this.polls, ctx: fileContext(file), offset, line, skipping: 0, detached, fp: id.fp, fpLen: id.fpLen, copyOf: null, copySize: 0 };
+    const f: Followed = { key: k, path: file, dev, ino, handle, activePoll: this.polls, ctx: fileContext(file), offset, line, skipping: 0, detached, fp: id.fp, fpLen: id.fpLen, copyOf: null, copySize: 0, mtimeMs: -1 };
     if (line < 0) f.line = await this.countLines(handle, offset);
     this.files.set(k, f);
     await this.parkQuietest();
@@ -594,14 +596,17 @@ export class LogFollower {
     const handle = f.handle;
     if (handle === null || f.copyOf !== null) return 0;
     let size: number;
+    let mtimeMs: number;
     try {
-      size = (await handle.stat()).size;
+      ({ size, mtimeMs } = await handle.stat());
     } catch {
       return 0;
     }
     let recovered = 0;
     // Something changed: is it still the file read so far? (One read of its first bytes.)
-    if (size !== f.offset && !(await this.stillSame(f, handle, size))) {
+    const changed = size !== f.offset || mtimeMs !== f.mtimeMs || copyCandidate !== undefined;
+    f.mtimeMs = mtimeMs;
+    if (changed && !(await this.stillSame(f, handle, size))) {
       // Truncated (copytruncate) or rewritten: first the lines it had after the offset, from its copy.
       recovered = await this.readFromCopy(f, copyCandidate);
       f.offset = 0;
