@@ -115,6 +115,8 @@ export class LogFollower {
   private polls = 0;
   /** Lines read by the last poll. */
   lastPollLines = 0;
+  /** Inputs that are not regular files, already reported. */
+  private readonly notFollowed = new Set<string>();
   /** Lines read by start() (from copies of rotated files), counted with the first poll. */
   private carried = 0;
   /** Problems met since they were last taken (a file that could not be opened…), at most 20. */
@@ -225,7 +227,7 @@ export class LogFollower {
     const matched = new Map<string, { file: string; dev: number; ino: number; size: number }>();
     for (const file of await this.matches()) {
       const st = await stat(file).catch(() => null);
-      if (st && !matched.has(key(st.dev, st.ino))) matched.set(key(st.dev, st.ino), { file, dev: st.dev, ino: st.ino, size: st.size });
+      if (st && this.regular(file, st) && !matched.has(key(st.dev, st.ino))) matched.set(key(st.dev, st.ino), { file, dev: st.dev, ino: st.ino, size: st.size });
     }
     const orphans: FollowStateEntry[] = [];
     const links: Array<[Followed, string]> = [];
@@ -340,6 +342,16 @@ export class LogFollower {
     const { files } = await expandInputs(this.o.inputs.filter((i) => i !== '-'), this.o.cwd);
     // Compressed files are finished rotations: their lines were read before they were compressed.
     return files.filter((f) => !f.endsWith('.gz'));
+  }
+
+  /** Pipes and devices have no offsets to follow: said once, then left out. */
+  private regular(file: string, st: { isFile(): boolean; isFIFO(): boolean }): boolean {
+    if (st.isFile()) return true;
+    if (!this.notFollowed.has(file)) {
+      this.notFollowed.add(file);
+      this.problem(`${file} is ${st.isFIFO() ? 'a FIFO' : 'not a regular file'}: it cannot be followed with --server; read it without --server (as a stream)`);
+    }
+    return false;
   }
 
   private async isMatched(file: string): Promise<boolean> {
@@ -527,7 +539,7 @@ export class LogFollower {
     if (rescan) {
       for (const file of await this.matches()) {
         const st = await stat(file).catch(() => null);
-        if (!st) continue;
+        if (!st || !this.regular(file, st)) continue;
         const known = this.files.get(key(st.dev, st.ino));
         if (known) known.path = file;
         else lines += await this.discover(file, st.dev, st.ino, st.size);
