@@ -8,9 +8,19 @@
  * are decoded and matched with a regular expression, as they are few.
  */
 import { JsonFieldScanner, ValueType, valueTypeName } from './json-fields.js';
+import { emptyMessageFacts, forEachKeyValue, MAX_LOG_NUMBER, readMessage } from './message.js';
+import { PYTHON_FALLBACK_COMPONENT, PYTHON_GROUP_LABELS, pythonComponent, pythonLineShape, type PythonLineShape } from './python.js';
 import { daysFromCivil, epochToMs, parseTimestampBytes, parseTimestampText } from './timestamp.js';
+import { UserFormatMatcher, type UserFormat } from './user-formats.js';
+
+export { forEachKeyValue, messageNumber } from './message.js';
 
 export const BUILTIN_COMPONENTS = ['airflow', 'kafka', 'ml'] as const;
+/**
+ * Component names other formats cannot take: the built-ins, the fallback of Python logger
+ * names, and "other" (the overflow group's name).
+ */
+export const RESERVED_COMPONENTS: readonly string[] = [...BUILTIN_COMPONENTS, PYTHON_FALLBACK_COMPONENT, 'logfmt'];
 
 /** The labels that make a group, per component. */
 export const GROUP_LABELS: Record<string, readonly string[]> = {
@@ -87,11 +97,15 @@ const BUILTIN_FIELDS = [
 
 /** Airflow's plain-text task log: "[2024-01-15, 10:30:00 UTC] {taskinstance.py:1345} INFO - message". */
 const AIRFLOW_TEXT = /^\[([^\]]+)\]\s+\{[^}]*\}\s+([A-Za-z]+)\s+-\s?(.*)$/s;
-const MESSAGE_KEYS: Record<string, 'records' | 'failed' | 's' | 'ms' | 'start' | 'end' | 'label'> = {
-  __proto__: null as never,
-  records_processed: 'records', rows_processed: 'records', records_failed: 'failed', failed_records: 'failed',
-  duration: 's', duration_seconds: 's', duration_ms: 'ms', start_date: 'start', end_date: 'end', dag_id: 'label', task_id: 'label',
-};
+/** logfmt keys that hold the time, the level and the logger, tried in this order. */
+const LOGFMT_TIME_KEYS = ['ts', 'time', 'timestamp'];
+const LOGFMT_LEVEL_KEYS = ['level', 'lvl', 'severity'];
+const LOGFMT_LOGGER_KEYS = ['logger', 'service', 'app', 'component'];
+
+/** The group labels of a component: a built-in's, a mapping's or a user format's, else a logger's (Python, logfmt). */
+export function groupLabelsOf(component: string, mappings: readonly FieldMapping[], formats: readonly UserFormat[] = []): string[] {
+  return [...(GROUP_LABELS[component] ?? mappings.find((m) => m.component === component)?.group ?? formats.find((f) => f.component === component)?.group ?? PYTHON_GROUP_LABELS)];
+}
 
 export class LineParser {
   readonly facts: LineFacts = {
@@ -104,7 +118,20 @@ export class LineParser {
   private readonly f: Record<(typeof BUILTIN_FIELDS)[number], number>;
   private readonly mappingSlots: Array<{ m: FieldMapping; time: number; level: number; latency: number; count: number; group: number[] }>;
 
-  constructor(readonly mappings: readonly FieldMapping[] = []) {
+  private readonly message = emptyMessageFacts();
+  private readonly shape: PythonLineShape = { timeEnd: 0, nameStart: 0, nameEnd: 0, levelStart: 0, levelEnd: 0, messageStart: 0 };
+  /** Components that logger names cannot take (built-ins, mappings, user formats). */
+  private readonly taken: ReadonlySet<string>;
+  private readonly userFormats: UserFormatMatcher | null;
+  /** Logger name → component, for the names seen (bounded). */
+  private readonly loggerComponents = new Map<string, string>();
+
+  constructor(
+    readonly mappings: readonly FieldMapping[] = [],
+    readonly formats: readonly UserFormat[] = [],
+  ) {
+    this.taken = new Set([...RESERVED_COMPONENTS, ...mappings.map((m) => m.component), ...formats.map((f) => f.component)]);
+    this.userFormats = formats.length ? new UserFormatMatcher(formats) : null;
     const names: string[] = [...BUILTIN_FIELDS];
     const slotOf = (n: string) => {
       let i = names.indexOf(n);
@@ -141,10 +168,105 @@ export class LineParser {
     facts.confidence = NaN;
     facts.outcome = Outcome.none;
     facts.failedRecords = 0;
+    if (this.userFormats !== null) {
+      const r = this.userFormats.parse(buf, s, e, facts);
+      if (r !== undefined) {
+        if (r !== null) this.detail = this.userFormats.detail;
+        return r;
+      }
+    }
     if (first === 0x7b) return this.parseJson(buf, s, e, ctx);
     if (first === 0x5b) return this.parseAirflowText(buf.toString('utf8', s, e), ctx);
-    this.detail = 'neither a JSON object nor an Airflow task log line';
+    if (first >= 0x30 && first <= 0x39 && pythonLineShape(buf, s, e, this.shape)) return this.python(buf, s, e);
+    if (((first | 0x20) >= 0x61 && (first | 0x20) <= 0x7a) || first === 0x5f) {
+      const r = this.logfmt(buf.toString('utf8', s, e));
+      if (r !== undefined) return r;
+    }
+    this.detail = 'neither a JSON object, an Airflow task log line, a Python logging line nor logfmt' + (this.userFormats ? ', and no --format-file format matches' : '');
     return 'unknown_format';
+  }
+
+  /** The component of a logger name (cached: the same names come back on every line). */
+  componentOfLogger(logger: string): string {
+    let c = this.loggerComponents.get(logger);
+    if (c === undefined) {
+      c = pythonComponent(logger, this.taken);
+      if (this.loggerComponents.size < 100_000) this.loggerComponents.set(logger, c);
+    }
+    return c;
+  }
+
+  private setLogger(logger: string): void {
+    const facts = this.facts;
+    facts.component = this.componentOfLogger(logger);
+    facts.labels = [logger];
+    facts.groupKey = logger;
+  }
+
+  /** A Python logging line in a stock layout (python.ts). */
+  private python(buf: Buffer, s: number, e: number): SkipReason | null {
+    const sh = this.shape;
+    const ts = parseTimestampBytes(buf, s, sh.timeEnd);
+    if (Number.isNaN(ts)) {
+      this.detail = `time ${JSON.stringify(buf.toString('utf8', s, sh.timeEnd))} is not a valid date and time`;
+      return 'bad_timestamp';
+    }
+    const facts = this.facts;
+    facts.tsMs = ts;
+    facts.error = isErrorLevel(buf, sh.levelStart, sh.levelEnd);
+    this.setLogger(buf.toString('utf8', sh.nameStart, sh.nameEnd));
+    return this.messageNumbers(sh.messageStart < e ? buf.toString('utf8', sh.messageStart, e) : '');
+  }
+
+  /** Records, failed records and duration from a message (message.ts); mistyped when a number is not one. */
+  private messageNumbers(message: string): SkipReason | null {
+    const m = this.message;
+    readMessage(message, m);
+    if (m.bad !== '') {
+      this.detail = m.bad;
+      return 'mistyped_field';
+    }
+    const facts = this.facts;
+    facts.records = m.records;
+    facts.failedRecords = m.failedRecords;
+    facts.durationMs = m.durationMs;
+    return null;
+  }
+
+  /**
+   * logfmt (ts=… level=info logger=payments rows=120 took_ms=12.5 msg="Exported 5 rows"): a line
+   * whose first word is a key with a time key among its pairs. undefined when the line is not
+   * logfmt at all.
+   */
+  private logfmt(line: string): SkipReason | null | undefined {
+    const eq = line.indexOf('=');
+    if (eq < 1 || !/^[A-Za-z_][\w.]*$/.test(line.slice(0, eq))) return undefined;
+    const pairs = new Map<string, string>();
+    forEachKeyValue(line, (k, v) => {
+      if (!pairs.has(k)) pairs.set(k, v);
+    });
+    const timeKey = LOGFMT_TIME_KEYS.find((k) => pairs.has(k));
+    if (timeKey === undefined) return undefined;
+    const ts = parseTimestampText(pairs.get(timeKey)!);
+    if (Number.isNaN(ts)) {
+      this.detail = `logfmt key ${timeKey}: ${JSON.stringify(pairs.get(timeKey)!.slice(0, 60))} is not an ISO 8601 time`;
+      return 'bad_timestamp';
+    }
+    const facts = this.facts;
+    facts.tsMs = ts;
+    const levelKey = LOGFMT_LEVEL_KEYS.find((k) => pairs.has(k));
+    if (levelKey !== undefined) {
+      const level = pairs.get(levelKey)!.toUpperCase();
+      facts.error = level === 'ERROR' || level === 'CRITICAL' || level === 'FATAL';
+    }
+    const loggerKey = LOGFMT_LOGGER_KEYS.find((k) => pairs.has(k) && pairs.get(k) !== '');
+    if (loggerKey !== undefined) this.setLogger(pairs.get(loggerKey)!);
+    else {
+      facts.component = 'logfmt';
+      facts.labels = ['-'];
+      facts.groupKey = '-';
+    }
+    return this.messageNumbers(line);
   }
 
   private parseJson(buf: Buffer, s: number, e: number, ctx: FileContext): SkipReason | null {
@@ -201,6 +323,11 @@ export class LineParser {
     const v = sc.numberAt(buf, slot);
     if (Number.isNaN(v)) {
       this.detail = `field ${name}: expected a number, got ${t === ValueType.number ? buf.toString('latin1', sc.start[slot], sc.end[slot]) : JSON.stringify(sc.stringAt(buf, slot).slice(0, 60))}`;
+      return undefined;
+    }
+    if (!Number.isFinite(v) || Math.abs(v) > MAX_LOG_NUMBER) {
+      // 1e400 reads as Infinity: summed, it would poison every figure of the group.
+      this.detail = `field ${name}: ${buf.toString('latin1', sc.start[slot], Math.min(sc.end[slot], sc.start[slot] + 40))} is out of range (beyond ±${MAX_LOG_NUMBER})`;
       return undefined;
     }
     return v;
@@ -300,53 +427,24 @@ export class LineParser {
     const level = m[2].toUpperCase();
     this.facts.error = level === 'ERROR' || level === 'CRITICAL' || level === 'FATAL';
     const message = m[3];
-    let dag = '';
-    let task = '';
-    forEachKeyValue(message, (key, value) => {
-      if (key === 'dag_id' && !dag) dag = value;
-      else if (key === 'task_id' && !task) task = value;
-    });
-    this.setGroup('airflow', dag || ctx.airflowDagId || '-', task || ctx.airflowTaskId || '-');
-    return this.airflowMessage(message);
+    const r = this.airflowMessage(message);
+    this.setGroup('airflow', this.message.dagId || ctx.airflowDagId || '-', this.message.taskId || ctx.airflowTaskId || '-');
+    return r;
   }
 
   /**
-   * The numbers inside an Airflow message: records_processed=, rows_processed=, records_failed=,
-   * failed_records=, duration= (seconds), duration_ms=, and the task's outcome ("Marking task as
-   * SUCCESS"), with the duration from start_date/end_date when no duration is given.
+   * The numbers inside an Airflow message (message.ts: records_processed=, duration=, "Exported
+   * N rows"…) and the task's outcome ("Marking task as SUCCESS"), with the duration from
+   * start_date/end_date when no duration is given.
    */
   private airflowMessage(message: string): SkipReason | null {
     const facts = this.facts;
-    facts.records = 0;
     facts.outcome = messageOutcome(message);
-    if (message.indexOf('=') < 0) return null;
-    let start = '';
-    let end = '';
-    let bad: string | null = null;
-    forEachKeyValue(message, (key, raw) => {
-      if (bad !== null) return;
-      const kind = MESSAGE_KEYS[key];
-      if (kind === undefined) return;
-      if (kind === 'start') start = raw;
-      else if (kind === 'end') end = raw;
-      else if (kind !== 'label') {
-        const v = messageNumber(raw);
-        if (!Number.isFinite(v)) {
-          bad = `message key ${key}=${raw.slice(0, 40)} is not a number`;
-          return;
-        }
-        if (kind === 'records') facts.records += v;
-        else if (kind === 'failed') facts.failedRecords += v;
-        else if (kind === 'ms') facts.durationMs = v;
-        else facts.durationMs = v * 1000;
-      }
-    });
-    if (bad !== null) {
-      this.detail = bad;
-      return 'mistyped_field';
-    }
-    if (facts.outcome !== Outcome.none && Number.isNaN(facts.durationMs) && start && end) {
-      const d = airflowTime(end) - airflowTime(start);
+    const bad = this.messageNumbers(message);
+    if (bad !== null) return bad;
+    const m = this.message;
+    if (facts.outcome !== Outcome.none && Number.isNaN(facts.durationMs) && m.start && m.end) {
+      const d = airflowTime(m.end) - airflowTime(m.start);
       if (Number.isFinite(d) && d >= 0) facts.durationMs = d;
     }
     return null;
@@ -411,77 +509,6 @@ export function messageOutcome(message: string): Outcome {
     if (message.startsWith('UP_FOR_RETRY', rest)) return Outcome.retry;
   }
   return Outcome.none;
-}
-
-/** A number in a message value: a sentence's full stops and an "s" unit are dropped ("45.2s." → 45.2). */
-export function messageNumber(raw: string): number {
-  let e = raw.length;
-  while (e > 0 && raw.charCodeAt(e - 1) === 0x2e) e--;
-  if (e > 0 && raw.charCodeAt(e - 1) === 0x73) e--;
-  const text = raw.slice(0, e);
-  return /^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text) ? Number(text) : NaN;
-}
-
-function isWordChar(c: number): boolean {
-  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f;
-}
-
-/** JavaScript's \s: ASCII whitespace and the Unicode spaces. */
-function isJsSpace(c: number): boolean {
-  return c === 0x20 || (c >= 0x09 && c <= 0x0d) || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
-}
-
-/**
- * The key=value pairs of a log message, left to right: a key is a word ([A-Za-z_][A-Za-z0-9_.]*)
- * that starts at a word boundary and is followed by "="; its value is a quoted string, or the
- * text up to whitespace, "," or ";" (with one quote at either end dropped). native/logscan.c
- * reads messages by the same rules.
- */
-export function forEachKeyValue(m: string, visit: (key: string, value: string) => void): void {
-  const n = m.length;
-  let i = 0;
-  while (i < n) {
-    const c = m.charCodeAt(i);
-    const keyStart = (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f;
-    if (!keyStart || (i > 0 && isWordChar(m.charCodeAt(i - 1)))) {
-      i++;
-      continue;
-    }
-    let j = i + 1;
-    while (j < n && (isWordChar(m.charCodeAt(j)) || m.charCodeAt(j) === 0x2e)) j++;
-    if (j >= n || m.charCodeAt(j) !== 0x3d) {
-      i = j;
-      continue;
-    }
-    const v = j + 1;
-    const q = v < n ? m.charCodeAt(v) : 0;
-    if (q === 0x22 || q === 0x27) {
-      const close = m.indexOf(q === 0x22 ? '"' : "'", v + 1);
-      if (close >= 0) {
-        visit(m.slice(i, j), m.slice(v + 1, close));
-        i = close + 1;
-        continue;
-      }
-    }
-    let k = v;
-    while (k < n) {
-      const x = m.charCodeAt(k);
-      if (x === 0x2c || x === 0x3b || isJsSpace(x)) break;
-      k++;
-    }
-    if (k === v) {
-      i = j;
-      continue;
-    }
-    let vs = v;
-    let ve = k;
-    const first = m.charCodeAt(vs);
-    if (first === 0x22 || first === 0x27) vs++;
-    const last = ve > vs ? m.charCodeAt(ve - 1) : 0;
-    if (last === 0x22 || last === 0x27) ve--;
-    visit(m.slice(i, j), m.slice(vs, ve));
-    i = k;
-  }
 }
 
 /** A mapping from --map flags ("time=ts,level=severity,latency=took_ms,count=n,group=service") or a config file's object. */

@@ -4,7 +4,8 @@
  * for reading (3 significant decimals); percentiles come from the sketches (≤ 1% relative error).
  */
 import { HOUR_MS, HourStats, OTHER, type GroupStats } from './aggregate.js';
-import { GROUP_LABELS, SKIP_REASONS, type FieldMapping } from './formats.js';
+import { groupLabelsOf, SKIP_REASONS, type FieldMapping } from './formats.js';
+import type { UserFormat } from './user-formats.js';
 import type { InputResult, LogReader, TimeWindow } from './reader.js';
 
 export const REPORT_SCHEMA_VERSION = 1;
@@ -120,8 +121,8 @@ export function measures(s: HourStats): Measures {
   };
 }
 
-export function groupLabelNames(component: string, mappings: readonly FieldMapping[]): string[] {
-  return [...(GROUP_LABELS[component] ?? mappings.find((m) => m.component === component)?.group ?? [])];
+export function groupLabelNames(component: string, mappings: readonly FieldMapping[], formats: readonly UserFormat[] = []): string[] {
+  return groupLabelsOf(component, mappings, formats);
 }
 
 function labelsOf(names: readonly string[], values: readonly string[]): Record<string, string> {
@@ -156,7 +157,7 @@ export function buildReport(reader: LogReader, inputs: InputResult[], window: Ti
   const components: ComponentSummary[] = [];
   const everything = new HourStats();
   for (const component of names) {
-    const labelNames = groupLabelNames(component, mappings);
+    const labelNames = groupLabelNames(component, mappings, reader.options.formats);
     const groups = byComponent.get(component)!.sort((a, b) => (a.labels[0] === OTHER ? 1 : 0) - (b.labels[0] === OTHER ? 1 : 0) || a.labels.join('\u0001').localeCompare(b.labels.join('\u0001')));
     const total = new HourStats();
     const perHour = new Map<number, HourStats>();
