@@ -157,7 +157,7 @@ test('usage and configuration errors say what was wrong', async () => {
     [['monitor-logs', 'x', '--hours', '0'], 2, /--hours 0 is not valid: expected a number from 1 to 720/],
     [['monitor-logs', 'x', '--since', '2026-11-21', '--until', '2026-11-20'], 2, /--since 2026-11-21T00:00:00.000Z is not before --until/],
     [['monitor-logs', 'x', '--since', '2026-01-01', '--until', '2026-03-01'], 2, /longer than 30 days/],
-    [['monitor-logs', 'x', '--component', 'spark'], 2, /--component spark: no such component/],
+    [['monitor-logs', 'x', '--component', 'Spark!'], 2, /--component Spark!: no such component/],
     [['monitor-logs', 'x', '--map', 'level=lvl'], 2, /--map #1: time is required/],
     [['monitor-logs', 'x', '--map', 'component=kafka,time=t'], 2, /built-in format's name/],
     [['monitor-logs', 'x', '--map-file', 'package.json'], 3, /package\.json: mapping #1: unknown key name/],
@@ -230,4 +230,133 @@ test('Ctrl-C stops the reading, not the report: what was read is reported, exit 
   assert.match(r.stderr, /SIGINT: stopping; reporting the lines read so far/);
   assert.match(r.stderr, /interrupted: the report covers the [\d,]+ lines read before the signal/);
   assert.equal(JSON.parse(r.stdout).interrupted, true);
+});
+
+test('user formats from a YAML --format-file: regex with named groups and logfmt, every fact, figures computed apart', async () => {
+  const dir = tempDir();
+  const formats = `formats:
+  - name: worker-phrases
+    component: ingest
+    regex: '^(?<time>\\S+) \\[(?<worker>[^\\]]+)\\] (?<level>[A-Z]+) (?<message>.*)$'
+    group: [worker]
+    fields:
+      records: 'Records ingested: (?<value>\\d+)'
+      latency_ms: 'took (?<value>[\\d.]+) ms'
+      failed_records: 'failed=(?<value>\\d+)'
+      outcome: 'outcome=(?<value>\\w+)'
+  - name: payments-logfmt
+    logfmt: true
+    component: payments
+    time: ts
+    level: level
+    group: [service]
+    fields: {records: rows, latency_s: took_s, lag: lag, confidence: conf, throughput: mps}
+`;
+  writeFileSync(path.join(dir, 'formats.yaml'), formats);
+  const start = Date.UTC(2026, 10, 21, 1);
+  const lines: string[] = [];
+  type Acc = { lines: number; errors: number; records: number; failed: number; lat: number[]; lag: Array<[number, number]>; conf: number[]; mps: number[]; success: number; failedTasks: number };
+  const exp = new Map<string, Acc>();
+  const acc = (k: string) => exp.get(k) ?? (exp.set(k, { lines: 0, errors: 0, records: 0, failed: 0, lat: [], lag: [], conf: [], mps: [], success: 0, failedTasks: 0 }), exp.get(k)!);
+  let seed = 7;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  for (let i = 0; i < 3000; i++) {
+    const t = start + i * 3000;
+    const iso = new Date(t).toISOString();
+    const err = rand() < 0.1;
+    if (i % 2 === 0) {
+      const worker = `w${i % 3}`;
+      const a = acc(`ingest/${worker}`);
+      const n = Math.floor(rand() * 9000);
+      const ms = Math.round(rand() * 5000) / 10;
+      a.lines++;
+      a.errors += err ? 1 : 0;
+      let msg = `Records ingested: ${n} took ${ms} ms`;
+      a.records += n;
+      a.lat.push(ms);
+      if (i % 10 === 0) {
+        msg += ` failed=${i % 7} outcome=${err ? 'FAILED' : 'success'}`;
+        a.failed += i % 7;
+        if (err) a.failedTasks++;
+        else a.success++;
+      }
+      lines.push(`${iso} [${worker}] ${err ? 'ERROR' : 'INFO'} ${msg}`);
+    } else {
+      const service = i % 4 === 1 ? 'checkout' : 'refunds';
+      const a = acc(`payments/${service}`);
+      const rows = Math.floor(rand() * 500);
+      const s = Math.round(rand() * 2000) / 1000;
+      const lag = Math.floor(rand() * 100);
+      const conf = Math.round(rand() * 1000) / 1000;
+      const mps = Math.round(rand() * 10000) / 10;
+      a.lines++;
+      a.errors += err ? 1 : 0;
+      a.records += rows;
+      a.lat.push(s * 1000);
+      a.lag.push([t, lag]);
+      a.conf.push(conf);
+      a.mps.push(mps);
+      lines.push(`ts=${iso} level=${err ? 'error' : 'info'} service=${service} rows=${rows} took_s=${s} lag=${lag} conf=${conf} mps=${mps} msg="charged"`);
+    }
+  }
+  lines.push(`ts=${new Date(start).toISOString()} level=info service=checkout rows=1e400`);
+  writeFileSync(path.join(dir, 'mixed.log'), lines.join('\n') + '\n');
+  const r = await run(['monitor-logs', path.join(dir, 'mixed.log'), '--format-file', path.join(dir, 'formats.yaml'), '--now', '2026-11-21T12:00:00Z', '-o', 'json']);
+  assert.equal(r.code, 0, r.stderr);
+  const doc = JSON.parse(r.stdout) as LogReport;
+  assert.equal(doc.summary.lines_used, 3000);
+  assert.deepEqual(doc.skipped.by_reason.map((b) => [b.reason, b.count]), [['mistyped_field', 1]]);
+  assert.match(doc.skipped.by_reason[0].examples[0].detail, /format payments-logfmt: records 1e400 is out of range/);
+  assert.deepEqual(doc.summary.active_components, ['ingest', 'payments']);
+  const mean = (v: number[]) => v.reduce((x, y) => x + y, 0) / v.length;
+  const r3 = (v: number) => Math.round(v * 1000) / 1000;
+  for (const [key, a] of exp) {
+    const [component, label] = key.split('/');
+    const c = doc.components.find((x) => x.component === component)!;
+    assert.deepEqual(c.group_labels, [component === 'ingest' ? 'worker' : 'service']);
+    const g = c.groups.find((x) => Object.values(x.group)[0] === label)!;
+    assert.equal(g.lines, a.lines, key);
+    assert.equal(g.errors, a.errors, key);
+    assert.equal(g.records, a.records, key);
+    assert.equal(g.failed_records, a.failed, key);
+    assert.deepEqual(g.tasks, { success: a.success, failed: a.failedTasks, retry: 0 }, key);
+    assert.equal(g.latency_ms.count, a.lat.length, key);
+    assert.equal(g.latency_ms.max, r3(Math.max(...a.lat)), key);
+    assert.equal(g.latency_ms.mean, r3(mean(a.lat)), key);
+    if (component === 'payments') {
+      assert.deepEqual(g.lag, { last: a.lag.at(-1)![1], max: Math.max(...a.lag.map((x) => x[1])), avg: r3(mean(a.lag.map((x) => x[1]))) }, key);
+      assert.equal(g.confidence!.count, a.conf.length, key);
+      assert.equal(g.confidence!.mean, Math.round(mean(a.conf) * 1e4) / 1e4, key);
+      assert.deepEqual(g.throughput_mps, { avg: r3(mean(a.mps)), max: Math.max(...a.mps) }, key);
+    } else assert.equal(g.lag, null);
+  }
+  // The same file as JSON is the same formats.
+  const asJson = JSON.stringify({ formats: (await import('yaml')).parse(formats).formats });
+  writeFileSync(path.join(dir, 'formats.json'), asJson);
+  const again = await run(['monitor-logs', path.join(dir, 'mixed.log'), '--format-file', path.join(dir, 'formats.json'), '--now', '2026-11-21T12:00:00Z', '-o', 'json']);
+  assert.deepEqual((JSON.parse(again.stdout) as LogReport).components, doc.components);
+});
+
+test('a bad --format-file is a configuration error naming the format and the key', async () => {
+  const dir = tempDir();
+  const cases: Array<[string, RegExp]> = [
+    [`formats: [{name: a, component: x, regex: '(?<time>\\S+) (', fields: {}}]`, /format a: regex: not a valid regular expression/],
+    [`formats: [{name: a, component: x, regex: '(?<ts>\\S+)'}]`, /format a: time: the regex has no named group time \(it has ts\)/],
+    [`formats: [{name: a, component: x, regex: '(?<time>\\S+)', fields: {rows: 'x'}}]`, /format a: fields\.rows: unknown fact \(expected records, failed_records/],
+    [`formats: [{name: a, component: x, regex: '(?<time>\\S+)', fields: {records: 'n=(\\d+)'}}]`, /format a: fields\.records: the regex has no \(\?<value>…\) group/],
+    [`formats: [{name: a, component: kafka, logfmt: true}]`, /format a: component: kafka is the name of a built-in format/],
+    [`formats: [{component: x, logfmt: true}]`, /format #1: name: missing/],
+    [`formats: [{name: a, component: x, logfmt: true, regex: '(?<time>.)'}]`, /format a: regex: give either regex \(with named groups\) or logfmt: true/],
+    [`formats: [{name: a, component: x, logfmt: true, colour: red}]`, /format a: colour: unknown key/],
+    [`formats: [{name: a, component: x, logfmt: true, group: [{a: 1}]}]`, /format a: group: expected a list of key names/],
+    [`formats: {name: a}`, /expected "formats:" with a list of at least one format/],
+    [`formats: [{name: a, component: x, logfmt: true}`, /is not YAML or JSON/],
+  ];
+  for (const [text, message] of cases) {
+    writeFileSync(path.join(dir, 'f.yaml'), text);
+    const r = await run(['monitor-logs', 'examples/logs', '--format-file', path.join(dir, 'f.yaml')]);
+    assert.equal(r.code, 3, `${text}: ${r.stderr}`);
+    assert.match(r.stderr, message, text);
+    assert.match(r.stderr, /f\.yaml/, text);
+  }
 });
