@@ -81,7 +81,45 @@ test('the HTML report renders in Chromium with the report\'s numbers in its char
     assert.equal(Number(share['data-lines']), c.lines);
   }
   assert.match(dom, new RegExp(`id="card-total-records".*?${json.summary.total_records.toLocaleString('en-US')}`, 's'));
+  assertChartsWhole(dom, json);
+  // A window that starts and ends inside hours: those hours are marked partial, in the data and in both charts.
+  const partialFile = path.join(dir, 'partial.html');
+  const args = ['monitor-logs', 'examples/logs', '--since', '2026-11-21T00:30:00Z', '--until', '2026-11-21T11:15:00Z'];
+  assert.equal((await run([...args, '-o', 'html', '--out', partialFile])).code, 0);
+  const pj = JSON.parse((await run([...args, '-o', 'json'])).stdout) as LogReport;
+  assert.deepEqual(pj.components[0].hours.filter((h) => h.partial).map((h) => h.hour), ['2026-11-21T00:00:00.000Z', '2026-11-21T11:00:00.000Z']);
+  const pdom = renderedDom(partialFile);
+  assertChartsWhole(pdom, pj);
+  const hollow = elements(pdom, 'circle', 'partial');
+  assert.equal(hollow.length, 2 * pj.components.length);
+  assert.ok(hollow.every((p) => p.fill === '#fff' && p['data-partial'] === 'true'));
+  assert.ok(elements(pdom, 'rect', 'partial').every((b) => b['data-partial'] === 'true' && b['fill-opacity'] === '0.4'));
+  assert.match(pdom, /class="partial-note"/);
+  assert.match(pdom, /21 Nov 00h\*<\/text>/, 'the partial first hour\'s label has its star');
 });
+
+/** What every page must show: no chart cut off, round ticks, hour labels and a legend on the error chart, per-component facts. */
+function assertChartsWhole(dom: string, json: LogReport) {
+  assert.match(dom, /<body[^>]*data-clipped-charts="0"/, `a chart is cut off: ${[...dom.matchAll(/data-clipped="([^"]*)"/g)].map((m) => m[1]).join(' | ')}`);
+  // Each axis has five ticks, 0 to 4 steps of 1, 2, 2.5 or 5 times a power of ten.
+  const ticks = elements(dom, 'text', 'tick').map((t) => Number(t['data-value']));
+  assert.ok(ticks.length > 0 && ticks.length % 5 === 0);
+  for (let a = 0; a < ticks.length; a += 5) {
+    const step = ticks[a + 1];
+    const mantissa = step / 10 ** Math.floor(Math.log10(step));
+    assert.ok([1, 2, 2.5, 5].some((m) => Math.abs(mantissa - m) < 1e-9), `axis step ${step} is not round`);
+    assert.deepEqual(ticks.slice(a, a + 5).map((v) => Math.round((v / step) * 1e9) / 1e9), [0, 1, 2, 3, 4]);
+  }
+  const errorBox = /id="chart-errors">.*?<\/svg>/s.exec(dom)![0];
+  assert.ok(elements(errorBox, 'text', 'hour-label').length >= 2, 'the error-rate chart has hour labels');
+  const errorLegend = /id="legend-errors">(.*?)<\/div>/s.exec(dom)![1];
+  for (const c of json.components) assert.match(errorLegend, new RegExp(`data-component="${c.component}"`), `the error-rate legend names ${c.component}`);
+  for (const c of json.components) {
+    const facts = elements(dom, 'div', 'component-facts').find((f) => f['data-component'] === c.component)!;
+    assert.equal(Number(facts['data-records-per-hour']), c.records_per_hour_avg);
+    assert.equal(facts['data-latency-min'] === '' ? null : Number(facts['data-latency-min']), c.latency_ms.min);
+  }
+}
 
 test('bad input never crashes: binary garbage, truncated and over-long lines, an empty file; --strict names the first', async () => {
   const dir = tempDir();

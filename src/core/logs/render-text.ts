@@ -69,7 +69,8 @@ export function renderReportText(r: LogReport, style: TextStyle, c: ChalkInstanc
   out.push('');
   const cards: Array<[string, string]> = [
     ['Total records', num(s.total_records, 0)],
-    ['Avg latency', s.avg_latency_ms === null ? '–' : `${num(s.avg_latency_ms)} ms`],
+    // Task durations and message latencies are not averaged together: one component's mean, or per component below.
+    ['Avg latency', s.avg_latency_ms !== null ? `${num(s.avg_latency_ms)} ms (${s.latency_components[0]})` : s.latency_components.length > 1 ? 'per component' : '–'],
     ['Error rate', s.error_rate_pct === null ? '–' : `${num(s.error_rate_pct, 2)} %`],
     ['Active components', s.active_components.length ? s.active_components.join(', ') : 'none'],
   ];
@@ -87,7 +88,9 @@ export function renderReportText(r: LogReport, style: TextStyle, c: ChalkInstanc
           : comp.component === 'airflow'
             ? `, tasks ${comp.tasks.success} ok / ${comp.tasks.failed} failed / ${comp.tasks.retry} retry`
             : '';
-    out.push(`${c.bold.cyan(comp.component)}  ${num(comp.lines, 0)} lines, ${num(comp.records, 0)} records${errPart}, p95 ${num(comp.latency_ms.p95)} ms${extra}`);
+    const l = comp.latency_ms;
+    const latencyPart = l.count ? `, latency mean ${num(l.mean)} ms (min ${num(l.min)}, p95 ${num(l.p95)})` : '';
+    out.push(`${c.bold.cyan(comp.component)}  ${num(comp.lines, 0)} lines, ${num(comp.records, 0)} records (${num(comp.records_per_hour_avg, 1)}/h)${errPart}${latencyPart}${extra}`);
     out.push(`records/hour ${c.green(sparkline(comp.hours.map((h) => h.records)))}`);
     const groups = shownGroups(comp, top);
     out.push(renderTableText(componentTable(comp, groups), style).trimEnd());
