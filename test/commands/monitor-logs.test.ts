@@ -41,7 +41,7 @@ test('the examples give a report with every component, and the JSON is the docum
   const doc = JSON.parse(r.stdout) as LogReport;
   assert.equal(doc.schema_version, 1);
   assert.deepEqual(Object.keys(doc), ['schema_version', 'generated_at', 'interrupted', 'window', 'low_confidence_threshold', 'inputs', 'summary', 'components', 'rows', 'skipped']);
-  assert.deepEqual(doc.summary.active_components, ['airflow', 'kafka', 'ml']);
+  assert.deepEqual(doc.summary.active_components, ['airflow', 'kafka', 'ml', 'consumer', 'etl', 'inference']);
   assert.deepEqual(doc.window, { since: '2026-11-21T00:00:00.000Z', until: '2026-11-21T12:00:00.000Z', hours: 12 });
   // The rotated, gzipped Kafka file is read, and its lines are before the window.
   const gz = doc.inputs.find((i) => i.file.endsWith('consumer.log.1.gz'))!;
@@ -56,6 +56,49 @@ test('the examples give a report with every component, and the JSON is the docum
   assert.ok(kafka.lag!.max! > 40_000, 'the example lag grows');
   const ml = doc.components.find((c) => c.component === 'ml')!;
   assert.ok(ml.confidence!.low_pct! > 10);
+});
+
+test('the example logs with phrases (Airflow tasks, a Kafka consumer, an ML service, an ETL service) give their figures in the report', async () => {
+  const doc = JSON.parse((await run([...EXAMPLE, '-o', 'json'])).stdout) as LogReport;
+  // Computed apart from pipeobs: each phrase read with its own expression.
+  type Acc = { lines: number; errors: number; records: number; failed: number; lat: number[] };
+  const want = new Map<string, Acc>();
+  const dir = path.join(root, 'examples', 'logs', 'python');
+  for (const file of ['etl.log', 'consumer.log', 'inference.log']) {
+    for (const line of readFileSync(path.join(dir, file), 'utf8').split('\n').filter(Boolean)) {
+      const m = /^\S+ \S+ (?:- (\S+) - (\w+) - |(\w+) (\S+): )(.*)$/.exec(line)!;
+      const logger = m[1] ?? m[4];
+      const level = m[2] ?? m[3];
+      const msg = m[5];
+      const a = want.get(logger) ?? { lines: 0, errors: 0, records: 0, failed: 0, lat: [] };
+      want.set(logger, a);
+      a.lines++;
+      if (level === 'ERROR') a.errors++;
+      for (const r of [/Records ingested: (\d+)/, /Duplicates marked: (\d+)/, /Exported (\d+) rows/, /Processed (\d+) records/, /records=(\d+)/]) {
+        const x = r.exec(msg);
+        if (x) a.records += Number(x[1]);
+      }
+      const f = /Records failed: (\d+)/.exec(msg);
+      if (f) a.failed += Number(f[1]);
+      const l = /took ([\d.]+) ms|latency_ms=([\d.]+)/.exec(msg);
+      if (l) a.lat.push(Number(l[1] ?? l[2]));
+    }
+  }
+  assert.deepEqual([...want.keys()].sort(), ['consumer.orders', 'consumer.payments', 'etl.dedupe', 'etl.export', 'etl.ingest', 'inference.churn']);
+  for (const [logger, a] of want) {
+    const g = doc.components.find((c) => c.component === logger.split('.')[0])!.groups.find((x) => x.group.logger === logger)!;
+    assert.deepEqual(
+      [g.lines, g.errors, g.records, g.failed_records, g.latency_ms.count, g.latency_ms.min, g.latency_ms.max],
+      [a.lines, a.errors, a.records, a.failed, a.lat.length, a.lat.length ? Math.min(...a.lat) : null, a.lat.length ? Math.max(...a.lat) : null],
+      logger,
+    );
+  }
+  // The Airflow DAG whose tasks say their numbers in phrases.
+  const airflow = doc.components.find((c) => c.component === 'airflow')!;
+  const task = (t: string) => airflow.groups.find((g) => g.group.dag_id === 'events_pipeline' && g.group.task_id === t)!;
+  assert.deepEqual([task('ingest_events').records, task('dedupe_events').records, task('export_events').records], [5100, 37, 5063]);
+  for (const t of ['ingest_events', 'dedupe_events', 'export_events']) assert.deepEqual(task(t).tasks, { success: 1, failed: 0, retry: 0 });
+  assert.equal(task('ingest_events').latency_ms.max, 24_000, 'the task ran from 03:00:00 to 03:00:24');
 });
 
 test('the HTML report renders in Chromium with the report\'s numbers in its charts', async () => {
@@ -76,7 +119,7 @@ test('the HTML report renders in Chromium with the report\'s numbers in its char
     assert.deepEqual([box['data-p50'], box['data-p95'], box['data-p99'], box['data-max']].map(Number), [c.latency_ms.p50, c.latency_ms.p95, c.latency_ms.p99, c.latency_ms.max]);
     const bars = elements(dom, 'rect', 'error-bar').filter((b) => b['data-component'] === c.component);
     assert.deepEqual(bars.map((b) => Number(b['data-value'])), c.hours.filter((h) => h.error_rate_pct !== null).map((h) => h.error_rate_pct));
-    assert.ok(bars.some((b) => Number(b.height) > 0));
+    if (c.errors > 0) assert.ok(bars.some((b) => Number(b.height) > 0));
     const share = elements(dom, 'rect', 'share-bar').find((b) => b['data-component'] === c.component)!;
     assert.equal(Number(share['data-lines']), c.lines);
   }
@@ -178,7 +221,7 @@ test('stdin (gzip too), quoted globs, --component and --map with a mapping file'
   assert.equal(fromStdin.inputs[0].file, '(stdin)');
   const glob = JSON.parse((await run(['monitor-logs', 'examples/logs/**/*.log', '--now', '2026-11-21T12:00:00Z', '--component', 'kafka,ml', '-o', 'json'])).stdout) as LogReport;
   assert.deepEqual(glob.summary.active_components, ['kafka', 'ml']);
-  assert.equal(glob.inputs.length, 6, 'the .gz file does not match *.log');
+  assert.equal(glob.inputs.length, 12, 'the .gz file does not match *.log');
   assert.ok(glob.summary.other_component_lines > 200);
   const mapped = JSON.parse((await run(['monitor-logs', 'examples/mapped/payments.log', '--map-file', 'examples/mapped/payments-map.json', '--now', '2026-11-21T12:00:00Z', '-o', 'json'])).stdout) as LogReport;
   const payments = mapped.components[0];
