@@ -7,6 +7,7 @@
  * JSON lines are read with JsonFieldScanner (no JSON.parse); Airflow's plain-text task log lines
  * are decoded and matched with a regular expression, as they are few.
  */
+import { BUILTIN_FORMATS } from './format-table.js';
 import { JsonFieldScanner, ValueType, valueTypeName } from './json-fields.js';
 import { emptyMessageFacts, forEachKeyValue, MAX_LOG_NUMBER, readMessage } from './message.js';
 import { PYTHON_FALLBACK_COMPONENT, PYTHON_GROUP_LABELS, pythonComponent, pythonLineShape, type PythonLineShape } from './python.js';
@@ -15,19 +16,15 @@ import { UserFormatMatcher, type UserFormat } from './user-formats.js';
 
 export { forEachKeyValue, messageNumber } from './message.js';
 
-export const BUILTIN_COMPONENTS = ['airflow', 'kafka', 'ml'] as const;
+export const BUILTIN_COMPONENTS: readonly string[] = BUILTIN_FORMATS.map((f) => f.component);
 /**
  * Component names other formats cannot take: the built-ins, the fallback of Python logger
  * names, and "other" (the overflow group's name).
  */
 export const RESERVED_COMPONENTS: readonly string[] = [...BUILTIN_COMPONENTS, PYTHON_FALLBACK_COMPONENT, 'logfmt'];
 
-/** The labels that make a group, per component. */
-export const GROUP_LABELS: Record<string, readonly string[]> = {
-  airflow: ['dag_id', 'task_id'],
-  kafka: ['topic', 'partition', 'consumer_group'],
-  ml: ['service', 'model_version'],
-};
+/** The labels that make a group, per built-in component (format-table.ts). */
+export const GROUP_LABELS: Record<string, readonly string[]> = Object.fromEntries(BUILTIN_FORMATS.map((f) => [f.component, f.groupLabels]));
 
 export const SKIP_REASONS = [
   'malformed_json',

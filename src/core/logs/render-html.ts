@@ -5,6 +5,7 @@
  * charts are SVG drawn in the page from the embedded report (all but its per-row list), so the
  * page shows exactly the JSON output's numbers; every mark carries its value in data-* attributes and a tooltip.
  */
+import { viewOf } from './format-table.js';
 import type { LogReport } from './report.js';
 
 function escapeHtml(s: string): string {
@@ -226,14 +227,14 @@ export function renderReportHtml(r: LogReport): string {
   const groupTables = r.components
     .map((c) => {
       const labels = c.group_labels;
+      const last = viewOf(c.component).htmlColumn;
       const rows = c.groups.map((g) => [
         ...labels.map((l) => g.group[l]), g.lines, g.records, g.error_rate_pct, g.latency_ms.p50, g.latency_ms.p95, g.latency_ms.p99,
-        c.component === 'kafka' ? (g.lag?.max ?? null) : c.component === 'ml' ? (g.confidence?.mean ?? null) : g.tasks.failed,
+        ...(last ? [last.value(g) as string | number | null] : []),
       ]);
-      const lastCol = c.component === 'kafka' ? 'lag max' : c.component === 'ml' ? 'confidence mean' : 'failed tasks';
       const l = c.latency_ms;
       const facts = `${c.lines.toLocaleString('en-US')} lines · ${fmt(c.records, 0)} records (${fmt(c.records_per_hour_avg)} per hour)${l.count ? ` · latency mean ${fmt(l.mean)} ms, min ${fmt(l.min)} ms, max ${fmt(l.max)} ms` : ''}`;
-      return `<h2>${escapeHtml(c.component)}</h2><div class="sub component-facts" data-component="${escapeHtml(c.component)}" data-records-per-hour="${c.records_per_hour_avg ?? ''}" data-latency-min="${l.min ?? ''}">${escapeHtml(facts)}</div><div class="panel" data-component="${escapeHtml(c.component)}">${table([...labels, 'lines', 'records', 'error %', 'p50 ms', 'p95 ms', 'p99 ms', lastCol], rows, labels.length)}</div>`;
+      return `<h2>${escapeHtml(c.component)}</h2><div class="sub component-facts" data-component="${escapeHtml(c.component)}" data-records-per-hour="${c.records_per_hour_avg ?? ''}" data-latency-min="${l.min ?? ''}">${escapeHtml(facts)}</div><div class="panel" data-component="${escapeHtml(c.component)}">${table([...labels, 'lines', 'records', 'error %', 'p50 ms', 'p95 ms', 'p99 ms', ...(last ? [last.header] : [])], rows, labels.length)}</div>`;
     })
     .join('\n');
   const skipped = r.skipped.total

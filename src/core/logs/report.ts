@@ -6,6 +6,7 @@
 import { HOUR_MS, HourStats, OTHER, type GroupStats } from './aggregate.js';
 import { groupLabelsOf, SKIP_REASONS, type FieldMapping } from './formats.js';
 import type { UserFormat } from './user-formats.js';
+import { componentOrder } from './format-table.js';
 import type { InputResult, LogReader, TimeWindow } from './reader.js';
 
 export const REPORT_SCHEMA_VERSION = 1;
@@ -162,7 +163,7 @@ export function buildReport(reader: LogReader, inputs: InputResult[], window: Ti
     list.push(g);
     byComponent.set(g.component, list);
   }
-  const order = (c: string) => (c === 'airflow' ? 0 : c === 'kafka' ? 1 : c === 'ml' ? 2 : 3);
+  const order = componentOrder;
   const names = [...byComponent.keys()].sort((a, b) => order(a) - order(b) || a.localeCompare(b));
   const rows: HourRow[] = [];
   const components: ComponentSummary[] = [];

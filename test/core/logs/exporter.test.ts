@@ -37,3 +37,20 @@ test('Python, logfmt and user-format components are exported per component', asy
   assert.equal(value('pipeobs_logs_latency_seconds_count{component="ingest"}'), 1);
   assert.equal(value('pipeobs_logs_latency_seconds_sum{component="ingest"}'), 0.25);
 });
+
+test('the format table and the catalog agree: every built-in metric is in the catalog with the format\'s group labels', async () => {
+  const { BUILTIN_FORMATS } = await import('../../../src/core/logs/format-table.js');
+  const { CATALOG, metricDef } = await import('../../../src/core/metrics/catalog.js');
+  const declared = new Set<string>();
+  for (const f of BUILTIN_FORMATS) {
+    for (const m of f.metrics) {
+      declared.add(m.name);
+      const def = metricDef(m.name);
+      assert.deepEqual(def.labels.filter((l) => l !== 'outcome'), [...f.groupLabels], m.name);
+      assert.equal(def.type, m.kind === 'latency' || m.kind === 'confidence' ? 'histogram' : def.type, m.name);
+    }
+  }
+  // Every component-specific catalog metric of monitor-logs comes from the table.
+  const specific = CATALOG.filter((m) => m.source === 'monitor-logs' && !m.name.startsWith('pipeobs_logs_')).map((m) => m.name);
+  assert.deepEqual(specific.filter((n) => !declared.has(n)), []);
+});
