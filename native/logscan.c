@@ -431,6 +431,16 @@ static int message_number(const uint8_t *b, int64_t s, int64_t e, double *out) {
   return fast_decimal(b, s, e, out);
 }
 
+/* messageDurationMs: "150ms" is milliseconds, else the key's unit (scale ms per unit). */
+static int message_duration(const uint8_t *b, int64_t s, int64_t e, double scale, double *out) {
+  int64_t e2 = e;
+  while (e2 > s && b[e2 - 1] == '.') e2--;
+  if (e2 - s >= 2 && b[e2 - 1] == 's' && b[e2 - 2] == 'm') return fast_decimal(b, s, e2 - 2, out);
+  if (!message_number(b, s, e, out)) return 0;
+  *out *= scale;
+  return 1;
+}
+
 /* One key=value pair; 0 when TypeScript must decide. */
 static int message_pair(const uint8_t *b, int64_t ks, int64_t ke, int64_t vs, int64_t ve, Message *m) {
   double v;
@@ -446,10 +456,10 @@ static int message_pair(const uint8_t *b, int64_t ks, int64_t ke, int64_t vs, in
     m->failed += v;
     m->pair_failed = 1;
   } else if (range_is(b, ks, ke, "duration") || range_is(b, ks, ke, "duration_seconds")) {
-    if (!message_number(b, vs, ve, &v)) return 0;
-    m->duration = v * 1000;
+    if (!message_duration(b, vs, ve, 1000, &v)) return 0;
+    m->duration = v;
   } else if (range_is(b, ks, ke, "duration_ms") || range_is(b, ks, ke, "latency_ms") || range_is(b, ks, ke, "took_ms") || range_is(b, ks, ke, "elapsed_ms")) {
-    if (!message_number(b, vs, ve, &v)) return 0;
+    if (!message_duration(b, vs, ve, 1, &v)) return 0;
     m->duration = v;
   } else if (range_is(b, ks, ke, "start_date")) { m->start_s = vs; m->start_e = ve; }
   else if (range_is(b, ks, ke, "end_date")) { m->end_s = vs; m->end_e = ve; }

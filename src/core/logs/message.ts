@@ -94,7 +94,7 @@ export function readMessage(message: string, m: MessageFacts): void {
         if (key === 'dag_id') m.dagId ||= raw;
         else m.taskId ||= raw;
       } else {
-        const v = messageNumber(raw);
+        const v = kind === 's' || kind === 'ms' ? messageDurationMs(raw, kind) : messageNumber(raw);
         if (!believable(v)) {
           m.bad = Number.isNaN(v) ? `message key ${key}=${raw.slice(0, 40)} is not a number` : `message key ${key}=${raw.slice(0, 40)} is out of range`;
           return;
@@ -105,8 +105,7 @@ export function readMessage(message: string, m: MessageFacts): void {
         } else if (kind === 'failed') {
           m.failedRecords += v;
           pairFailed = true;
-        } else if (kind === 'ms') m.durationMs = v;
-        else m.durationMs = v * 1000;
+        } else m.durationMs = v;
       }
     });
     if (m.bad !== '') return;
@@ -133,6 +132,21 @@ export function readMessage(message: string, m: MessageFacts): void {
       if (!pairDuration) m.durationMs = v * unit;
     }
   }
+}
+
+/**
+ * A duration in a message value, in milliseconds: "150ms" is milliseconds whatever the key;
+ * otherwise the key says the unit (duration= seconds, duration_ms= milliseconds).
+ */
+export function messageDurationMs(raw: string, kind: 's' | 'ms'): number {
+  let e = raw.length;
+  while (e > 0 && raw.charCodeAt(e - 1) === 0x2e) e--;
+  if (e >= 2 && raw.charCodeAt(e - 1) === 0x73 && raw.charCodeAt(e - 2) === 0x6d) {
+    const text = raw.slice(0, e - 2);
+    return /^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text) ? Number(text) : NaN;
+  }
+  const v = messageNumber(raw);
+  return kind === 's' ? v * 1000 : v;
 }
 
 /** A number in a message value: a sentence's full stops and an "s" unit are dropped ("45.2s." → 45.2). */
