@@ -37,8 +37,10 @@ static uint8_t NUMCHAR[256];
 static int8_t KEY_INDEX[KEY_LEN_MAX][128];
 
 static void init_message_classes(void);
+static void init_phrases(void);
 static void init_names(void) {
   init_message_classes();
+  init_phrases();
   SPACE[' '] = SPACE['\t'] = SPACE['\r'] = SPACE['\n'] = 1;
   for (int c = '0'; c <= '9'; c++) NUMCHAR[c] = 1;
   NUMCHAR['.'] = NUMCHAR['e'] = NUMCHAR['E'] = NUMCHAR['+'] = NUMCHAR['-'] = 1;
@@ -515,19 +517,39 @@ static int read_message(const uint8_t *b, int64_t s, int64_t e, Message *m) {
 
 /* ---- Phrases in messages, by the rules of PHRASES in src/core/logs/message.ts (ASCII text). */
 
-static const char *const RECORD_LABELS[] = { "records ingested", "records processed", "records exported", "records loaded", "records written",
-  "rows processed", "rows exported", "rows loaded", "rows inserted", "rows written", "duplicates marked", NULL };
-static const char *const FAILED_LABELS[] = { "records failed", "failed records", "rows failed", "failed rows", NULL };
-static const char *const RECORD_VERBS[] = { "processed", "ingested", "exported", "loaded", "inserted", "wrote", "written", NULL };
+/* The words a phrase starts with, by kind; and by first letter, for the scan. */
+enum { P_RECORDS = 0, P_FAILED = 1, P_VERB = 2, P_TOOK = 3 };
+typedef struct { const char *w; int len; int kind; } PhraseHead;
+static PhraseHead HEADS[] = {
+  { "records ingested", 0, P_RECORDS }, { "records processed", 0, P_RECORDS }, { "records exported", 0, P_RECORDS }, { "records loaded", 0, P_RECORDS },
+  { "records written", 0, P_RECORDS }, { "rows processed", 0, P_RECORDS }, { "rows exported", 0, P_RECORDS }, { "rows loaded", 0, P_RECORDS },
+  { "rows inserted", 0, P_RECORDS }, { "rows written", 0, P_RECORDS }, { "duplicates marked", 0, P_RECORDS },
+  { "records failed", 0, P_FAILED }, { "failed records", 0, P_FAILED }, { "rows failed", 0, P_FAILED }, { "failed rows", 0, P_FAILED },
+  { "processed", 0, P_VERB }, { "ingested", 0, P_VERB }, { "exported", 0, P_VERB }, { "loaded", 0, P_VERB }, { "inserted", 0, P_VERB },
+  { "wrote", 0, P_VERB }, { "written", 0, P_VERB },
+  { "took", 0, P_TOOK },
+};
+#define NHEADS ((int)(sizeof HEADS / sizeof HEADS[0]))
+/* HEADS in the order they are tried (labels, then verbs, then took: the order of PHRASES' alternatives), by their first two letters. */
+static int8_t HEADS_BY_PAIR[26][26][NHEADS + 1];
 static const char *const RECORD_NOUNS[] = { "records", "record", "rows", "row", NULL };
+
+static void init_phrases(void) {
+  for (int k = 0; k < NHEADS; k++) HEADS[k].len = (int)strlen(HEADS[k].w);
+  for (int c = 0; c < 26; c++)
+    for (int d = 0; d < 26; d++) {
+      int n = 0;
+      for (int k = 0; k < NHEADS; k++) if (HEADS[k].w[0] == 'a' + c && HEADS[k].w[1] == 'a' + d) HEADS_BY_PAIR[c][d][n++] = (int8_t)k;
+      HEADS_BY_PAIR[c][d][n] = -1;
+    }
+}
 
 static int is_word(uint8_t c) { return MSG[c] & M_WORD; }
 static int is_digit(uint8_t c) { return c >= '0' && c <= '9'; }
 static int is_letter(uint8_t c) { return ((c | 0x20) >= 'a' && (c | 0x20) <= 'z'); }
 
-/* The ASCII-case-insensitive word w at b[i, e)? Its length, or 0. */
-static int64_t word_at(const uint8_t *b, int64_t i, int64_t e, const char *w) {
-  int64_t n = (int64_t)strlen(w);
+/* The ASCII-case-insensitive word w (n bytes) at b[i, e)? Its length, or 0. */
+static int64_t word_at(const uint8_t *b, int64_t i, int64_t e, const char *w, int64_t n) {
   if (i + n > e) return 0;
   for (int64_t k = 0; k < n; k++) {
     uint8_t c = b[i + k];
@@ -562,10 +584,11 @@ static int number_may_end(const uint8_t *b, int64_t i, int64_t e) {
  */
 static int64_t phrase_at(const uint8_t *b, int64_t i, int64_t e, double *recs, double *failed, double *duration, int *has_duration) {
   double v;
-  for (int list = 0; list < 2; list++) {
-    const char *const *labels = list == 0 ? RECORD_LABELS : FAILED_LABELS;
-    for (int k = 0; labels[k]; k++) {
-      int64_t n = word_at(b, i, e, labels[k]);
+  const int8_t *heads = HEADS_BY_PAIR[(b[i] | 0x20) - 'a'][(b[i + 1] | 0x20) - 'a'];
+  for (int h = 0; heads[h] >= 0; h++) {
+    const PhraseHead *ph = &HEADS[heads[h]];
+    if (ph->kind == P_RECORDS || ph->kind == P_FAILED) {
+      int64_t n = word_at(b, i, e, ph->w, ph->len);
       if (!n) continue;
       int64_t p = i + n;
       if (p >= e || b[p] != ':') continue;
@@ -574,12 +597,14 @@ static int64_t phrase_at(const uint8_t *b, int64_t i, int64_t e, double *recs, d
       int64_t ne = number_end(b, p, e);
       if (ne < 0 || !number_may_end(b, ne, e)) continue;
       if (!fast_decimal(b, p, ne, &v)) return -1;
-      if (list == 0) *recs += v; else *failed += v;
+      if (ph->kind == P_RECORDS) *recs += v; else *failed += v;
       return ne;
     }
   }
-  for (int k = 0; RECORD_VERBS[k]; k++) {
-    int64_t n = word_at(b, i, e, RECORD_VERBS[k]);
+  for (int h = 0; heads[h] >= 0; h++) {
+    const PhraseHead *ph = &HEADS[heads[h]];
+    if (ph->kind != P_VERB) continue;
+    int64_t n = word_at(b, i, e, ph->w, ph->len);
     if (!n) continue;
     int64_t p = i + n;
     if (p >= e || b[p] != ' ') continue;
@@ -589,13 +614,13 @@ static int64_t phrase_at(const uint8_t *b, int64_t i, int64_t e, double *recs, d
     while (we < e && is_letter(b[we])) we++;
     if (we < e && is_word(b[we])) continue;
     int noun = 0;
-    for (int q = 0; RECORD_NOUNS[q]; q++) if (word_at(b, ws, we, RECORD_NOUNS[q]) == we - ws) noun = 1;
+    for (int q = 0; RECORD_NOUNS[q]; q++) if (word_at(b, ws, we, RECORD_NOUNS[q], (int)strlen(RECORD_NOUNS[q])) == we - ws) noun = 1;
     if (!noun || we == ws) continue;
     if (!fast_decimal(b, p + 1, ne, &v)) return -1;
     *recs += v;
     return we;
   }
-  if (word_at(b, i, e, "took") && i + 4 < e && b[i + 4] == ' ') {
+  if ((b[i] | 0x20) == 't' && word_at(b, i, e, "took", 4) && i + 4 < e && b[i + 4] == ' ') {
     int64_t ns = i + 5;
     int64_t ne = number_end(b, ns, e);
     if (ne >= 0) {
@@ -607,8 +632,8 @@ static int64_t phrase_at(const uint8_t *b, int64_t i, int64_t e, double *recs, d
       if (we > ws && !(we < e && is_word(b[we]))) {
         double unit = 0;
         int64_t wl = we - ws;
-        if (word_at(b, ws, we, "ms") == wl) unit = 1;
-        else if (word_at(b, ws, we, "s") == wl || word_at(b, ws, we, "sec") == wl || word_at(b, ws, we, "secs") == wl || word_at(b, ws, we, "second") == wl || word_at(b, ws, we, "seconds") == wl) unit = 1000;
+        if (word_at(b, ws, we, "ms", 2) == wl) unit = 1;
+        else if (word_at(b, ws, we, "s", 1) == wl || word_at(b, ws, we, "sec", 3) == wl || word_at(b, ws, we, "secs", 4) == wl || word_at(b, ws, we, "second", 6) == wl || word_at(b, ws, we, "seconds", 7) == wl) unit = 1000;
         if (unit > 0) {
           if (!fast_decimal(b, ns, ne, &v)) return -1;
           *duration = v * unit;
@@ -621,22 +646,50 @@ static int64_t phrase_at(const uint8_t *b, int64_t i, int64_t e, double *recs, d
   return 0;
 }
 
+/*
+ * Every phrase holds a digit right after a space or a colon (its number) at most PHRASE_REACH
+ * bytes after the phrase's start. So only the bytes before such an anchor are looked at: most
+ * messages have few or none, and the rest of the message costs one table lookup a byte.
+ */
+#define PHRASE_REACH 20
+static int64_t next_anchor(const uint8_t *b, int64_t from, int64_t s, int64_t e) {
+  if (from <= s) from = s + 1;
+  int64_t d = from;
+#ifdef __SSE2__
+  /* 16 positions at a time: a digit whose previous byte is a space or a colon. */
+  const __m128i zero = _mm_set1_epi8('0'), span = _mm_set1_epi8(9), space = _mm_set1_epi8(' '), colon = _mm_set1_epi8(':');
+  for (; d + 16 <= e; d += 16) {
+    __m128i v = _mm_loadu_si128((const __m128i *)(b + d));
+    __m128i p = _mm_loadu_si128((const __m128i *)(b + d - 1));
+    /* v - '0' <= 9 unsigned: a digit */
+    __m128i off = _mm_sub_epi8(v, zero);
+    __m128i digit = _mm_cmpeq_epi8(_mm_min_epu8(off, span), off);
+    __m128i after = _mm_or_si128(_mm_cmpeq_epi8(p, space), _mm_cmpeq_epi8(p, colon));
+    int mask = _mm_movemask_epi8(_mm_and_si128(digit, after));
+    if (mask) return d + __builtin_ctz((unsigned)mask);
+  }
+#endif
+  for (; d < e; d++)
+    if (is_digit(b[d]) && (b[d - 1] == ' ' || b[d - 1] == ':')) return d;
+  return e;
+}
+
 static int message_phrases(const uint8_t *b, int64_t s, int64_t e, Message *m, int pair_duration) {
   double recs = 0, failed = 0, duration = NAN;
   int has_duration = 0;
   int64_t i = s;
-  while (i < e) {
-    if (!is_letter(b[i]) || (i > s && is_word(b[i - 1]))) { i++; continue; }
-    /* Every phrase starts with one of these letters. */
-    uint8_t c = b[i] | 0x20;
-    if (c != 'r' && c != 'd' && c != 'f' && c != 'p' && c != 'i' && c != 'e' && c != 'l' && c != 'w' && c != 't') {
+  for (int64_t a = next_anchor(b, s, s, e); a < e; a = next_anchor(b, i > a ? i : a + 1, s, e)) {
+    if (i < a - PHRASE_REACH) i = a - PHRASE_REACH;
+    while (i < a) {
+      if (!is_letter(b[i]) || (i > s && is_word(b[i - 1]))) { i++; continue; }
+      /* Only words starting with a phrase's first two letters are looked at; inside a word no phrase starts. */
+      if (i + 1 < e && is_letter(b[i + 1]) && HEADS_BY_PAIR[(b[i] | 0x20) - 'a'][(b[i + 1] | 0x20) - 'a'][0] >= 0) {
+        int64_t end = phrase_at(b, i, e, &recs, &failed, &duration, &has_duration);
+        if (end < 0) return 0;
+        if (end > 0) { i = end; continue; }
+      }
       while (i < e && is_word(b[i])) i++;
-      continue;
     }
-    int64_t end = phrase_at(b, i, e, &recs, &failed, &duration, &has_duration);
-    if (end < 0) return 0;
-    if (end > 0) { i = end; continue; }
-    i++;
   }
   if (!m->pair_records) m->records += recs;
   if (!m->pair_failed) m->failed += failed;
