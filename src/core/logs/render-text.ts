@@ -57,9 +57,10 @@ export function renderReportText(r: LogReport, style: TextStyle, c: ChalkInstanc
     ['Error rate', s.error_rate_pct === null ? '–' : `${num(s.error_rate_pct, 2)} %`],
     ['Active components', s.active_components.length ? s.active_components.join(', ') : 'none'],
   ];
-  const width = Math.max(...cards.map(([k, v]) => Math.max(k.length, v.length))) + 2;
-  out.push(cards.map(([k]) => c.dim(k.padEnd(width))).join('').trimEnd());
-  out.push(cards.map(([, v]) => c.bold(v.padEnd(width))).join('').trimEnd());
+  // Each card as wide as its own label or value: one long value (many components) does not widen the others.
+  const widths = cards.map(([k, v]) => Math.max(k.length, v.length, 12) + 2);
+  out.push(cards.map(([k], i) => c.dim(k.padEnd(widths[i]))).join('').trimEnd());
+  out.push(cards.map(([, v], i) => c.bold(v.padEnd(widths[i]))).join('').trimEnd());
   for (const comp of r.components) {
     out.push('');
     const errPart = comp.error_rate_pct === null ? '' : `, ${num(comp.error_rate_pct, 2)} % errors`;
