@@ -426,9 +426,12 @@ static int message_outcome(const uint8_t *b, int64_t s, int64_t e) {
   return O_NONE;
 }
 
-/* messageNumber: full stops and an "s" dropped, then the fast decimal path; 0 when TypeScript must decide. */
+/* What may close a value in running text (isClosing in message.ts). */
+static int closing(uint8_t c) { return c == '.' || c == ')' || c == ']'; }
+
+/* messageNumber: full stops, closing brackets and an "s" dropped, then the fast decimal path; 0 when TypeScript must decide. */
 static int message_number(const uint8_t *b, int64_t s, int64_t e, double *out) {
-  while (e > s && b[e - 1] == '.') e--;
+  while (e > s && closing(b[e - 1])) e--;
   if (e > s && b[e - 1] == 's') e--;
   return fast_decimal(b, s, e, out);
 }
@@ -436,7 +439,7 @@ static int message_number(const uint8_t *b, int64_t s, int64_t e, double *out) {
 /* messageDurationMs: "150ms" is milliseconds, else the key's unit (scale ms per unit). */
 static int message_duration(const uint8_t *b, int64_t s, int64_t e, double scale, double *out) {
   int64_t e2 = e;
-  while (e2 > s && b[e2 - 1] == '.') e2--;
+  while (e2 > s && closing(b[e2 - 1])) e2--;
   if (e2 - s >= 2 && b[e2 - 1] == 's' && b[e2 - 2] == 'm') return fast_decimal(b, s, e2 - 2, out);
   if (!message_number(b, s, e, out)) return 0;
   *out *= scale;

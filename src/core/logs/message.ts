@@ -140,7 +140,7 @@ export function readMessage(message: string, m: MessageFacts): void {
  */
 export function messageDurationMs(raw: string, kind: 's' | 'ms'): number {
   let e = raw.length;
-  while (e > 0 && raw.charCodeAt(e - 1) === 0x2e) e--;
+  while (e > 0 && isClosing(raw.charCodeAt(e - 1))) e--;
   if (e >= 2 && raw.charCodeAt(e - 1) === 0x73 && raw.charCodeAt(e - 2) === 0x6d) {
     const text = raw.slice(0, e - 2);
     return /^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text) ? Number(text) : NaN;
@@ -149,10 +149,15 @@ export function messageDurationMs(raw: string, kind: 's' | 'ms'): number {
   return kind === 's' ? v * 1000 : v;
 }
 
-/** A number in a message value: a sentence's full stops and an "s" unit are dropped ("45.2s." → 45.2). */
+/** What may close a value in running text: a full stop, a closing bracket ("(rows=10)."). */
+function isClosing(c: number): boolean {
+  return c === 0x2e || c === 0x29 || c === 0x5d;
+}
+
+/** A number in a message value: a sentence's full stops, closing brackets and an "s" unit are dropped ("45.2s." → 45.2, "10)" → 10). */
 export function messageNumber(raw: string): number {
   let e = raw.length;
-  while (e > 0 && raw.charCodeAt(e - 1) === 0x2e) e--;
+  while (e > 0 && isClosing(raw.charCodeAt(e - 1))) e--;
   if (e > 0 && raw.charCodeAt(e - 1) === 0x73) e--;
   const text = raw.slice(0, e);
   return /^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text) ? Number(text) : NaN;

@@ -115,6 +115,7 @@ const CASES = [
   '2024-01-15 10:30:00,123 - caf\u00e9 - INFO - Records ingested: 1',
   '2024-01-15 10:30:00,123 - a - INFO - took_ms=x',
   '2024-01-15 10:30:00,123 - a - INFO - duration=150ms. took_ms=2ms',
+  '2024-01-15 10:30:00,123 - a - INFO - Exported 12 rows (rows=10), [duration=1.5s]. took_ms=(3) x=1)',
   '2024-01-15 10:30:00,123 - a - INFO - duration=1.5s, x duration=ms duration=3msx',
   '2024-01-15 10:30:00,123 - a - INFO - wrote 3 row. Written 4 rows! inserted 5 rowsy insertED 6 Rows',
 ];
