@@ -224,3 +224,23 @@ export function forEachKeyValue(m: string, visit: (key: string, value: string) =
     i = k;
   }
 }
+
+/** ERROR, CRITICAL or FATAL, in any case (also "error" and "Critical"), in buf[s, e). */
+export function isErrorLevel(buf: Buffer, s: number, e: number): boolean {
+  const n = e - s;
+  const c = buf[s] | 0x20;
+  if (n === 5 && c === 0x65) return (buf[s + 1] | 0x20) === 0x72 && (buf[s + 2] | 0x20) === 0x72 && (buf[s + 3] | 0x20) === 0x6f && (buf[s + 4] | 0x20) === 0x72;
+  if (n === 8 && c === 0x63) return buf.toString('latin1', s, e).toUpperCase() === 'CRITICAL';
+  if (n === 5 && c === 0x66) return buf.toString('latin1', s, e).toUpperCase() === 'FATAL';
+  return false;
+}
+
+/** What readMessage found, into a line's records, failed records and duration; '' or why the message is unusable. */
+export function applyMessage(message: string, m: MessageFacts, facts: { records: number; failedRecords: number; durationMs: number }): string {
+  readMessage(message, m);
+  if (m.bad !== '') return m.bad;
+  facts.records = m.records;
+  facts.failedRecords = m.failedRecords;
+  facts.durationMs = m.durationMs;
+  return '';
+}
