@@ -101,6 +101,15 @@ test('the example logs with phrases (Airflow tasks, a Kafka consumer, an ML serv
   assert.equal(task('ingest_events').latency_ms.max, 24_000, 'the task ran from 03:00:00 to 03:00:24');
 });
 
+test('--component takes a Python logger\'s component; a name no line has is warned about', async () => {
+  const r = await run([...EXAMPLE, '--component', 'etl,nosuch', '-o', 'json']);
+  assert.equal(r.code, 0, r.stderr);
+  const doc = JSON.parse(r.stdout) as LogReport;
+  assert.deepEqual(doc.summary.active_components, ['etl']);
+  assert.equal(doc.summary.lines_used, 66);
+  assert.match(r.stderr, /--component nosuch: no usable line of this component in the window/);
+});
+
 test('the HTML report renders in Chromium with the report\'s numbers in its charts', async () => {
   const dir = tempDir();
   const file = path.join(dir, 'report.html');
