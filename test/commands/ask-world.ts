@@ -39,6 +39,10 @@ export interface RunPipelineFacts {
   lastSuccess: number;
   freshnessAtLoad: number;
   outputBytes: number;
+  quarantineBytes: number;
+  /** Rows out of each stage, over all runs, as the runs reported them. */
+  stageRows: Record<string, number>;
+  errorsByStage: Record<string, number>;
 }
 
 export interface World {
@@ -104,11 +108,15 @@ async function facts(doc: RunPipelineResult, dir: string, rowsPerRun: number): P
   const quarantinedByReason = Object.fromEntries(q.getRowsJS().map(([r, n]) => [String(r), Number(n)]));
   conn.closeSync();
   const errorsByType: Record<string, number> = {};
+  const errorsByStage: Record<string, number> = {};
+  const stageRows: Record<string, number> = {};
   for (const run of doc.runs) {
     for (const [defect, n] of Object.entries(run.injectedDefects ?? {}) as [Defect, number][]) {
-      const type = DEFECT_ERROR[defect][1];
+      const [stage, type] = DEFECT_ERROR[defect];
       errorsByType[type] = (errorsByType[type] ?? 0) + n;
+      errorsByStage[stage] = (errorsByStage[stage] ?? 0) + n;
     }
+    for (const st of run.stages) stageRows[st.stage] = (stageRows[st.stage] ?? 0) + st.rowsOut;
   }
   const last = doc.runs[doc.runs.length - 1];
   return {
@@ -127,6 +135,9 @@ async function facts(doc: RunPipelineResult, dir: string, rowsPerRun: number): P
     lastSuccess: Date.parse(last.finishedAt) / 1000,
     freshnessAtLoad: last.freshnessSeconds!,
     outputBytes: last.output.bytes,
+    quarantineBytes: last.quarantine.bytes,
+    stageRows,
+    errorsByStage,
   };
 }
 
@@ -135,6 +146,19 @@ export async function buildWorld(vm: VictoriaMetrics): Promise<World> {
   const a = await runPipeline(vm, ['--runs', '2', '--rows', '2000', '--seed', '7', '--inject-errors', '0.05', '--pipeline-name', 'ecommerce_orders', '--environment', 'prod']);
   const b = await runPipeline(vm, ['--once', '--rows', '600', '--seed', '3', '--inject-errors', '0.03', '--pipeline-name', 'customer_sync', '--environment', 'dev']);
   const pipelines = [await facts(a.doc, a.dir, 2000), await facts(b.doc, b.dir, 600)];
+  // The runs' last pushes searchable before any question (new samples become visible over about a second).
+  for (const p of pipelines) {
+    const sel = `pipeline_name="${p.pipeline}"`;
+    for (const [promql, want] of [
+      [`sum(last_over_time(pipeline_rows_processed_total{${sel},stage="load"}[1h]))`, p.rowsLoaded],
+      [`sum(last_over_time(pipeline_rows_quarantined_total{${sel}}[1h]))`, Object.values(p.quarantinedByReason).reduce((x, y) => x + y, 0)],
+      [`sum(last_over_time(pipeline_errors_total{${sel}}[1h]))`, Object.values(p.errorsByType).reduce((x, y) => x + y, 0)],
+      [`sum(last_over_time(pipeline_runs_total{${sel}}[1h]))`, p.runs],
+      [`count(last_over_time(pipeline_last_success_timestamp_seconds{${sel}}[1h]) == ${p.lastSuccess})`, 1],
+    ] as const) {
+      await vm.queryWhen(promql, (r) => r.length === 1 && Number(r[0].value[1]) === want, 30_000);
+    }
+  }
 
   const s = Math.floor(Date.now() / 1000) * 1000;
   const samples: Sample[] = [];

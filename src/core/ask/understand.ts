@@ -57,7 +57,7 @@ export interface Live {
 
 /** Words that carry no part of the question on their own. */
 const FILLER = new Set(`a an the of in on at to for from by with and or but how many much me show tell give list i we our my us you your did do does done has have had was were be been being is are am there any anything this that these those it its so far please can could would should will get got see let know what which who whose where whats all across number amount value values some about just currently right now also same then ok okay well again thing things been there here into out up down as per each every than than if whether ever yet still only much more one ones do currently
-lately recently removed dropped found seen had happen happened happening occur occurred occurring produce produced made make making go going went come came doing data pipeline pipelines etl system systems job jobs were our their them they overall give gave report reporting look like looks value figure figures stat stats statistic statistics metric metrics measure measured read wat wht waht hwo whta teh hte pls plz because due caused common frequent often frequently usual usually please kindly quick quickly summary summarize okay hey hi hello yo time times tell show display print return returned value number count rows`.split(/\s+/));
+lately recently removed dropped found seen had happen happened happening occur occurred occurring produce produced made make making go going went come came doing data pipeline pipelines etl system systems job jobs were our their them they overall give gave report reporting look like looks value figure figures stat stats statistic statistics metric metrics measure measured read wat wht waht hwo whta teh hte pls plz because due caused common frequent often frequently usual usually please kindly quick quickly summary summarize okay hey hi hello yo time times tell show display print return returned value number count write wrote written emit emitted`.split(/\s+/));
 
 const HOW_WORDS: [RegExp, How][] = [
   [/^(average|avg|mean|typical|typically|usually|normally|on average)$/, 'avg'],
@@ -145,7 +145,7 @@ function scoreConcepts(stems: string[], idx: number[], candidates: readonly Conc
       score += weight;
     }
     // Words that name one of its labels ("dag", "topic") tip a tie its way.
-    if (score > 0) for (const [label, ws] of LABEL_STEMS) if (ws.length === 1 && c.labels.includes(label) && stems.includes(ws[0])) score += 0.25;
+    if (score > 0) for (const label of c.labels) if (LABEL_STEMS.some(([l, ws]) => l === label && ws.length === 1 && stems.includes(ws[0]))) score += 0.25;
     if (score > 0) scored.push({ concept: c, score, covered });
   }
   return scored.sort((a, b) => b.score - a.score);
@@ -213,12 +213,14 @@ export function understand({ question, now, live, previous }: UnderstandInput): 
   for (const l of ['pipeline_name', 'environment', 'dag_id', 'service', 'topic', 'component']) for (const v of live.values.get(l) ?? []) if (!phraseWords.has(v) && !phraseWords.has(v.replace(/s$/, ''))) valueWords.add(v.toLowerCase());
 
   // Superlatives, percentiles and HOW words.
+  const superlativeAt: number[] = [];
   const stems: string[] = [];
   const idx: number[] = [];
   words.forEach((w, i) => {
     const sup = SUPERLATIVE[w];
     if (sup && !(w === 'top' && /^\d/.test(words[i + 1] ?? ''))) {
       parts.rank = sup.rank;
+      superlativeAt.push(i);
       used.add(i);
       if (sup.base) {
         stems.push(stem(sup.base));
@@ -246,7 +248,8 @@ export function understand({ question, now, live, previous }: UnderstandInput): 
     }
   });
   const joined = words.join(' ');
-  if (/\bhow many\b|\bnumber of\b|\bcount of\b|\bhow much\b/.test(joined) && !parts.how) parts.how = 'total';
+  if (/\bhow many\b|\bnumber of\b|\bcount of\b/.test(joined) && !parts.how) parts.how = 'count';
+  if (/\bhow much\b/.test(joined) && !parts.how) parts.how = 'total';
   if (/\bper (second|minute|sec|s)\b|\bhow fast\b/.test(joined)) {
     parts.how = 'rate';
     words.forEach((w, i) => { if (['second', 'minute', 'sec', 'fast'].includes(w) && (words[i - 1] === 'per' || words[i - 1] === 'how')) used.add(i); });
@@ -260,7 +263,7 @@ export function understand({ question, now, live, previous }: UnderstandInput): 
     for (const [re, how] of HOW_WORDS) {
       if (re.test(w)) {
         if (how === 'latest' && parts.how) continue;
-        if (how === 'total' && parts.how && parts.how !== 'total') continue;
+        if (how === 'total' && parts.how && parts.how !== 'total' && parts.how !== 'count') continue;
         if (how === 'when' && i > 0) continue; // "when" only opens a question
         parts.how = parts.how === 'percentile' || parts.how === 'trend' ? parts.how : how;
         if (how === 'trend') {
@@ -280,9 +283,11 @@ export function understand({ question, now, live, previous }: UnderstandInput): 
   // WHAT: the concept whose phrases cover the most of the question.
   let scored = scoreConcepts(stems, idx, CONCEPTS);
   // A percentile is of a distribution: a count named only weakly ("the load stage") is not what is meant.
-  if ((parts.how === 'percentile' || parts.trend !== null) && !named && (!scored.length || (scored[0].concept.kind !== 'histogram' && scored[0].score < 1))) {
+  const distribution = parts.how === 'percentile' || parts.how === 'avg' || parts.trend !== null || (threshold !== null && /\b(seconds?|secs?|minutes?|mins?|ms|hours?)\b/.test(r1));
+  if (distribution && !named && (!scored.length || (scored[0].concept.kind !== 'histogram' && scored[0].score < 1))) {
     const hist = scored.filter((x) => x.concept.kind === 'histogram');
-    const pick = hist[0]?.concept ?? (parts.how === 'percentile' || parts.trend !== null && /\b(slower|faster|slowed|slowing)\b/.test(joined) ? CONCEPTS.find((c) => c.id === 'stage_duration') : undefined);
+    const durationWords = parts.how === 'percentile' || parts.how === 'avg' || threshold !== null || /\b(slower|faster|slowed|slowing)\b/.test(joined);
+    const pick = hist[0]?.concept ?? (durationWords ? CONCEPTS.find((c) => c.id === 'stage_duration') : undefined);
     if (pick) scored = [{ concept: pick, score: 1, covered: new Set(hist[0]?.covered ?? []) }, ...scored.filter((x) => x.concept !== pick)];
   }
   let concept: Concept | null = named;
@@ -308,7 +313,7 @@ export function understand({ question, now, live, previous }: UnderstandInput): 
   }
   parts.concept = concept;
   if (!concept) {
-    parts.unknown = words.filter((w, i) => !used.has(i) && isContentWord(w));
+    parts.unknown = words.filter((w, i) => !used.has(i) && isContentWord(w, null));
     return parts;
   }
   const labels = concept.labels.length ? concept.labels : live.labelsOf?.get(concept.metric) ?? [];
@@ -348,6 +353,17 @@ export function understand({ question, now, live, previous }: UnderstandInput): 
     used.add(i);
     for (let j = at; j < k; j++) used.add(j);
     for (const x of list) if (!parts.by.includes(x.label)) parts.by.push(x.label);
+  }
+  // "the worst quality check", "the slowest stage": a label named right after a superlative is what is ranked.
+  for (const i of superlativeAt) {
+    if (parts.by.length) break;
+    for (let j = i + 1; j <= i + 3 && j < words.length; j++) {
+      const l = labelAt(j);
+      if (!l) continue;
+      parts.by.push(l.label);
+      for (let k = j; k < j + l.len; k++) used.add(k);
+      break;
+    }
   }
   // "why" asks for the reason.
   words.forEach((w, i) => {
@@ -451,7 +467,7 @@ export function understand({ question, now, live, previous }: UnderstandInput): 
     }
   });
 
-  parts.unknown = words.filter((w, i) => !used.has(i) && isContentWord(w));
+  parts.unknown = words.filter((w, i) => !used.has(i) && isContentWord(w, concept));
 
   // Carry over what a follow-up does not change.
   if (parts.followUp && carry) {
@@ -473,12 +489,16 @@ export function understand({ question, now, live, previous }: UnderstandInput): 
 }
 
 /** Words that are understood as vocabulary but, left over, still name something this engine did not use. */
-function isContentWord(w: string): boolean {
-  return !FILLER.has(w) && !GLUE.has(w) && !/^\d+$/.test(w) && !STRUCTURE.has(w) && w.length > 2;
+function isContentWord(w: string, c: Concept | null): boolean {
+  // "rows" and "records" say what is counted: fine for a count of rows, not for errors or runs.
+  if (/^(rows?|records?)$/.test(w)) return !c || !['rows', 'records'].includes(c.unit);
+  return !FILLER.has(w) && !FILLER_STEMS.has(stem(w)) && !GLUE.has(w) && !/^\d+$/.test(w) && !STRUCTURE.has(w) && w.length > 2;
 }
 
+const FILLER_STEMS = new Set([...FILLER].map(stem));
+
 /** Words of a question's grammar that may be left over without loss. */
-const STRUCTURE = new Set(['why', 'which', 'between', 'compare', 'second', 'minute', 'hour', 'ago', 'since', 'last', 'past', 'first', 'did', 'not', 'no', 'yes', 'how', 'long', 'old', 'big', 'far', 'fast', 'slow', 'took', 'take', 'takes', 'taking', 'spent', 'spend', 'happen', 'currently', 'today', 'the', 'whole', 'far', 'end', 'right', 'good', 'bad', 'high', 'low', 'large', 'small', 'huge', 'value', 'level', 'levels', 'usage', 'used', 'being', 'them', 'records', 'record', 'row', 'rows', 'data', 'in', 'for', 'on', 'of', 'from', 'about', 'by', 'per', 'each', 'every', 'across', 'and', 'or', 'with', 'without', 'over', 'under', 'during', 'within', 'at', 'to', 'into', 'through', 'after', 'before', 'while', 'out']);
+const STRUCTURE = new Set(['why', 'which', 'between', 'compare', 'second', 'minute', 'hour', 'ago', 'since', 'last', 'past', 'first', 'did', 'not', 'no', 'yes', 'how', 'long', 'old', 'big', 'far', 'fast', 'slow', 'took', 'take', 'takes', 'taking', 'spent', 'spend', 'happen', 'currently', 'today', 'the', 'whole', 'far', 'end', 'right', 'good', 'bad', 'high', 'low', 'large', 'small', 'huge', 'value', 'level', 'levels', 'usage', 'used', 'being', 'them', 'data', 'in', 'for', 'on', 'of', 'from', 'about', 'by', 'per', 'each', 'every', 'across', 'and', 'or', 'with', 'without', 'over', 'under', 'during', 'within', 'at', 'to', 'into', 'through', 'after', 'before', 'while', 'out']);
 
 function levenshteinRatio(a: string, b: string): number {
   let m = 0;

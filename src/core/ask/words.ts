@@ -35,6 +35,8 @@ const REWRITES: [RegExp, string][] = [
   [/\bp\s+(\d{2})\b/g, 'p$1'],
   [/\b(\d{1,2})(?:st|nd|rd|th)?[\s-]*percentile\b/g, 'p$1'],
   [/\bmedian\b/g, 'p50'],
+  [/^how long ago\b/g, 'when'],
+  [/\blst\b/g, 'last'],
   [/\bh[ow]{1,2} (mny|meny|mant|manny|nany|mayn|amny)\b/g, 'how many'],
   [/\bper cent\b/g, 'percent'],
   [/\bset aside\b/g, 'quarantined'],
