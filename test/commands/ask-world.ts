@@ -222,7 +222,21 @@ export async function buildWorld(vm: VictoriaMetrics): Promise<World> {
   assert.equal(res.status, 204);
   const series = samples.length;
   await vm.queryWhen(`count(last_over_time({__name__=~"pipeline_.*|pipeobs_.*|my_job_.*", pipeline_name!~"ecommerce_orders|customer_sync"}[3h]))`, (r) => r.length === 1 && Number(r[0].value[1]) === series, 30_000);
-  return { now: new Date(Math.ceil(Date.now() / 1000) * 1000 + 1000), s, samples, pipelines, billingStages };
+  const now = new Date(Math.ceil(Date.now() / 1000) * 1000 + 1000);
+  // Right after writes, VictoriaMetrics sometimes answers from part of the new samples for a moment (while it
+  // turns them into parts): wait until the answer at `now` has held for a second before any question.
+  const stable = `sum by (pipeline_name) (increase(pipeline_rows_quarantined_total[1d]))`;
+  const want = JSON.stringify(pipelines.map((p) => [p.pipeline, Object.values(p.quarantinedByReason).reduce((x, y) => x + y, 0)]).concat([['billing', 70]]).sort());
+  let held = 0;
+  for (let tries = 0; held < 5; tries++) {
+    assert.ok(tries < 150, `the written data did not settle: ${stable} at ${now.toISOString()}`);
+    await new Promise((r) => setTimeout(r, 200));
+    const res = await fetch(`${vm.url}/api/v1/query`, { method: 'POST', body: new URLSearchParams({ query: stable, time: String(now.getTime() / 1000) }) });
+    const doc = (await res.json()) as { data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+    const got = JSON.stringify(doc.data.result.map((x) => [x.metric.pipeline_name, Number(x.value[1])]).sort());
+    held = got === want ? held + 1 : 0;
+  }
+  return { now, s, samples, pipelines, billingStages };
 }
 
 /** The value of a written series at time t: its last sample at or before t. */

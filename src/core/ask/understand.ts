@@ -339,8 +339,15 @@ export function understand({ question, now, live, previous }: UnderstandInput): 
     if ((w === 'which' || w === 'what' || w === 'whose') && i + 1 < words.length) at = i + 1;
     if (at < 0) continue;
     if (words[at] === 'the' || words[at] === 'each' || words[at] === 'every' || words[at] === 'individual') at++;
-    const l = labelAt(at);
+    let l = labelAt(at);
     if (!l) continue;
+    // "each pipeline stage": the last of two label words in a row is the one meant.
+    const head = labelAt(at + l.len);
+    if (head) {
+      used.add(at);
+      at += l.len;
+      l = head;
+    }
     const list = [l];
     // "by pipeline and stage"
     let k = at + l.len;

@@ -84,6 +84,8 @@ export function correctTypo(word: string, known: Iterable<string>): string | nul
   let bestD = max + 1;
   for (const k of known) {
     if (Math.abs(k.length - word.length) > max || k.length < 3) continue;
+    // A four-letter word is a typo only by a missing or extra letter: "frsh" is fresh, "life" is not "line".
+    if (word.length === 4 && k.length === 4) continue;
     const d = levenshtein(word, k);
     if (d < bestD || (d === bestD && best !== null && k[0] === word[0] && best[0] !== word[0])) {
       best = k;
