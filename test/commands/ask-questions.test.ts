@@ -389,3 +389,24 @@ test('freshness: ask and query --report freshness give the same ages at the same
   }
   assert.equal(rows.length, 3);
 });
+
+test('a scripted chat over stdin: answers in text with their PromQL, follow-ups, /promql, a refusal that keeps the conversation', async () => {
+  const failed = (seconds: number) => increase(w, 'pipeline_runs_total', { pipeline_name: 'billing', status: 'failed' }, seconds);
+  const r = await runCli(['ask', '--offline'], {
+    now: () => w.now,
+    stdin: ['did any run fail in the last hour?', 'and in the last 10 minutes?', '/promql', 'what about the moon?', 'what about customer_sync?', 'exit', ''].join('\n'),
+    env: { PIPEOBS_VM_URL: vm.url, OPENAI_API_KEY: '' },
+  });
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.split('\n');
+  const q = (range: string, pipeline = '') => `sum by (pipeline_name, environment) (increase(pipeline_runs_total{status="failed"${pipeline}}[${range}]))`;
+  assert.equal(lines[0], `Yes: runs (status failed) in the last hour: ${count(failed(H), 'runs')} (billing/staging).`);
+  assert.equal(lines[1], `  PromQL: ${q('1h')}`);
+  assert.equal(lines[2], `Yes: runs (status failed) in the last 10 minutes: ${count(failed(600), 'runs')} (billing/staging).`);
+  assert.equal(lines[3], `  PromQL: ${q('10m')}`);
+  assert.equal(lines[4], `  ${q('10m')}`);
+  assert.match(lines[5], /^I am not sure what you mean: .*"moon"/);
+  const follow = lines.indexOf(`No: runs (status failed, pipeline name customer_sync) in the last 10 minutes: ${count(0, 'runs')} (customer_sync/dev).`);
+  assert.ok(follow > 5, r.stdout);
+  assert.equal(lines[follow + 1], `  PromQL: ${q('10m', ',pipeline_name="customer_sync"')}`);
+});
