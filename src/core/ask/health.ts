@@ -110,6 +110,8 @@ export async function evaluateRules(client: VmClient, rules: AlertRule[], at: Da
 
 /** A value as the rule's summary would show it: durations for time rules, else the number. */
 function evidence(s: AlertState): string {
+  // A ratio over nothing (no rows extracted in the window) is what VictoriaMetrics compared: say so.
+  if (!Number.isFinite(s.value)) return `${Number.isNaN(s.value) ? 'NaN' : s.value > 0 ? '+Inf' : '-Inf'} (a ratio over an empty window)`;
   const unitSeconds = /time\(\)|freshness_seconds|timestamp_seconds/.test(s.rule.expr) && !/rate|deriv/.test(s.rule.expr);
   return unitSeconds ? secs(s.value) : fmt(s.value, 3);
 }

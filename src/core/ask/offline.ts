@@ -128,7 +128,10 @@ const HOW_PHRASE: Record<string, string> = { total: 'how many', count: 'how many
 export function describe(p: Parts): string {
   if (p.health) return 'is anything wrong?';
   const c = p.concept!;
-  const how = p.how === 'percentile' ? `the p${Math.round((p.quantile ?? 0.95) * 100)}` : p.how ? HOW_PHRASE[p.how] : c.kind === 'counter' ? 'how many' : c.kind === 'timestamp' ? 'when was the' : c.kind === 'histogram' ? 'the average' : 'the current';
+  const natural = c.kind === 'counter' ? 'how many' : c.kind === 'timestamp' ? 'when was the' : c.kind === 'histogram' ? 'the average' : 'the current';
+  // A HOW that does not fit the measure ("how many" of a score) reads as the measure's own.
+  const fits = p.how !== null && (c.kind === 'counter' ? ['total', 'count', 'rate', 'trend'] : c.kind === 'histogram' ? ['avg', 'percentile', 'count', 'rate', 'trend'] : c.kind === 'timestamp' ? ['when'] : ['max', 'min', 'avg', 'latest', 'trend']).includes(p.how);
+  const how = p.how === 'percentile' && fits ? `the p${Math.round((p.quantile ?? 0.95) * 100)}` : fits ? HOW_PHRASE[p.how!] : natural;
   const filters = p.filters.map((f) => ` for ${LABEL_WORDS[f.label]?.[0] ?? f.label} ${f.values.join(' or ')}`).join('');
   const by = p.by.length ? ` by ${p.by.map((b) => LABEL_WORDS[b]?.[0] ?? b).join(' and ')}` : '';
   const w = p.window ?? lastWindow(86_400);

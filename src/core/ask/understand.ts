@@ -8,7 +8,7 @@
  */
 import { CATALOG, seriesNames } from '../metrics/catalog.js';
 import { CONCEPTS, LABEL_WORDS, VALUE_WORDS, fromName, phraseStems, type Concept } from './concepts.js';
-import { nearestNames } from './promql.js';
+import { levenshtein, nearestNames } from './promql.js';
 import { GLUE, correctTypo, extractThreshold, extractWindow, normalize, stem, tokens, type Threshold, type Window } from './words.js';
 
 export type How = 'total' | 'rate' | 'avg' | 'percentile' | 'max' | 'min' | 'latest' | 'when' | 'trend' | 'count';
@@ -507,19 +507,8 @@ const FILLER_STEMS = new Set([...FILLER].map(stem));
 /** Words of a question's grammar that may be left over without loss. */
 const STRUCTURE = new Set(['why', 'which', 'between', 'compare', 'second', 'minute', 'hour', 'ago', 'since', 'last', 'past', 'first', 'did', 'not', 'no', 'yes', 'how', 'long', 'old', 'big', 'far', 'fast', 'slow', 'took', 'take', 'takes', 'taking', 'spent', 'spend', 'happen', 'currently', 'today', 'the', 'whole', 'far', 'end', 'right', 'good', 'bad', 'high', 'low', 'large', 'small', 'huge', 'value', 'level', 'levels', 'usage', 'used', 'being', 'them', 'data', 'in', 'for', 'on', 'of', 'from', 'about', 'by', 'per', 'each', 'every', 'across', 'and', 'or', 'with', 'without', 'over', 'under', 'during', 'within', 'at', 'to', 'into', 'through', 'after', 'before', 'while', 'out']);
 
+/** Edit distance relative to the longer word: 0 is the same word, 1 nothing in common. */
 function levenshteinRatio(a: string, b: string): number {
-  let m = 0;
   const n = Math.max(a.length, b.length);
-  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0];
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = prev[j];
-      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = tmp;
-    }
-  }
-  m = prev[b.length];
-  return n === 0 ? 0 : m / n;
+  return n === 0 ? 0 : levenshtein(a, b) / n;
 }
