@@ -64,6 +64,8 @@ function singleCases(): Case[] {
   const runs = (status: string, seconds: number) => billing('pipeline_runs_total', { status }, seconds);
   const runsToday = E.runs + C.runs + runs('success', todayS) + runs('failed', todayS) + runs('abandoned', todayS);
   const failedToday = runs('failed', todayS);
+  const midnight = Date.UTC(w.now.getUTCFullYear(), w.now.getUTCMonth(), w.now.getUTCDate());
+  const weekS = Math.max(60, Math.round((w.now.getTime() - (midnight - ((w.now.getUTCDay() + 6) % 7) * D * 1000)) / 1000));
   const ageB = round1(45 + nowS - (w.s - 20 * MIN) / 1000);
   const age = (p: typeof E) => round1(p.freshnessAtLoad + nowS - p.lastSuccess);
   const obs = (stage: string, seconds: number) => observations(w, stage, seconds);
@@ -227,6 +229,13 @@ function singleCases(): Case[] {
     ['any problems?', { has: [/^Yes: /, 'PipelineQualityLow (warning) for billing/staging'] }],
     ['is everything ok', { has: [/^No: /, 'PipelineRunsFailing'] }],
     ['are any alerts firing', { has: [/^Yes: /, 'LogsStale'] }],
+    // ---- windows in other words ----
+    ['how many runs failed since yesterday', { has: [`since yesterday 00:00 UTC: ${count(runs('failed', todayS + D), 'runs')} (billing/staging)`] }],
+    ['errors this week for billing', { has: [/this week \(since Monday 00:00 UTC\)/, `${count(billing('pipeline_errors_total', {}, weekS), 'errors')} (billing/staging)`] }],
+    ['failed runs over the past 30 min', { has: [`in the last 30 minutes: ${count(runs('failed', 1800), 'runs')} (billing/staging)`] }],
+    ['rows loaded in the last day for billing', { has: [`in the last 24 hours: ${count(1500, 'rows')} (billing/staging)`] }],
+    ['how many predictions in the past 2 hours', { has: [`in the last 2 hours: ${count(increase(w, 'pipeobs_ml_predictions_total', {}, 2 * H), 'predictions')} in all`] }],
+    ['quarantined rows for billing in the last 45 minutes', { has: [`in the last 45 minutes: ${count(billing('pipeline_rows_quarantined_total', {}, 45 * 60), 'rows')} (billing/staging)`] }],
     // ---- typos, lower and upper case, no question mark ----
     ['how many rows were porcessed in the last hour', { has: [`${count(loaded(H), 'rows')} in all`, 'I read "porcessed" as "processed"'] }],
     ['wat is the qualty score', { has: ['billing/staging 93.5%'] }],
