@@ -65,6 +65,9 @@ function singleCases(): Case[] {
   const runsToday = E.runs + C.runs + runs('success', todayS) + runs('failed', todayS) + runs('abandoned', todayS);
   const failedToday = runs('failed', todayS);
   const midnight = Date.UTC(w.now.getUTCFullYear(), w.now.getUTCMonth(), w.now.getUTCDate());
+  // Yesterday: what the written billing counter gained between the two midnights.
+  const atMidnight = (t: number) => w.samples.filter((x) => x.name === 'pipeline_runs_total' && x.labels.status === 'failed').reduce((a, x) => a + (x.points.filter(([at]) => at <= t).pop()?.[1] ?? 0), 0);
+  const failedYesterday = atMidnight(midnight) - atMidnight(midnight - D * 1000);
   const weekS = Math.max(60, Math.round((w.now.getTime() - (midnight - ((w.now.getUTCDay() + 6) % 7) * D * 1000)) / 1000));
   const ageB = round1(45 + nowS - (w.s - 20 * MIN) / 1000);
   const age = (p: typeof E) => round1(p.freshnessAtLoad + nowS - p.lastSuccess);
@@ -236,6 +239,9 @@ function singleCases(): Case[] {
     ['rows loaded in the last day for billing', { has: [`in the last 24 hours: ${count(1500, 'rows')} (billing/staging)`] }],
     ['how many predictions in the past 2 hours', { has: [`in the last 2 hours: ${count(increase(w, 'pipeobs_ml_predictions_total', {}, 2 * H), 'predictions')} in all`] }],
     ['quarantined rows for billing in the last 45 minutes', { has: [`in the last 45 minutes: ${count(billing('pipeline_rows_quarantined_total', {}, 45 * 60), 'rows')} (billing/staging)`] }],
+    ['how many runs failed yesterday', failedYesterday > 0 ? { has: [`yesterday (00:00 to 24:00 UTC): ${count(failedYesterday, 'runs')}`] } : { has: [/^No runs \(status failed\) yesterday \(00:00 to 24:00 UTC\)\.$|yesterday \(00:00 to 24:00 UTC\): 0 runs/] }],
+    ['is the lag above 1000 messages for orders', { has: [/^Yes: /, 'orders/etl 1,700 messages'] }],
+    ['what is the p95 of pipeobs_kafka_message_latency_seconds', { has: ['No p95 Kafka message latency in the last 24 hours.'] }],
     // ---- typos, lower and upper case, no question mark ----
     ['how many rows were porcessed in the last hour', { has: [`${count(loaded(H), 'rows')} in all`, 'I read "porcessed" as "processed"'] }],
     ['wat is the qualty score', { has: ['billing/staging 93.5%'] }],
@@ -263,6 +269,8 @@ function singleCases(): Case[] {
     ['how many employees ran the pipeline', { refuse: { names: ['employees'] } }],
     ['show me the memory of the database', { refuse: {} }],
     ['how many rows and errors were there', { refuse: { names: ['"rows"'] } }],
+    ['how many rows were processed between 10:00 and 11:00', { refuse: { names: ['10:00, 11:00'] } }],
+    ['errors in 2025', { refuse: { names: ['"2025"'] } }],
   ];
 }
 

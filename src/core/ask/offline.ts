@@ -84,7 +84,8 @@ const CATALOG_LABELS = [...new Set(CATALOG.flatMap((m) => m.labels))];
 /** Metric names and label values the server has now, for the window asked about (a day at least). */
 async function fetchLive(client: VmClient, question: string, now: Date): Promise<Live> {
   const { window } = extractWindow(normalize(question), now);
-  const start = new Date(now.getTime() - Math.max(window?.seconds ?? 0, 86_400) * 1000);
+  const reach = (window?.seconds ?? 0) + (window?.endsAt ? (now.getTime() - window.endsAt.getTime()) / 1000 : 0);
+  const start = new Date(now.getTime() - Math.max(reach, 86_400) * 1000);
   const [names, ...values] = await Promise.all([
     client.labelValues('__name__', [], start, now),
     ...CATALOG_LABELS.map((l) => client.labelValues(l, [CATALOG_MATCH], start, now)),
@@ -164,9 +165,11 @@ function nearestConcepts(question: string): Concept[] {
 export async function answerOffline(question: string, ctx: OfflineContext, session?: OfflineSession): Promise<OfflineAnswer> {
   const { client, now } = ctx;
   // An explicit time one second ahead: VictoriaMetrics floors "now" to the second.
-  const at = new Date(Math.ceil(now.getTime() / 1000) * 1000);
+  const nowAt = new Date(Math.ceil(now.getTime() / 1000) * 1000);
   const live = await fetchLive(client, question, now);
   const p = understand({ question, now, live, previous: session?.previous ?? null });
+  // A window that ended before now ("yesterday") is read at its end.
+  const at = p.window?.endsAt ?? nowAt;
   const base = (q: PlannedQuery[], results: QueryData[], answer: string): OfflineAnswer => {
     if (session) session.previous = p;
     return { answered: true, intent: p.health ? 'health' : p.concept!.id, queries: q.map((x) => ({ ...x, time: at.toISOString() })), results, understood: understood(p), readings: [], answer: withCorrections(p, answer) };
@@ -176,7 +179,7 @@ export async function answerOffline(question: string, ctx: OfflineContext, sessi
     if (!ctx.loadRules) return refusal(p, 'the alert rules are not available here', []);
     const files = await ctx.loadRules();
     const rules = files.flatMap(([file, text]) => parseRules(file, text));
-    const h = await evaluateRules(client, rules, at);
+    const h = await evaluateRules(client, rules, nowAt);
     const askedOk = /\b(ok|okay|fine|alright|good|healthy|green|working|well|right)\b/.test(normalize(question)) && !/\b(wrong|broken|problems?|issues?|alerts?|firing)\b/.test(normalize(question));
     return base(h.queries, h.results, renderHealth(h, askedOk));
   }

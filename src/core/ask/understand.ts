@@ -57,7 +57,7 @@ export interface Live {
 
 /** Words that carry no part of the question on their own. */
 const FILLER = new Set(`a an the of in on at to for from by with and or but how many much me show tell give list i we our my us you your did do does done has have had was were be been being is are am there any anything this that these those it its so far please can could would should will get got see let know what which who whose where whats all across number amount value values some about just currently right now also same then ok okay well again thing things been there here into out up down as per each every than than if whether ever yet still only much more one ones do currently
-lately recently removed dropped found seen had happen happened happening occur occurred occurring produce produced made make making go going went come came doing data pipeline pipelines etl system systems job jobs were our their them they overall give gave report reporting look like looks value figure figures stat stats statistic statistics metric metrics measure measured read wat wht waht hwo whta teh hte pls plz because due caused common frequent often frequently usual usually please kindly quick quickly summary summarize okay hey hi hello yo time times tell show display print return returned value number count write wrote written emit emitted`.split(/\s+/));
+lately recently removed dropped found seen had happen happened happening occur occurred occurring produce produced made make making go going went come came doing data pipeline pipelines etl system systems job jobs were our their them they overall give gave report reporting look like looks value figure figures stat stats statistic statistics metric metrics measure measured use uses using consume consumed spend read wat wht waht hwo whta teh hte pls plz because due caused common frequent often frequently usual usually please kindly quick quickly summary summarize okay hey hi hello yo time times tell show display print return returned value number count write wrote written emit emitted`.split(/\s+/));
 
 const HOW_WORDS: [RegExp, How][] = [
   [/^(average|avg|mean|typical|typically|usually|normally|on average)$/, 'avg'],
@@ -162,7 +162,11 @@ export interface UnderstandInput {
 const LABEL_STEMS: [string, string[]][] = Object.entries(LABEL_WORDS).flatMap(([label, ws]) => ws.map((w) => [label, phraseStems(w)] as [string, string[]]));
 
 export function understand({ question, now, live, previous }: UnderstandInput): Parts {
-  const q0 = normalize(question);
+  // Clock times and dates are not windows this engine resolves: kept whole, as a part not understood.
+  const ABSOLUTE = /\b\d{1,2}:\d{2}(?::\d{2})?\b|\b\d{4}-\d{2}-\d{2}(?:T[\d:.]+Z?)?\b|\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|april|june|july|august|september|october|november|december)\b/gi;
+  const absoluteParts = [...question.matchAll(ABSOLUTE)].map((m) => m[0]);
+  const absolute = absoluteParts.length ? [absoluteParts.join(', ')] : null;
+  const q0 = normalize(question.replace(ABSOLUTE, ' '));
   const { window, rest: r1 } = extractWindow(q0, now);
   const { threshold, rest: r2 } = extractThreshold(r1);
   const health = HEALTH.some((re) => re.test(r2)) && !/\b(row|rows|record|records|quality)\b/.test(r2);
@@ -197,7 +201,7 @@ export function understand({ question, now, live, previous }: UnderstandInput): 
     if (named) return;
     const base = w.replace(/_(bucket|sum|count)$/, '');
     const cat = CONCEPTS.find((c) => c.metric === w || (c.metric === base && c.kind === 'histogram'));
-    if (cat && (catalogSeries.has(w))) {
+    if (cat && (catalogSeries.has(w) || cat.metric === w)) {
       named = cat;
       used.add(i);
     } else if (live.names.has(w) && /_/.test(w)) {
@@ -314,6 +318,7 @@ export function understand({ question, now, live, previous }: UnderstandInput): 
   parts.concept = concept;
   if (!concept) {
     parts.unknown = words.filter((w, i) => !used.has(i) && isContentWord(w, null));
+    if (absolute) parts.unknown.unshift(absolute[0]);
     return parts;
   }
   const labels = concept.labels.length ? concept.labels : live.labelsOf?.get(concept.metric) ?? [];
@@ -475,6 +480,7 @@ export function understand({ question, now, live, previous }: UnderstandInput): 
   });
 
   parts.unknown = words.filter((w, i) => !used.has(i) && isContentWord(w, concept));
+  if (absolute) parts.unknown.unshift(absolute[0]);
 
   // Carry over what a follow-up does not change.
   if (parts.followUp && carry) {
@@ -499,7 +505,9 @@ export function understand({ question, now, live, previous }: UnderstandInput): 
 function isContentWord(w: string, c: Concept | null): boolean {
   // "rows" and "records" say what is counted: fine for a count of rows, not for errors or runs.
   if (/^(rows?|records?)$/.test(w)) return !c || !['rows', 'records'].includes(c.unit);
-  return !FILLER.has(w) && !FILLER_STEMS.has(stem(w)) && !GLUE.has(w) && !/^\d+$/.test(w) && !STRUCTURE.has(w) && w.length > 2;
+  // A number left over ("errors in 2025", "top 5") is a part not understood, not noise.
+  if (/^\d/.test(w)) return true;
+  return !FILLER.has(w) && !FILLER_STEMS.has(stem(w)) && !GLUE.has(w) && !STRUCTURE.has(w) && w.length > 2;
 }
 
 const FILLER_STEMS = new Set([...FILLER].map(stem));

@@ -15,6 +15,8 @@ export interface Window {
   phrase: string;
   /** PromQL range, "1h". */
   range: string;
+  /** When the window ends before now ("yesterday"): the queries are evaluated at this time. */
+  endsAt?: Date;
 }
 
 /** Contractions and spellings that would split into misleading tokens. */
@@ -149,7 +151,9 @@ export function extractWindow(q: string, now: Date): { window: Window | null; re
     [/\b(?:in |over |during )?(?:the )?(?:last|past) 24 ?h(?:ours?|rs?)?\b/, () => lastWindow(86_400)],
     [/\b(?:in |during )?this hour\b/, () => lastWindow(3600)],
     [/\b(?:so far )?today(?: so far)?\b|\bsince midnight\b/, () => calendar(since(midnight), 'today (since 00:00 UTC)')],
-    [/\bsince yesterday\b|\byesterday\b/, () => calendar(since(midnight - 86_400_000), 'since yesterday 00:00 UTC')],
+    [/\bsince yesterday\b/, () => calendar(since(midnight - 86_400_000), 'since yesterday 00:00 UTC')],
+    // Yesterday is a whole day that ended at midnight: its queries are evaluated then.
+    [/\b(?:during |on |for )?yesterday\b/, () => ({ seconds: 86_400, phrase: 'yesterday (00:00 to 24:00 UTC)', range: '1d', endsAt: new Date(midnight) })],
     [/\b(?:so far )?this week\b/, () => {
       const monday = midnight - ((now.getUTCDay() + 6) % 7) * 86_400_000;
       return calendar(since(monday), 'this week (since Monday 00:00 UTC)');
@@ -163,6 +167,9 @@ export function extractWindow(q: string, now: Date): { window: Window | null; re
   return { window: null, rest: q };
 }
 
+/** Words a count is given in ("above 1000 messages"): the number is the threshold, the word its unit. */
+const COUNT_UNITS = 'messages?|rows?|records?|errors?|lines?|predictions?|runs?|bytes|tokens?|requests?';
+
 export interface Threshold {
   op: '>' | '<';
   /** In the measure's unit: seconds for durations, a ratio for 0-1, a plain number otherwise. */
@@ -174,7 +181,7 @@ export interface Threshold {
 
 /** "SLA 15 minutes", "under 2 seconds", "above 95", "more than 1000". */
 export function extractThreshold(q: string): { threshold: Threshold | null; rest: string } {
-  const re = new RegExp(`\\b(sla(?: of| is)?|within|under|below|less than|lower than|over|above|more than|greater than|higher than|exceed(?:s|ing)?|at least|at most)\\s+${NUM_RE}\\s*(%|percent|${UNIT_RE})?(?=\\s|$)`);
+  const re = new RegExp(`\\b(sla(?: of| is)?|within|under|below|less than|lower than|over|above|more than|greater than|higher than|exceed(?:s|ing)?|at least|at most)\\s+${NUM_RE}\\s*(%|percent|${UNIT_RE}|${COUNT_UNITS})?(?=\\s|$)`);
   const m = re.exec(q);
   if (!m) return { threshold: null, rest: q };
   const word = m[1];
