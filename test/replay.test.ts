@@ -22,6 +22,7 @@ import { runCli, tempDir } from './helpers/cli.js';
 import { requireBinary, startVictoriaMetrics, type VictoriaMetrics } from './helpers/victoria.js';
 import type { RunPipelineResult } from '../src/commands/run-pipeline.js';
 import type { RunSummary } from '../src/core/pipeline/run.js';
+import type { JsonCase } from '../src/core/output/render.js';
 import { quantile } from './helpers/known-data.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -39,7 +40,7 @@ const runsOf = (s: Scenario) => (s === 'stopped' ? 12 : 24);
 
 interface Run {
   hour: number;
-  summary: RunSummary;
+  summary: JsonCase<RunSummary>;
   /** Timestamp (ms) of the push that carried the run's results. */
   pushedAt: number;
 }
@@ -50,7 +51,7 @@ let alerts: { alertname: string; pipeline_name: string; alertstate: string; time
 let replaySeconds = 0;
 
 /** One cron-style run of run-pipeline at the given simulated time: the clock starts there and runs at real speed. */
-async function runAt(scenario: Scenario, hour: number, cwd: string): Promise<RunSummary> {
+async function runAt(scenario: Scenario, hour: number, cwd: string): Promise<JsonCase<RunSummary>> {
   const simStart = runStart(hour);
   const real0 = performance.now();
   const now = () => new Date(simStart + (performance.now() - real0));
@@ -60,7 +61,7 @@ async function runAt(scenario: Scenario, hour: number, cwd: string): Promise<Run
   // A run that fails in its first stage: its output directory lies under a file.
   args.push('--output-dir', scenario === 'failing' && hour === 10 ? path.join(cwd, 'a-file', 'out') : path.join(cwd, 'out'));
   const r = await runCli(args, { cwd, now, env: { PIPEOBS_VM_URL: vm.url } });
-  const doc = JSON.parse(r.stdout) as RunPipelineResult;
+  const doc = JSON.parse(r.stdout) as JsonCase<RunPipelineResult>;
   const summary = doc.runs[0];
   const shouldFail = scenario === 'failing' && hour === 10;
   assert.equal(summary.status, shouldFail ? 'failed' : 'success', `${scenario} ${hour}: ${r.stderr}`);
@@ -81,7 +82,7 @@ before(async () => {
     const pushed = await vm.exportWhen(`pipeline_last_run_duration_seconds{pipeline_name="${scenario}"}`, (r) => r.length === 1 && r[0].timestamps.length === list.length);
     for (const [i, run] of list.entries()) {
       run.pushedAt = pushed[0].timestamps[i];
-      assert.ok(run.pushedAt >= Date.parse(run.summary.finishedAt) && run.pushedAt - Date.parse(run.summary.finishedAt) < 5000, `${scenario} ${run.hour}: pushed at ${run.pushedAt}`);
+      assert.ok(run.pushedAt >= Date.parse(run.summary.finished_at) && run.pushedAt - Date.parse(run.summary.finished_at) < 5000, `${scenario} ${run.hour}: pushed at ${run.pushedAt}`);
     }
     runs.set(scenario, list);
   }));
@@ -163,10 +164,10 @@ test('a failed run fires PipelineRunsFailing at its push; the two-hour gap witho
   const prev = lastSuccess(list, failed.pushedAt);
   const next = list.find((r) => r.hour === 11)!;
   // No success between 09:02 and 11:02: past the 1 h SLA (plus `for: 1m`), until the 11:02 run.
-  const noSuccess = assertFiredAt('failing', 'PipelineNoSuccessfulRun', Date.parse(prev.summary.finishedAt) + H, MIN);
+  const noSuccess = assertFiredAt('failing', 'PipelineNoSuccessfulRun', Date.parse(prev.summary.finished_at) + H, MIN);
   assert.ok(noSuccess.at(-1)! < next.pushedAt + EVAL, 'resolved by the next success');
   // Data age = freshness at load + time since that run, past the 75-minute SLA.
-  assertFiredAt('failing', 'PipelineDataStale', Date.parse(prev.summary.finishedAt) + 4500_000 - prev.summary.freshnessSeconds! * 1000, MIN);
+  assertFiredAt('failing', 'PipelineDataStale', Date.parse(prev.summary.finished_at) + 4500_000 - prev.summary.freshness_seconds! * 1000, MIN);
   assert.deepEqual([...firingOf('failing').keys()].sort(), ['PipelineDataStale', 'PipelineNoSuccessfulRun', 'PipelineRunsFailing']);
 });
 
@@ -177,7 +178,7 @@ test('a quality drop fires PipelineQualityLow and PipelineErrorRateSpike a minut
   assert.ok(bad.summary.quality!.score < 95 && prev.summary.quality!.score >= 95, `${prev.summary.quality!.score} then ${bad.summary.quality!.score}`);
   // Row errors of the runs in the hour before the push, per extracted row: over 5%.
   const rowErrors = (r: Run) => r.summary.errors.reduce((n, e) => n + e.count, 0);
-  assert.ok(rowErrors(bad) / (bad.summary.rowsRequested + prev.summary.rowsRequested) > 0.05);
+  assert.ok(rowErrors(bad) / (bad.summary.rows_requested + prev.summary.rows_requested) > 0.05);
   assertFiredAt('quality', 'PipelineQualityLow', bad.pushedAt, MIN);
   assertFiredAt('quality', 'PipelineErrorRateSpike', bad.pushedAt, MIN);
   assert.deepEqual([...firingOf('quality').keys()].sort(), ['PipelineErrorRateSpike', 'PipelineQualityLow']);
@@ -187,8 +188,8 @@ test('a pipeline that stops is not forgotten: PipelineNoSuccessfulRun an hour af
   const list = runs.get('stopped')!;
   const last = list.at(-1)!;
   assert.equal(last.hour, 11);
-  const noSuccess = assertFiredAt('stopped', 'PipelineNoSuccessfulRun', Date.parse(last.summary.finishedAt) + H, MIN);
-  const stale = assertFiredAt('stopped', 'PipelineDataStale', Date.parse(last.summary.finishedAt) + 4500_000 - last.summary.freshnessSeconds! * 1000, MIN);
+  const noSuccess = assertFiredAt('stopped', 'PipelineNoSuccessfulRun', Date.parse(last.summary.finished_at) + H, MIN);
+  const stale = assertFiredAt('stopped', 'PipelineDataStale', Date.parse(last.summary.finished_at) + 4500_000 - last.summary.freshness_seconds! * 1000, MIN);
   for (const times of [noSuccess, stale]) {
     assert.ok(times.at(-1)! >= DAY_END - EVAL, 'still firing at the end of the day');
     // fired at every evaluation since it started: no gap where the pipeline was forgotten (vmalert's
@@ -220,13 +221,13 @@ function expectedPanels(all: Run[], t: number): Map<string, Point[] | null> {
   const lastOk = done.filter((r) => r.summary.status === 'success').at(-1)!;
   const lastQuality = done.filter((r) => r.summary.quality).at(-1)!;
   const sum = (rs: Run[], f: (r: Run) => number) => rs.reduce((n, r) => n + f(r), 0);
-  const stageRows = (r: Run, stage: string) => r.summary.stages.find((s) => s.stage === stage)?.rowsOut ?? 0;
+  const stageRows = (r: Run, stage: string) => r.summary.stages.find((s) => s.stage === stage)?.rows_out ?? 0;
   const stageSeconds = (r: Run, stage: string) => r.summary.stages.find((s) => s.stage === stage)?.seconds ?? 0;
   const stages = ['extract', 'transform', 'quality', 'load'];
-  const errorSeries = [...new Set(all.flatMap((r) => r.summary.errors.map((e) => `${e.stage}/${e.errorType}`)))];
+  const errorSeries = [...new Set(all.flatMap((r) => r.summary.errors.map((e) => `${e.stage}/${e.error_type}`)))];
   const byStageType = (rs: Run[]) => allErrorKeys().map((k) => {
     const [stage, error_type] = k.split('/');
-    return { labels: { stage, error_type }, value: sum(rs, (r) => r.summary.errors.filter((e) => `${e.stage}/${e.errorType}` === k).reduce((n, e) => n + e.count, 0)) };
+    return { labels: { stage, error_type }, value: sum(rs, (r) => r.summary.errors.filter((e) => `${e.stage}/${e.error_type}` === k).reduce((n, e) => n + e.count, 0)) };
   });
   // every (stage, error_type) series a run creates at 0, whatever happened
   const allErrorKeys = () => [...new Set([...errorSeries, 'transform/type_conversion', 'transform/exact_duplicate',
@@ -240,8 +241,8 @@ function expectedPanels(all: Run[], t: number): Map<string, Point[] | null> {
   m.set('Quality score', [{ labels: {}, value: lastQuality.summary.quality!.score }]);
   m.set('Errors', [{ labels: {}, value: sum(inRange, (r) => r.summary.errors.reduce((n, e) => n + e.count, 0)) }]);
   m.set('Failed runs', [{ labels: {}, value: inRange.filter((r) => r.summary.status === 'failed').length }]);
-  m.set('Data freshness at load', [{ labels: {}, value: lastOk.summary.freshnessSeconds! }]);
-  m.set('Since last success', [{ labels: {}, value: (t - Date.parse(lastOk.summary.finishedAt)) / 1000, tolerance: 1e-3 }]);
+  m.set('Data freshness at load', [{ labels: {}, value: lastOk.summary.freshness_seconds! }]);
+  m.set('Since last success', [{ labels: {}, value: (t - Date.parse(lastOk.summary.finished_at)) / 1000, tolerance: 1e-3 }]);
   const ran = justRan.filter((r) => r.summary.status === 'success');
   m.set('Throughput by stage (rows per second of stage time)', ran.length === 0 ? [] : stages.map((stage) => {
     const rows = sum(ran, (r) => stageRows(r, stage));
@@ -262,7 +263,7 @@ function expectedPanels(all: Run[], t: number): Map<string, Point[] | null> {
   })));
   // Between runs a bar panel has no points (nothing was pushed in the window): nothing happened.
   m.set('Errors by stage and type', justRan.length === 0 ? [] : byStageType(justRan));
-  m.set('Quarantined rows by reason', reasons.map((reason) => ({ labels: { reason }, value: sum(inRange, (r) => r.summary.quarantine.byReason[reason] ?? 0) })));
+  m.set('Quarantined rows by reason', reasons.map((reason) => ({ labels: { reason }, value: sum(inRange, (r) => r.summary.quarantine.by_reason[reason] ?? 0) })));
   m.set('Rows per pipeline, stage and environment', stages.map((stage) => ({ labels: { environment: 'dev', stage }, value: sum(inRange, (r) => stageRows(r, stage)) })));
   m.set('Stage breakdown (time spent)', stages.map((stage) => ({ labels: { stage }, value: sum(inRange, (r) => stageSeconds(r, stage)), tolerance: ms * inRange.length + 1e-9 })));
   m.set('Runs by status', justRan.length === 0 ? [] : ['success', 'failed', 'abandoned'].map((status) => ({ labels: { status }, value: justRan.filter((r) => r.summary.status === status).length })));

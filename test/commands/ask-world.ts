@@ -15,6 +15,7 @@ import type { VictoriaMetrics } from '../helpers/victoria.js';
 import { DEFECT_ERROR, type Defect } from '../../src/core/pipeline/generate.js';
 import { STAGE_DURATION_BUCKETS } from '../../src/core/metrics/catalog.js';
 import type { RunPipelineResult } from '../../src/commands/run-pipeline.js';
+import type { JsonCase } from '../../src/core/output/render.js';
 
 export const MIN = 60_000;
 
@@ -91,15 +92,15 @@ function promText(samples: Sample[]): string {
   return out;
 }
 
-async function runPipeline(vm: VictoriaMetrics, args: string[]): Promise<{ doc: RunPipelineResult; dir: string }> {
+async function runPipeline(vm: VictoriaMetrics, args: string[]): Promise<{ doc: JsonCase<RunPipelineResult>; dir: string }> {
   const dir = tempDir('pipeobs-ask-run-');
   const r = await runCli(['run-pipeline', '--push', 'prometheus', '--no-metrics-server', '-o', 'json', '--output-dir', path.join(dir, 'out'), ...args], { cwd: dir, env: { PIPEOBS_VM_URL: vm.url } });
   assert.equal(r.code, 0, r.stderr);
-  return { doc: JSON.parse(r.stdout) as RunPipelineResult, dir: path.join(dir, 'out') };
+  return { doc: JSON.parse(r.stdout) as JsonCase<RunPipelineResult>, dir: path.join(dir, 'out') };
 }
 
 /** What the runs did, from the generator's own record of injected defects and the Parquet files they wrote. */
-async function facts(doc: RunPipelineResult, dir: string, rowsPerRun: number): Promise<RunPipelineFacts> {
+async function facts(doc: JsonCase<RunPipelineResult>, dir: string, rowsPerRun: number): Promise<RunPipelineFacts> {
   const db = await DuckDBInstance.create(':memory:');
   const conn = await db.connect();
   const count = async (sql: string) => Number((await conn.runAndReadAll(sql)).getRowsJS()[0][0]);
@@ -111,12 +112,12 @@ async function facts(doc: RunPipelineResult, dir: string, rowsPerRun: number): P
   const errorsByStage: Record<string, number> = {};
   const stageRows: Record<string, number> = {};
   for (const run of doc.runs) {
-    for (const [defect, n] of Object.entries(run.injectedDefects ?? {}) as [Defect, number][]) {
+    for (const [defect, n] of Object.entries(run.injected_defects ?? {}) as [Defect, number][]) {
       const [stage, type] = DEFECT_ERROR[defect];
       errorsByType[type] = (errorsByType[type] ?? 0) + n;
       errorsByStage[stage] = (errorsByStage[stage] ?? 0) + n;
     }
-    for (const st of run.stages) stageRows[st.stage] = (stageRows[st.stage] ?? 0) + st.rowsOut;
+    for (const st of run.stages) stageRows[st.stage] = (stageRows[st.stage] ?? 0) + st.rows_out;
   }
   const last = doc.runs[doc.runs.length - 1];
   return {
@@ -132,8 +133,8 @@ async function facts(doc: RunPipelineResult, dir: string, rowsPerRun: number): P
     errorsByType,
     qualityOverall: last.quality!.score,
     qualityByCheck: Object.fromEntries(last.quality!.checks.map((c) => [c.check, c.score])),
-    lastSuccess: Date.parse(last.finishedAt) / 1000,
-    freshnessAtLoad: last.freshnessSeconds!,
+    lastSuccess: Date.parse(last.finished_at) / 1000,
+    freshnessAtLoad: last.freshness_seconds!,
     outputBytes: last.output.bytes,
     quarantineBytes: last.quarantine.bytes,
     stageRows,

@@ -229,7 +229,7 @@ test('the quality gate gates: below --fail-under nothing reaches orders/, the ba
   const out = path.join(cwd, 'out');
   assert.deepEqual(readdirSync(path.join(out, 'orders')), []);
   assert.equal(run.output.path, null);
-  assert.deepEqual(readdirSync(path.join(out, 'rejected')).sort(), [`orders-${run.runId}.parquet`, `orders-${run.runId}.reasons.json`]);
+  assert.deepEqual(readdirSync(path.join(out, 'rejected')).sort(), [`orders-${run.run_id}.parquet`, `orders-${run.run_id}.reasons.json`]);
   const db = await DuckDBInstance.create(':memory:');
   const conn = await db.connect();
   const [kept] = (await conn.runAndReadAll(`SELECT count(*)::INT AS n, any_value(run_id) AS run_id FROM '${run.rejected!.path}'`)).getRowObjectsJS();
@@ -238,11 +238,11 @@ test('the quality gate gates: below --fail-under nothing reaches orders/, the ba
   db.closeSync();
   // every generated row is somewhere a person can look: the rejected batch or the quarantine
   assert.equal(Number(kept.n) + Number(quarantined.n), 2000);
-  assert.equal(kept.run_id, run.runId);
+  assert.equal(kept.run_id, run.run_id);
   const reasons = JSON.parse(readFileSync(run.rejected!.reasons_path, 'utf8'));
   assert.equal(reasons.reason, `overall quality score ${run.quality!.score} is below --fail-under 99`);
   assert.equal(reasons.rows, Number(kept.n));
-  assert.deepEqual(reasons.failing_checks, run.quality!.failingChecks);
+  assert.deepEqual(reasons.failing_checks, run.quality!.failing_checks);
   // The metrics say failed, not success, and there was no successful run.
   const sel = 'pipeline_name="gated"';
   assert.equal(await value(`pipeline_runs_total{${sel},status="failed"}`), 1);
