@@ -13,6 +13,7 @@ import { runCli, tempDir } from './helpers/cli.js';
 import { freePort, startVictoriaMetrics, startVmagent, waitFor, type VictoriaMetrics } from './helpers/victoria.js';
 import type { RunPipelineResult } from '../src/commands/run-pipeline.js';
 import type { VerifyResult } from '../src/commands/verify.js';
+import type { JsonCase } from '../src/core/output/render.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SHIPPED = readFileSync(path.join(root, 'deploy', 'vmagent', 'scrape.yml'), 'utf8');
@@ -32,7 +33,7 @@ after(async () => {
  * second by a real vmagent with `scrapeConfig`; returns the run summary once vmagent has scraped
  * the final values.
  */
-async function scrapedAndPushed(pipeline: string, scrapeConfig: (port: number) => string): Promise<RunPipelineResult> {
+async function scrapedAndPushed(pipeline: string, scrapeConfig: (port: number) => string): Promise<JsonCase<RunPipelineResult>> {
   const port = await freePort();
   const agent = await startVmagent(vm.url, scrapeConfig(port));
   let stop: ((s: 'SIGINT' | 'SIGTERM') => void) | undefined;
@@ -56,7 +57,7 @@ async function scrapedAndPushed(pipeline: string, scrapeConfig: (port: number) =
   }
   const done = await running;
   assert.equal(done.code, 0, done.stderr);
-  const doc = JSON.parse(done.stdout) as RunPipelineResult;
+  const doc = JSON.parse(done.stdout) as JsonCase<RunPipelineResult>;
   assert.equal(doc.metrics.push.pushes.filter((p) => p.sent).length, 4);
   return doc;
 }
@@ -64,7 +65,7 @@ async function scrapedAndPushed(pipeline: string, scrapeConfig: (port: number) =
 test('the shipped scrape config and --push together: each run and each row counted once, in one series per metric', async () => {
   const doc = await scrapedAndPushed('merged', (port) => SHIPPED.replace('scrape_interval: 15s', 'scrape_interval: 1s').replace('%{PIPEOBS_TARGET_HOST}:8000', `127.0.0.1:${port}`));
   const loaded = doc.runs.reduce((n, r) => n + r.output.rows, 0);
-  const extracted = doc.runs.reduce((n, r) => n + r.rowsRequested, 0);
+  const extracted = doc.runs.reduce((n, r) => n + r.rows_requested, 0);
   const sel = 'pipeline_name="merged"';
   const sum = async (q: string) => Number((await vm.queryWhen(q, (r) => r.length === 1))[0].value[1]);
   assert.equal(await sum(`sum(last_over_time(pipeline_runs_total{${sel},status="success"}[1h]))`), 3);

@@ -50,7 +50,7 @@ test('every command\'s --output json, results and errors alike, is snake_case wi
   const commands: string[][] = [
     ['run-pipeline', '--once', '--rows', '200', '--seed', '1', '--no-metrics-server', '--push', 'prometheus', '-o', 'json'],
     ['push-influx', 'in.lp', '--skip-invalid', '-o', 'json'],
-    // push-influx --dry-run -o json joins this list once dry runs stop writing lines into the JSON.
+    ['push-influx', '--dry-run', 'in.lp', '-o', 'json'],
     ['monitor-logs', 'app.log', '-o', 'json'],
     ['query', 'pipeline_runs_total', '-o', 'json'],
     ['query', 'pipeline_runs_total', '--since', '1h', '-o', 'json'],

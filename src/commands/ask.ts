@@ -19,7 +19,7 @@ import { PUSH_FORMATS, type PushFormat } from '../core/metrics/push-formats.js';
 import { DEMO_QUESTIONS, EXAMPLE_QUESTIONS, OfflineSession, answerOffline, type Understood } from '../core/ask/offline.js';
 import { AskTools, type QueryRecord } from '../core/ask/tools.js';
 import { colorFor, startProgress } from '../core/output/terminal.js';
-import { renderJson, type OutputFormat } from '../core/output/render.js';
+import { renderJson, renderTableCsv, type OutputFormat, type Table } from '../core/output/render.js';
 import { addOutputOption, choiceFlag, configFrom, outputFormat, warn } from './shared.js';
 import { createVmClient } from './vm-client.js';
 import { Spool } from '../core/spool/spool.js';
@@ -70,7 +70,7 @@ export function registerAsk(program: Command, deps: Deps, run = runAsk): void {
     .option('--push <format>', `push ask's own usage metrics to VictoriaMetrics at the end: ${PUSH_FORMATS.join(', ')}`, 'none')
     .option('--metrics-port <port>', 'serve ask\'s usage metrics at /metrics on this port while it runs (0 picks one)')
     .option('--metrics-host <host>', 'address for --metrics-port (env PIPEOBS_METRICS_HOST, default 127.0.0.1)');
-  addOutputOption(cmd, ['text', 'json']).addHelpText('after', `
+  addOutputOption(cmd).addHelpText('after', `
 Examples:
   $ pipeobs ask "which stage got slower in the last hour?"
   $ pipeobs ask --offline "What's the current data quality score?"
@@ -94,7 +94,7 @@ ${EXAMPLE_QUESTIONS.map((q) => `  ${q}`).join('\n')}`);
       offline: Boolean(raw.offline),
       push: choiceFlag(raw.push, '--push', PUSH_FORMATS),
       metricsPort: raw.metricsPort === undefined ? undefined : config.metricsPort,
-      output: outputFormat(raw.output, ['text', 'json']),
+      output: outputFormat(raw.output),
     }, config, deps);
   });
 }
@@ -198,7 +198,7 @@ export async function runAsk(opts: AskOptions, config: Config, deps: Deps): Prom
 
   const show = (r: AskResult) => {
     lastQueries = r.queries;
-    if (opts.output === 'json') return;
+    if (opts.output !== 'text') return;
     deps.stdout.write(`${r.answer}\n`);
     const ran = r.queries.filter((q) => q.promql);
     if (ran.length) deps.stdout.write(c.dim(ran.map((q) => `  PromQL: ${q.promql}${q.error ? `  (${q.error})` : ''}`).join('\n')) + '\n');
@@ -224,6 +224,7 @@ export async function runAsk(opts: AskOptions, config: Config, deps: Deps): Prom
         if (opts.demo && opts.output === 'text') deps.stdout.write('\n');
       }
       if (opts.output === 'json') deps.stdout.write(renderJson(opts.demo ? results : results[0]));
+      if (opts.output === 'csv') deps.stdout.write(renderTableCsv(answersTable(results)));
       const unanswered = results.filter((r) => !r.answered);
       if (unanswered.length) throw new CheckFailedError(`could not answer: ${unanswered.map((r) => JSON.stringify(r.question)).join(', ')}`, mode === 'offline' ? 'rephrase it like one of the examples in `pipeobs ask --help`, or set OPENAI_API_KEY' : undefined);
       return;
@@ -295,4 +296,13 @@ async function chat(
   }
   rl.close();
   if (output === 'json') deps.stdout.write(renderJson(results));
+  if (output === 'csv') deps.stdout.write(renderTableCsv(answersTable(results)));
+}
+
+/** One row per question, for -o csv: the answer and the PromQL it ran. */
+function answersTable(results: AskResult[]): Table {
+  return {
+    columns: ['question', 'mode', 'answered', 'answer', 'promql'],
+    rows: results.map((r) => [r.question, r.mode, r.answered, r.answer, r.queries.filter((q) => q.promql).map((q) => q.promql).join(' ; ')]),
+  };
 }

@@ -43,7 +43,7 @@ export function registerExec(program: Command, deps: Deps, run = runExecCommand)
     .option('--dbt-results <file>', 'after the command, read dbt\'s run_results.json (e.g. target/run_results.json): rows per model, failed models and tests')
     .option('--metrics-port <port>', 'serve the run\'s metrics at /metrics on this port while the command runs (0 picks one)')
     .option('--metrics-host <host>', 'address of that endpoint (env PIPEOBS_METRICS_HOST, default 127.0.0.1)');
-  addOutputOption(cmd, ['text', 'json']).addHelpText('after', `
+  addOutputOption(cmd).addHelpText('after', `
 The command's stdin, stdout and stderr are its own; pipeobs exits with the command's exit code
 (128+n when signal n killed it, 124 on --timeout, 127 when it cannot be found). SIGINT and
 SIGTERM are passed on to it. The job can add its own figures: it appends Prometheus text or
@@ -81,7 +81,7 @@ export function validateExec(command: string, args: string[], raw: Record<string
     killAfterSeconds: intFlag(raw.killAfter ?? '10', '--kill-after', 0, 3600),
     serve: raw.metricsPort !== undefined,
     dbtResults: raw.dbtResults === undefined ? undefined : String(raw.dbtResults),
-    output: outputFormat(raw.output, ['text', 'json']),
+    output: outputFormat(raw.output),
   };
 }
 
@@ -122,8 +122,12 @@ export async function runExecCommand(opts: ExecCommandOptions, config: Config, d
     },
   );
   reportWarnings(result, deps, config);
-  if (opts.output === 'json') {
-    printResult(deps, config, 'json', result, { columns: [], rows: [] });
+  if (opts.output === 'json' || opts.output === 'csv') {
+    const sent = result.metrics.push.pushes.filter((p) => p.sent).length;
+    printResult(deps, config, opts.output, result, {
+      columns: ['pipeline_name', 'environment', 'status', 'exit_code', 'duration_seconds', 'pushes', 'pushes_delivered', 'target'],
+      rows: [[result.pipeline_name, result.environment, result.status, result.exit_code, result.duration_seconds, result.metrics.push.pushes.length, sent, result.metrics.push.target]],
+    });
   } else if (deps.stderr.isTTY) {
     // stdout belongs to the command; the summary goes to stderr, and only on a terminal (cron mails stderr).
     const c = colorFor(deps.stderr, config);

@@ -11,6 +11,7 @@ import { runCli } from '../helpers/cli.js';
 import { startVictoriaMetrics, type VictoriaMetrics } from '../helpers/victoria.js';
 import type { AskResult } from '../../src/commands/ask.js';
 import { MIN, buildWorld, increase, observations, quantile, type World } from './ask-world.js';
+import type { JsonCase } from '../../src/core/output/render.js';
 
 let vm: VictoriaMetrics;
 let w: World;
@@ -355,14 +356,14 @@ test('the question set: every question answered right or refused, and the score 
   for (const [q, e] of singles) {
     total++;
     const r = await ask([q]);
-    const doc = r.stdout ? (JSON.parse(r.stdout) as AskResult) : undefined;
+    const doc = r.stdout ? (JSON.parse(r.stdout) as JsonCase<AskResult>) : undefined;
     const problem = check(doc, e) ?? (e.refuse ? (r.code === 5 ? null : `refused with exit ${r.code}, not 5`) : r.code === 0 ? null : `exit ${r.code}: ${r.stderr}`);
     if (problem) wrong.push(`${JSON.stringify(q)}: ${problem}`);
   }
   for (const chat of chats) {
     const r = await ask([], chat.map(([q]) => q).join('\n') + '\n');
     assert.equal(r.code, 0, r.stderr);
-    const docs = JSON.parse(r.stdout) as AskResult[];
+    const docs = JSON.parse(r.stdout) as JsonCase<AskResult>[];
     chat.forEach(([q, e], i) => {
       total++;
       const problem = check(docs[i], e);
@@ -378,18 +379,18 @@ test('the question set: every question answered right or refused, and the score 
 test('--output json keeps what was understood, the queries and their results', async () => {
   const r = await ask(['p95 duration of each stage for billing in the last hour']);
   assert.equal(r.code, 0, r.stderr);
-  const doc = JSON.parse(r.stdout) as AskResult;
+  const doc = JSON.parse(r.stdout) as JsonCase<AskResult>;
   assert.deepEqual(doc.understood, {
     what: 'stage_duration', metric: 'pipeline_stage_duration_seconds', how: 'percentile', quantile: 0.95, filters: { pipeline_name: ['billing'] }, by: ['stage'], rank: null,
     window: { seconds: 3600, phrase: 'in the last hour' }, threshold: null, yes_no: false, health: false, follow_up: false, corrections: [],
   });
   assert.deepEqual(doc.queries.map((q) => q.promql), ['histogram_quantile(0.95, sum by (le, stage) (increase(pipeline_stage_duration_seconds_bucket{pipeline_name="billing"}[1h])))']);
-  const result = doc.results[0] as { resultType: string; result: { metric: { stage: string } }[] };
-  assert.equal(result.resultType, 'vector');
+  const result = doc.results[0] as { result_type: string; result: { metric: { stage: string } }[] };
+  assert.equal(result.result_type, 'vector');
   assert.deepEqual(result.result.map((x) => x.metric.stage).sort(), ['extract', 'load', 'transform']);
   const refused = await ask(['how many unicorns were processed']);
   assert.equal(refused.code, 5);
-  const no = JSON.parse(refused.stdout) as AskResult;
+  const no = JSON.parse(refused.stdout) as JsonCase<AskResult>;
   assert.equal(no.answered, false);
   assert.deepEqual(no.readings, ['how many rows processed in the last 24 hours?']);
 });
@@ -399,7 +400,7 @@ test('freshness: ask and query --report freshness give the same ages at the same
   const report = await runCli(['query', '--report', 'freshness', '--start', new Date(at.getTime() - D * 1000).toISOString(), '--end', at.toISOString(), '-o', 'json'], { now: () => at, env: { PIPEOBS_VM_URL: vm.url } });
   assert.equal(report.code, 0, report.stderr);
   const rows = (JSON.parse(report.stdout) as { tables: Record<string, { rows: Record<string, unknown>[] }> }).tables.freshness.rows;
-  const answer = JSON.parse((await ask(['how old is the data'])).stdout) as AskResult;
+  const answer = JSON.parse((await ask(['how old is the data'])).stdout) as JsonCase<AskResult>;
   for (const row of rows) {
     const age = row.data_age_seconds as number;
     assert.ok(answer.answer.includes(`${row.pipeline_name}/${row.environment} data is ${dur(age)} old`), `${JSON.stringify(row)} vs ${answer.answer}`);

@@ -7,6 +7,7 @@ import { startFakeOpenAI, toolResults, type FakeOpenAI } from '../helpers/openai
 import { DEMO_QUESTIONS } from '../../src/core/ask/offline.js';
 import type { AskResult } from '../../src/commands/ask.js';
 import { formatDurationShort } from '../../src/core/time/parse.js';
+import type { JsonCase } from '../../src/core/output/render.js';
 
 let vm: VictoriaMetrics;
 const MIN = 60_000;
@@ -92,7 +93,7 @@ for (const [question, promql, answer] of OFFLINE) {
   test(`offline: ${question}`, async () => {
     const r = await ask(['--offline', question, '-o', 'json']);
     assert.equal(r.code, 0, r.stderr);
-    const doc = JSON.parse(r.stdout) as AskResult;
+    const doc = JSON.parse(r.stdout) as JsonCase<AskResult>;
     assert.equal(doc.mode, 'offline');
     assert.equal(doc.answered, true);
     assert.match(doc.answer, answer);
@@ -118,7 +119,7 @@ test('no API key: ask answers offline and says why; --demo answers every demo qu
   const r = await ask(['--demo', '-o', 'json']);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /no OPENAI_API_KEY: answering offline/);
-  const docs = JSON.parse(r.stdout) as AskResult[];
+  const docs = JSON.parse(r.stdout) as JsonCase<AskResult>[];
   assert.deepEqual(docs.map((d) => d.question), [...DEMO_QUESTIONS]);
   assert.ok(docs.every((d) => d.answered && d.queries.length > 0));
 });
@@ -161,7 +162,7 @@ test('llm: a correct tool-call sequence; the model sees the real catalog and rea
   });
   const r = await ask(['How many rows were loaded?', '-o', 'json', '--push', 'prometheus'], env, undefined, true);
   assert.equal(r.code, 0, r.stderr);
-  const doc = JSON.parse(r.stdout) as AskResult;
+  const doc = JSON.parse(r.stdout) as JsonCase<AskResult>;
   assert.equal(doc.mode, 'llm');
   assert.equal(doc.model, 'test-model');
   assert.equal(doc.answer, '9000 rows were loaded in the last hour (PromQL: sum(increase(...[1h]))).');
@@ -200,7 +201,7 @@ test('llm: an invented metric name goes back with the nearest real names, and th
   assert.equal(first.unknown, 'pipeline_rows_total');
   assert.match(first.error, /unknown metric name "pipeline_rows_total"/);
   assert.equal(first.nearest[0], 'pipeline_rows_processed_total');
-  const doc = JSON.parse(r.stdout) as AskResult;
+  const doc = JSON.parse(r.stdout) as JsonCase<AskResult>;
   assert.deepEqual(doc.queries.map((x) => [x.promql, x.ok]), [['sum(pipeline_rows_total)', false], ['sum(pipeline_rows_processed_total{stage="load"})', true]]);
 });
 
@@ -216,7 +217,7 @@ test('llm: malformed tool arguments and a tool that does not exist are reported 
   assert.match(missing.error, /there is no tool named "drop_database"; the tools are list_metrics, label_names, label_values, series, instant_query, range_query/);
   // Without a range, VictoriaMetrics' label APIs look at the current UTC day; the tool passes the last 24 hours.
   assert.deepEqual(labels.labels, ['__name__', 'environment', 'error_type', 'pipeline_name', 'stage']);
-  assert.deepEqual((JSON.parse(r.stdout) as AskResult).queries, []);
+  assert.deepEqual((JSON.parse(r.stdout) as JsonCase<AskResult>).queries, []);
 });
 
 test('llm: a range query the model chooses is summarised, so the values are seen', async () => {
@@ -246,7 +247,7 @@ test('llm: a model that never stops calling tools is stopped after --max-rounds'
   assert.equal(r.code, 5);
   assert.equal(llm!.requests.length, 4);
   assert.equal(llm!.requests[3].tool_choice, 'none');
-  assert.match((JSON.parse(r.stdout) as AskResult).answer, /stopped after 3 rounds of tool calls/);
+  assert.match((JSON.parse(r.stdout) as JsonCase<AskResult>).answer, /stopped after 3 rounds of tool calls/);
 });
 
 test('llm: a wrong model and a refused key are clear configuration errors (exit 3)', async () => {
@@ -266,7 +267,7 @@ test('llm: an unreachable or failing LLM server falls back to the offline engine
   const down = await ask(['What is the current data quality score?', '-o', 'json'], { OPENAI_API_KEY: KEY, OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1`, PIPEOBS_LLM_TIMEOUT: '5' });
   assert.equal(down.code, 0, down.stderr);
   assert.match(down.stderr, /cannot reach the LLM server at http:\/\/127\.0\.0\.1:\d+\/v1.*: answering offline/);
-  const doc = JSON.parse(down.stdout) as AskResult;
+  const doc = JSON.parse(down.stdout) as JsonCase<AskResult>;
   assert.equal(doc.mode, 'offline');
   assert.match(doc.fallback_reason!, /cannot reach the LLM server/);
   assert.equal(doc.answer, 'Quality score (check type overall; newest value in the last 24 hours): 97.25% (orders/prod).');

@@ -8,6 +8,7 @@ import { startVictoriaMetrics, type VictoriaMetrics } from '../helpers/victoria.
 import type { CheckDocument } from '../../src/commands/check.js';
 import { parseRules } from '../../src/core/check/rules.js';
 import { judgeVolume, diffSchema } from '../../src/core/check/state.js';
+import type { JsonCase } from '../../src/core/output/render.js';
 
 let vm: VictoriaMetrics;
 before(async () => {

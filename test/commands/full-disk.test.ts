@@ -12,6 +12,7 @@ import { runCli, tempDir } from '../helpers/cli.js';
 import { startVictoriaMetrics, freePort, type VictoriaMetrics } from '../helpers/victoria.js';
 import type { PushInfluxResult } from '../../src/commands/push-influx.js';
 import type { RunPipelineResult } from '../../src/commands/run-pipeline.js';
+import type { JsonCase } from '../../src/core/output/render.js';
 
 let vm: VictoriaMetrics;
 const mounts: string[] = [];
@@ -58,11 +59,11 @@ test('push-influx on a full spool disk: says which lines were neither delivered 
   writeFileSync(lp, lines.join('\n') + '\n');
   const env = { PIPEOBS_VM_URL: vm.url, PIPEOBS_VM_RETRIES: '0', PIPEOBS_SPOOL_DIR: path.join(disk, 'spool') };
   await vm.stop();
-  let doc: PushInfluxResult;
+  let doc: JsonCase<PushInfluxResult>;
   try {
     const r = await runCli(['push-influx', lp, '--precision', 'ms', '--batch-lines', '200', '-o', 'json'], { cwd, env });
     assert.equal(r.code, 4, r.stderr);
-    doc = JSON.parse(r.stdout) as PushInfluxResult;
+    doc = JSON.parse(r.stdout) as JsonCase<PushInfluxResult>;
     assert.equal(doc.batches, 30);
     assert.equal(doc.sent_samples, 0);
     assert.ok(doc.spooled_batches > 0 && doc.not_kept.length > 0, JSON.stringify(doc));
@@ -83,9 +84,9 @@ test('push-influx on a full spool disk: says which lines were neither delivered 
   const flushed = await runCli(['push-influx', '--flush-spool', '-o', 'json'], { cwd, env });
   assert.equal(flushed.code, 0, flushed.stderr);
   // The second (text) run spooled nothing: the disk was already full. What the first kept is delivered.
-  assert.equal((JSON.parse(flushed.stdout) as PushInfluxResult).spool_flushed?.sent_samples, doc.spooled_samples);
+  assert.equal((JSON.parse(flushed.stdout) as JsonCase<PushInfluxResult>).spool_flushed?.sent_samples, doc.spooled_samples);
   // send again exactly the lines the error named
-  const again = doc.not_kept.flatMap((o) => lines.slice(o.firstLine - 1, o.lastLine));
+  const again = doc.not_kept.flatMap((o) => lines.slice(o.first_line - 1, o.last_line));
   assert.equal(again.length, doc.not_kept_samples);
   const rest = path.join(cwd, 'rest.lp');
   writeFileSync(rest, again.join('\n') + '\n');
@@ -103,7 +104,7 @@ test('run-pipeline with VictoriaMetrics down and a full spool disk: the run comp
   const env = { PIPEOBS_VM_URL: `http://127.0.0.1:${await freePort()}`, PIPEOBS_VM_RETRIES: '0', PIPEOBS_SPOOL_DIR: path.join(disk, 'spool') };
   const r = await runCli(['run-pipeline', '--once', '--rows', '200', '--push', 'prometheus', '--metrics-port', '0', '-o', 'json'], { cwd, env });
   assert.equal(r.code, 0, r.stderr);
-  const doc = JSON.parse(r.stdout) as RunPipelineResult;
+  const doc = JSON.parse(r.stdout) as JsonCase<RunPipelineResult>;
   assert.equal(doc.runs[0].status, 'success');
   assert.equal(doc.runs[0].output.rows > 0, true);
   assert.deepEqual(doc.metrics.push.pushes.map((p) => [p.sent, p.lost]), [[false, true], [false, true]]);

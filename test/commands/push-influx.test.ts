@@ -218,8 +218,8 @@ test('with VictoriaMetrics down, batches wait in the spool (exit 75, never "sent
 });
 
 /** A dry run prints the lines it would send, then the JSON summary. */
-function dryRunJson(stdout: string): PushInfluxResult {
-  return JSON.parse(stdout.startsWith('{') ? stdout : stdout.slice(stdout.indexOf('\n{') + 1)) as PushInfluxResult;
+function dryRunJson(stdout: string): JsonCase<PushInfluxResult> {
+  return JSON.parse(stdout.startsWith('{') ? stdout : stdout.slice(stdout.indexOf('\n{') + 1)) as JsonCase<PushInfluxResult>;
 }
 
 test('--dry-run reads the retention from VictoriaMetrics, names the precision a timestamp looks like, and says when it cannot read the retention', async () => {

@@ -16,6 +16,7 @@ import { runCli, tempDir } from '../helpers/cli.js';
 import { startVictoriaMetrics, type VictoriaMetrics } from '../helpers/victoria.js';
 import type { PushInfluxResult } from '../../src/commands/push-influx.js';
 import type { RunPipelineResult } from '../../src/commands/run-pipeline.js';
+import type { JsonCase } from '../../src/core/output/render.js';
 
 let vm: VictoriaMetrics;
 let proxy: http.Server;
@@ -75,7 +76,7 @@ test('push-influx through a VictoriaMetrics that answers after --vm-timeout: sta
     // The first two batches (two in flight) time out twice each and, VictoriaMetrics seeming down,
     // all four are spooled.
     assert.equal(r.code, 75, r.stderr);
-    const doc = JSON.parse(r.stdout) as PushInfluxResult;
+    const doc = JSON.parse(r.stdout) as JsonCase<PushInfluxResult>;
     assert.equal(doc.sent_samples, 0);
     assert.equal(doc.spooled_samples, 2000);
     assert.match(r.stderr, /no answer within 0\.4 s, after 2 attempts/);
@@ -84,7 +85,7 @@ test('push-influx through a VictoriaMetrics that answers after --vm-timeout: sta
   }
   const flushed = await runCli(['push-influx', '--flush-spool', '-o', 'json'], { cwd, env });
   assert.equal(flushed.code, 0, flushed.stderr);
-  assert.equal((JSON.parse(flushed.stdout) as PushInfluxResult).spool_flushed?.sent_samples, 2000);
+  assert.equal((JSON.parse(flushed.stdout) as JsonCase<PushInfluxResult>).spool_flushed?.sent_samples, 2000);
   // The retry and the spooled copy are byte for byte the stalled request: 2 bodies sent 3 times, 2 once.
   assert.deepEqual([...writes.values()].sort(), [1, 1, 3, 3]);
   const series = await vm.exportWhen('stalled_v', (s) => s.reduce((n, x) => n + x.values.length, 0) >= 2000);
@@ -99,18 +100,18 @@ test('run-pipeline pushing through the stall: each push, retried and spooled, is
   const args = ['run-pipeline', '--once', '--rows', '100', '--push', 'prometheus', '--metrics-port', '0', '--pipeline-name', 'stalled', '-o', 'json'];
   writes.clear();
   stallMs = 1500;
-  let first: RunPipelineResult;
+  let first: JsonCase<RunPipelineResult>;
   try {
     const r = await runCli([...args, '--seed', '1'], { cwd, env });
     assert.equal(r.code, 0, r.stderr);
-    first = JSON.parse(r.stdout) as RunPipelineResult;
+    first = JSON.parse(r.stdout) as JsonCase<RunPipelineResult>;
     assert.deepEqual(first.metrics.push.pushes.map((p) => [p.sent, p.lost]), [[false, false], [false, false]]);
   } finally {
     stallMs = 0;
   }
   const r2 = await runCli([...args, '--seed', '2'], { cwd, env });
   assert.equal(r2.code, 0, r2.stderr);
-  const second = JSON.parse(r2.stdout) as RunPipelineResult;
+  const second = JSON.parse(r2.stdout) as JsonCase<RunPipelineResult>;
   assert.equal(second.metrics.push.pushes[0].flushed.sent_files, 2);
   // The first push: two stalled attempts, two more when the second push tried the spool first, and
   // the delivery from the spool: 5 copies. The second push went straight to the spool: 1. The second
@@ -136,7 +137,7 @@ test('lines without a timestamp, stalled, retried and spooled: stamped when read
     stallMs = 0;
   }
   const flushed = await runCli(['push-influx', '--flush-spool', '-o', 'json'], { cwd, env });
-  assert.equal((JSON.parse(flushed.stdout) as PushInfluxResult).spool_flushed?.sent_samples, 300);
+  assert.equal((JSON.parse(flushed.stdout) as JsonCase<PushInfluxResult>).spool_flushed?.sent_samples, 300);
   assert.deepEqual([...writes.values()].sort(), [1, 3, 3]);
   const series = await vm.exportWhen('untimed_v', (s) => s.length === 300);
   // one sample per line, at the time pipeobs read it, not at the times VictoriaMetrics received the copies
