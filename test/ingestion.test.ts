@@ -97,3 +97,31 @@ test('the old scrape config doubled every sum; verify names the doubled series, 
   assert.match(check.fix!, /deploy\/vmagent\/scrape.yml \(its jobs drop job and instance/);
   assert.match(check.fix!, /no --push for a process vmagent scrapes/);
 });
+
+test('monitor-logs scraped with the shipped config keeps its own component label: one series per component, with its exact line count', async () => {
+  const cwd = tempDir();
+  const logs = path.join(cwd, 'app.log');
+  const gen = await runCli(['gen-logs', '--format', 'kafka,ml,airflow', '--lines', '600', '--since', '-10m', '--seed', '3', '--out', logs], { cwd });
+  assert.equal(gen.code, 0, gen.stderr);
+  // Counted here from the lines themselves: which component each line is.
+  const expected: Record<string, number> = {};
+  for (const line of readFileSync(logs, 'utf8').split('\n').filter(Boolean)) {
+    const c = line.includes('"consumer_lag"') ? 'kafka' : line.includes('"model_version"') ? 'ml' : 'airflow';
+    expected[c] = (expected[c] ?? 0) + 1;
+  }
+  const port = await freePort();
+  let stop: ((s: 'SIGINT' | 'SIGTERM') => void) | undefined;
+  const server = runCli(['monitor-logs', logs, '--server', '--port', String(port), '--start-at', 'beginning', '--no-state', '--interval', '1h'], { cwd, env: { PIPEOBS_VM_URL: vm.url }, onSignalRegistered: (f) => (stop = f) });
+  const agent = await startVmagent(vm.url, SHIPPED.replace('scrape_interval: 15s', 'scrape_interval: 1s').replace('%{PIPEOBS_TARGET_HOST}:9108', `127.0.0.1:${port}`).replace('%{PIPEOBS_TARGET_HOST}:8000', `127.0.0.1:${await freePort()}`));
+  try {
+    const got = await vm.queryWhen('sum by (component) (pipeobs_logs_lines_total)', (r) => r.length === 3 && r.reduce((n, x) => n + Number(x.value[1]), 0) === 600, 30_000);
+    assert.deepEqual(Object.fromEntries(got.map((r) => [r.metric.component, Number(r.value[1])])), expected);
+    // one series per component: no job, instance or target label on it
+    const series = await vm.exportWhen('pipeobs_logs_lines_total', (r) => r.length >= 3);
+    assert.deepEqual(series.map((s) => Object.keys(s.metric).sort().join(',')), ['__name__,component', '__name__,component', '__name__,component']);
+  } finally {
+    await agent.cleanup();
+    stop?.('SIGTERM');
+    await server;
+  }
+});

@@ -108,7 +108,7 @@ export function validateQuery(promql: string | undefined, raw: Record<string, un
     sql,
     with: withTables,
     time: raw.time === undefined ? undefined : parseTime(String(raw.time), '--time', now),
-    range: start ? { start, end, stepSeconds: stepSeconds ?? autoStep(start) } : undefined,
+    range: start ? alignedRange(start, end, stepSeconds ?? autoStep(start)) : undefined,
     window: { start: windowStart, end },
     stepSeconds,
     pipeline: raw.pipeline as string | undefined,
@@ -120,6 +120,17 @@ export function validateQuery(promql: string | undefined, raw: Record<string, un
     parquet: raw.parquet as string | undefined,
     output: outputFormat(raw.output),
   };
+}
+
+/**
+ * A range on whole steps: VictoriaMetrics rounds start and end down to a multiple of the step, so an
+ * end of "now" would drop a sample pushed in the current step (only the header for minutes-old
+ * data). The start goes down and the end up to a multiple of the step: the same hour lines up
+ * across days, and the last point is the step that holds the end.
+ */
+export function alignedRange(start: Date, end: Date, stepSeconds: number): { start: Date; end: Date; stepSeconds: number } {
+  const stepMs = stepSeconds * 1000;
+  return { start: new Date(Math.floor(start.getTime() / stepMs) * stepMs), end: new Date(Math.ceil(end.getTime() / stepMs) * stepMs), stepSeconds };
 }
 
 export interface QueryResultDoc {

@@ -216,7 +216,7 @@ export async function runRunPipeline(opts: RunPipelineOptions, config: Config, d
   }
   const rejected = result.runs.filter((r) => r.rejected);
   if (rejected.length > 0) {
-    throw new CheckFailedError(`${rejected.length} of ${result.runs.length} runs failed the quality gate: ${rejected[0].error}`);
+    throw new CheckFailedError(`${rejected[0].error}${rejected.length > 1 ? ` (and ${rejected.length - 1} more of ${result.runs.length} runs were kept back)` : ''}`);
   }
 }
 

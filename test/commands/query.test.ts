@@ -8,6 +8,7 @@ import { histogram as knownHistogram, prom, quantile } from '../helpers/known-da
 import type { QueryResultDoc } from '../../src/commands/query.js';
 import type { RunPipelineResult } from '../../src/commands/run-pipeline.js';
 import type { JsonCase } from '../../src/core/output/render.js';
+import type { RunSummary } from '../../src/core/pipeline/run.js';
 
 let vm: VictoriaMetrics;
 const MIN = 60_000;
@@ -184,41 +185,59 @@ test('--sql over the fetched series, joined with a Parquet file given with --wit
   db.closeSync();
 });
 
-test('business: each run of run-pipeline joined with its Parquet output, and the correlations', async () => {
+test('business: only the runs inside the window, each with the metrics of its own run id; a run whose push was lost is marked missing', async () => {
   const cwd = tempDir();
-  const summaries: JsonCase<RunPipelineResult>[] = [];
-  for (const [seed, rate] of [[1, 0.01], [2, 0.08], [3, 0.15], [4, 0.03]] as const) {
-    const run = await runCli(['run-pipeline', '--once', '--rows', '800', '--seed', String(seed), '--inject-errors', String(rate), '--push', 'prometheus',
-      '--pipeline-name', 'biz', '--metrics-port', '0', '--output-dir', 'out', '-o', 'json'], { cwd, env: { PIPEOBS_VM_URL: vm.url } });
+  const NOW = Date.now();
+  // cron-style runs, each its own process, at chosen times: two before the window, four inside it
+  const plan = [
+    { ago: 120, seed: 1, rate: 0.01, push: 'prometheus' },
+    { ago: 90, seed: 2, rate: 0.12, push: 'prometheus' },
+    { ago: 40, seed: 3, rate: 0.02, push: 'prometheus' },
+    { ago: 30, seed: 4, rate: 0.15, push: 'prometheus' },
+    { ago: 20, seed: 5, rate: 0.05, push: 'none' }, // its metrics never reach VictoriaMetrics
+    { ago: 10, seed: 6, rate: 0.08, push: 'prometheus' },
+  ];
+  const summaries: JsonCase<RunSummary>[] = [];
+  for (const p of plan) {
+    const simStart = NOW - p.ago * MIN;
+    const real0 = performance.now();
+    const run = await runCli(['run-pipeline', '--once', '--rows', '600', '--seed', String(p.seed), '--inject-errors', String(p.rate), '--push', p.push,
+      '--pipeline-name', 'biz', '--no-metrics-server', '--output-dir', 'out', '-o', 'json'], { cwd, env: { PIPEOBS_VM_URL: vm.url }, now: () => new Date(simStart + performance.now() - real0) });
     assert.equal(run.code, 0, run.stderr);
-    summaries.push(JSON.parse(run.stdout));
-    await new Promise((res) => setTimeout(res, 1100)); // distinct run ids and push times
+    summaries.push((JSON.parse(run.stdout) as JsonCase<RunPipelineResult>).runs[0]);
   }
-  await vm.exportWhen('pipeline_data_quality_score{pipeline_name="biz",check_type="overall"}', (x) => x.length === 1 && x[0].values.length === 4);
-  const r = await query(['--report', 'business', '--pipeline', 'biz', '--since', '10m', '--output-dir', 'out', '-o', 'json'], { cwd });
+  await vm.exportWhen('pipeline_last_run_start_timestamp_seconds{pipeline_name="biz"}', (x) => x.length === 1 && x[0].values.length === 5);
+  const r = await runCli(['query', '--report', 'business', '--pipeline', 'biz', '--since', '1h', '--output-dir', 'out', '-o', 'json'], { cwd, env: { PIPEOBS_VM_URL: vm.url }, now: () => new Date(NOW) });
   assert.equal(r.code, 0, r.stderr);
+  const doc = JSON.parse(r.stdout) as QueryResultDoc;
   const db = await DuckDBInstance.create(':memory:');
   const conn = await db.connect();
   const expected = [];
-  for (const s of summaries) {
-    const run = s.runs[0];
-    const [o] = (await conn.runAndReadAll(`SELECT count(*)::INT AS orders, round(sum(revenue)::DOUBLE, 2) AS revenue FROM '${run.output.path}'`)).getRowObjectsJS();
-    expected.push({ run_id: run.run_id, pipeline_name: 'biz', environment: 'dev', orders: o.orders, revenue: o.revenue, quality_score: run.quality!.score,
-      errors: run.errors.reduce((n, e) => n + e.count, 0) });
+  for (const [i, s] of summaries.entries()) {
+    if (plan[i].ago > 60) continue; // before the window
+    const [o] = (await conn.runAndReadAll(`SELECT count(*)::INT AS orders, round(sum(revenue)::DOUBLE, 2) AS revenue FROM '${s.output.path}'`)).getRowObjectsJS();
+    const lost = plan[i].push === 'none';
+    expected.push({ run_id: s.run_id, pipeline_name: 'biz', environment: 'dev', orders: o.orders, revenue: o.revenue,
+      quality_score: lost ? null : s.quality!.score, errors: lost ? null : s.errors.reduce((n, e) => n + e.count, 0),
+      rows_per_second: lost ? null : Math.round(Number(o.orders) / s.duration_seconds), metrics: lost ? 'missing' : 'ok' });
   }
   conn.closeSync();
   db.closeSync();
-  const got = rows(r.doc, 'runs');
-  assert.deepEqual(got.map(({ rows_per_second: _, ...x }) => x), expected);
+  assert.deepEqual(rows(doc, 'runs'), expected);
   const pearson = (xs: number[], ys: number[]) => {
     const mx = xs.reduce((a, b) => a + b) / xs.length;
     const my = ys.reduce((a, b) => a + b) / ys.length;
     const cov = xs.reduce((a, x, i) => a + (x - mx) * (ys[i] - my), 0);
     return cov / Math.sqrt(xs.reduce((a, x) => a + (x - mx) ** 2, 0) * ys.reduce((a, y) => a + (y - my) ** 2, 0));
   };
-  const corr = Object.fromEntries(rows(r.doc, 'correlations').map((x) => [x.pair, x.correlation]));
-  assert.equal(corr["orders ~ errors"], Math.round(pearson(expected.map((e) => Number(e.orders)), expected.map((e) => e.errors)) * 1000) / 1000);
-  assert.equal(corr["revenue ~ quality_score"], Math.round(pearson(expected.map((e) => Number(e.revenue)), expected.map((e) => e.quality_score)) * 1000) / 1000);
+  const withMetrics = expected.filter((e) => e.metrics === 'ok');
+  const corr = Object.fromEntries(rows(doc, 'correlations').map((x) => [x.pair, [x.correlation, x.runs]]));
+  assert.deepEqual(corr['orders ~ errors'], [Math.round(pearson(withMetrics.map((e) => Number(e.orders)), withMetrics.map((e) => e.errors!)) * 1000) / 1000, 3]);
+  assert.deepEqual(corr['revenue ~ quality_score'], [Math.round(pearson(withMetrics.map((e) => Number(e.revenue)), withMetrics.map((e) => e.quality_score!)) * 1000) / 1000, 3]);
+  // A window with the two early runs only.
+  const early = await runCli(['query', '--report', 'business', '--pipeline', 'biz', '--start', String((NOW - 125 * MIN) / 1000), '--end', String((NOW - 80 * MIN) / 1000), '--output-dir', 'out', '-o', 'json'], { cwd, env: { PIPEOBS_VM_URL: vm.url } });
+  assert.equal(early.code, 0, early.stderr);
+  assert.deepEqual(rows(JSON.parse(early.stdout) as QueryResultDoc, 'runs').map((x) => [x.run_id, x.quality_score, x.metrics]), summaries.slice(0, 2).map((s) => [s.run_id, s.quality!.score, 'ok']));
 });
 
 test('bad input: each a clear error and the documented exit code', async () => {

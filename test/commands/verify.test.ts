@@ -89,7 +89,7 @@ test('a healthy native stack passes every check, the write probe included', asyn
   assert.deepEqual(status(r.doc), { node: 'pass', duckdb: 'pass', 'output-dir': 'pass', victoriametrics: 'pass', dedup: 'pass', vmagent: 'pass', vmalert: 'pass', grafana: 'skip', llm: 'pass', 'dashboard-metrics': 'pass', 'double-ingestion': 'pass' });
   assert.equal(check(r.doc, 'dedup').detail, 'deduplication on (-dedup.minScrapeInterval=1ms): a retried write cannot double a sample');
   assert.match(check(r.doc, 'victoriametrics').detail, /a written sample was read back/);
-  assert.match(check(r.doc, 'vmalert').detail, /4 rule groups, 14 rules loaded: pipeobs-ask, pipeobs-logs, pipeobs-pipeline, pipeobs-pipeline-slas/);
+  assert.match(check(r.doc, 'vmalert').detail, /4 rule groups, 13 rules loaded: pipeobs-ask, pipeobs-logs, pipeobs-pipeline, pipeobs-pipeline-slas/);
   assert.match(check(r.doc, 'vmagent').detail, /2 targets up: pipeobs-monitor-logs, pipeobs-pipeline/);
   assert.match(check(r.doc, 'llm').detail, /accepted the key; 1 models/);
   assert.ok(!r.stdout.includes('sk-verify') && !r.stderr.includes('sk-verify'));

@@ -13,6 +13,7 @@ import { loadSamples, queryTable, quoteLiteral } from './duckdb.js';
 import { exportSamples, samplesFromQuery } from './series.js';
 import { anomalySql } from './anomalies.js';
 import { computeFreshness } from './freshness.js';
+import { attributeRuns, RUN_METRIC_NAMES } from './run-metrics.js';
 
 import { type ReportName } from './report-names.js';
 
@@ -192,46 +193,58 @@ async function anomalies(ctx: Ctx): Promise<ReportResult> {
 
 async function business(ctx: Ctx): Promise<ReportResult> {
   const glob = ctx.opts.ordersParquet;
+  const { start, end } = ctx.opts;
+  // Only the runs that started inside the window.
   try {
     await ctx.conn.run(`CREATE TABLE runs AS
       SELECT run_id, any_value(pipeline_name) AS pipeline_name, any_value(environment) AS environment, min(run_started_at) AS started_at,
-        count(*) AS orders, sum(revenue)::DOUBLE AS revenue
-      FROM read_parquet(${quoteLiteral(glob)}) GROUP BY run_id`);
+        epoch_ms(min(run_started_at)) AS start_ms, count(*) AS orders, sum(revenue)::DOUBLE AS revenue
+      FROM read_parquet(${quoteLiteral(glob)}) GROUP BY run_id
+      HAVING min(run_started_at) >= epoch_ms(${start.getTime()}) AND min(run_started_at) <= epoch_ms(${end.getTime()})
+        ${ctx.opts.pipeline ? `AND any_value(pipeline_name) = ${quoteLiteral(ctx.opts.pipeline)}` : ''}`);
   } catch (err) {
     throw new UsageError(`cannot read run-pipeline's output ${glob}: ${(err instanceof Error ? err.message : String(err)).split('\n')[0]}`, 'point --output-dir (or PIPEOBS_OUTPUT_DIR) at the directory run-pipeline wrote to');
   }
-  const L = [...PE, 'check_type', 'stage', 'error_type', 'data_source'];
-  await raw(ctx, 'm', `{__name__=~"pipeline_data_quality_score|pipeline_errors_total|pipeline_rows_processed_total|pipeline_last_run_duration_seconds"${ctx.opts.pipeline ? `,pipeline_name=${JSON.stringify(ctx.opts.pipeline)}` : ''}}`, L);
-  // Each run pushes (or is scraped) after it finishes: the first sample at or after a run's start is its result.
-  // Counters become per-push increments (a drop is a reset: a new process starting from 0).
+  // A run's samples arrive after it starts (pushed when it ends, or scraped until the next run
+  // starts); the previous run's last samples, before it, are the baseline of its counters.
+  const from = new Date(start.getTime() - 86_400_000);
+  const until = new Date(end.getTime() + 86_400_000);
+  const match = `{__name__=~"${RUN_METRIC_NAMES.join('|')}"${ctx.opts.pipeline ? `,pipeline_name=${JSON.stringify(ctx.opts.pipeline)}` : ''}}`;
+  const attributed = attributeRuns(await exportSamples(ctx.client, [match], from, until));
+  await ctx.conn.run(`CREATE TABLE run_metrics (pipeline_name VARCHAR, environment VARCHAR, start_ms BIGINT, quality DOUBLE, duration DOUBLE, errors DOUBLE, status VARCHAR, runs_covered INTEGER, preference INTEGER)`);
+  const app = await ctx.conn.createAppender('run_metrics');
+  for (const [i, r] of attributed.entries()) {
+    app.appendVarchar(r.pipelineName);
+    app.appendVarchar(r.environment);
+    app.appendBigInt(BigInt(r.startMs));
+    for (const v of [r.qualityScore, r.durationSeconds, r.errors]) {
+      if (v === null) app.appendNull();
+      else app.appendDouble(v);
+    }
+    app.appendVarchar(r.status);
+    if (r.runsCovered === null) app.appendNull();
+    else app.appendInteger(r.runsCovered);
+    app.appendInteger(i);
+    app.endRow();
+  }
+  app.closeSync();
+  // metrics: ok; missing (no sample of this run reached VictoriaMetrics); combined_with_N_runs (pushes
+  // were lost: the counters moved for several runs at once, so errors are not this run's alone);
+  // no_baseline (no earlier sample to count its errors from).
   await sql(ctx.conn, `CREATE TABLE per_run AS
-    WITH inc AS (
-      SELECT *, CASE WHEN value >= lag(value) OVER w THEN value - lag(value) OVER w ELSE value END AS delta
-      FROM m WHERE metric IN ('pipeline_errors_total', 'pipeline_rows_processed_total')
-      WINDOW w AS (PARTITION BY metric, pipeline_name, environment, stage, error_type, data_source ORDER BY ts)),
-    pushes AS (
-      SELECT pipeline_name, environment, ts,
-        sum(delta) FILTER (WHERE metric = 'pipeline_errors_total') AS errors,
-        sum(delta) FILTER (WHERE metric = 'pipeline_rows_processed_total' AND stage = 'load') AS rows_loaded
-      FROM inc GROUP BY ALL),
-    gauges AS (
-      SELECT pipeline_name, environment, ts,
-        max(value) FILTER (WHERE metric = 'pipeline_data_quality_score' AND check_type = 'overall') AS quality,
-        max(value) FILTER (WHERE metric = 'pipeline_last_run_duration_seconds') AS duration
-      FROM m GROUP BY ALL),
-    per_push AS (SELECT * FROM pushes JOIN gauges USING (pipeline_name, environment, ts) WHERE rows_loaded > 0)
     SELECT r.run_id, r.pipeline_name, r.environment, r.orders, round(r.revenue, 2) AS revenue,
-      p.quality AS quality_score, round(p.errors)::BIGINT AS errors,
-      CASE WHEN p.duration > 0 THEN round(p.rows_loaded / p.duration) END AS rows_per_second
-    FROM runs r ASOF JOIN per_push p ON r.pipeline_name = p.pipeline_name AND r.environment = p.environment AND p.ts >= r.started_at
-    ORDER BY r.started_at`, 'the business report');
+      m.quality AS quality_score, round(m.errors)::BIGINT AS errors,
+      CASE WHEN m.duration > 0 THEN round(r.orders / m.duration) END AS rows_per_second,
+      CASE WHEN m.status IS NULL THEN 'missing' WHEN m.status = 'combined' THEN 'combined_with_' || (m.runs_covered - 1) || '_runs' ELSE m.status END AS metrics
+    FROM runs r
+    LEFT JOIN (SELECT * FROM run_metrics QUALIFY row_number() OVER (PARTITION BY pipeline_name, environment, start_ms ORDER BY preference) = 1) m
+      ON m.pipeline_name = r.pipeline_name AND m.environment = r.environment AND m.start_ms = r.start_ms
+    ORDER BY r.started_at, r.run_id`, 'the business report');
   const perRun = await queryTable(ctx.conn, 'SELECT * FROM per_run', 'the business report');
+  const pairs: [string, string][] = [['revenue', 'quality_score'], ['revenue', 'errors'], ['orders', 'errors'], ['orders', 'rows_per_second']];
   const correlations = await queryTable(ctx.conn, `
     SELECT pair, round(c, 3) AS correlation, n AS runs FROM (
-      SELECT 'revenue ~ quality_score' AS pair, corr(revenue, quality_score) AS c, count(*) AS n FROM per_run
-      UNION ALL SELECT 'revenue ~ errors', corr(revenue, errors), count(*) FROM per_run
-      UNION ALL SELECT 'orders ~ errors', corr(orders, errors), count(*) FROM per_run
-      UNION ALL SELECT 'orders ~ rows_per_second', corr(orders, rows_per_second), count(*) FROM per_run)`, 'the business report');
+      ${pairs.map(([a, b]) => `SELECT '${a} ~ ${b}' AS pair, corr(${a}, ${b}) AS c, count(*) FILTER (WHERE ${a} IS NOT NULL AND ${b} IS NOT NULL) AS n FROM per_run`).join('\n      UNION ALL ')})`, 'the business report');
   return { report: 'business', tables: [{ name: 'runs', table: perRun }, { name: 'correlations', table: correlations }] };
 }
 

@@ -161,6 +161,14 @@ export const CATALOG: readonly MetricDef[] = [
     source: 'run-pipeline',
   },
   {
+    name: 'pipeline_last_run_start_timestamp_seconds',
+    type: 'gauge',
+    help: 'Unix time (to the millisecond) at which the last run started: the run_started_at of its output rows, so its metrics can be matched to its run',
+    unit: 'seconds',
+    labels: [...P],
+    source: 'run-pipeline',
+  },
+  {
     name: 'pipeline_last_run_duration_seconds',
     type: 'gauge',
     help: 'Wall time of the last run, all stages',

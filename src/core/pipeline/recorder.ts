@@ -7,6 +7,8 @@ import type { CatalogRegistry } from '../metrics/registry.js';
 import type { RunStatus, Stage } from '../metrics/catalog.js';
 
 export interface PipelineRecorder {
+  /** Set first, so every sample pushed or scraped from then on belongs to this run (see the business report). */
+  runStarted(startedAtSeconds: number): void;
   stageDuration(stage: Stage, seconds: number): void;
   rowsProcessed(stage: Stage, dataSource: string, rows: number): void;
   errors(stage: Stage, errorType: string, count: number): void;
@@ -18,6 +20,7 @@ export interface PipelineRecorder {
 }
 
 export const nullRecorder: PipelineRecorder = {
+  runStarted() {},
   stageDuration() {},
   rowsProcessed() {},
   errors() {},
@@ -30,6 +33,7 @@ export const nullRecorder: PipelineRecorder = {
 
 export function catalogRecorder(reg: CatalogRegistry, base: { pipeline_name: string; environment: string }): PipelineRecorder {
   return {
+    runStarted: (at) => reg.gauge('pipeline_last_run_start_timestamp_seconds').set(base, at),
     stageDuration: (stage, s) => reg.histogram('pipeline_stage_duration_seconds').observe({ ...base, stage }, s),
     rowsProcessed: (stage, data_source, n) => reg.counter('pipeline_rows_processed_total').inc({ ...base, stage, data_source }, n),
     errors: (stage, error_type, n) => reg.counter('pipeline_errors_total').inc({ ...base, stage, error_type }, n),

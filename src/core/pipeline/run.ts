@@ -112,6 +112,7 @@ export async function runPipelineOnce(opts: PipelineRunOptions, ctx: RunContext)
     rec.errors(stage, errorType, count);
   };
 
+  rec.runStarted(startedAt.getTime() / 1000);
   const instance = await DuckDBInstance.create(':memory:');
   const conn = await instance.connect();
   const onAbort = () => conn.interrupt();
