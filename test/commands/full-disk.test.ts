@@ -85,7 +85,7 @@ test('push-influx on a full spool disk: says which lines were neither delivered 
   // The second (text) run spooled nothing: the disk was already full. What the first kept is delivered.
   assert.equal((JSON.parse(flushed.stdout) as PushInfluxResult).spool_flushed?.sent_samples, doc.spooled_samples);
   // send again exactly the lines the error named
-  const again = doc.not_kept.flatMap((o) => lines.slice(o.firstLine - 1, o.lastLine));
+  const again = doc.not_kept.flatMap((o) => lines.slice(o.first_line - 1, o.last_line));
   assert.equal(again.length, doc.not_kept_samples);
   const rest = path.join(cwd, 'rest.lp');
   writeFileSync(rest, again.join('\n') + '\n');
