@@ -166,13 +166,13 @@ export class TargetSpool {
     return path.join(this.dir, name);
   }
 
-  /** Creates the directory owner-only, and tightens one made by an older version. */
+  /**
+   * Creates the directories owner-only. The target's directory is pipeobs' own and is tightened if
+   * needed; the root may be a directory the user chose (even a shared one), so it is left as it is.
+   */
   private async ensureDir(): Promise<void> {
-    await mkdir(this.root, { recursive: true, mode: DIR_MODE });
     await mkdir(this.dir, { recursive: true, mode: DIR_MODE });
-    for (const d of new Set([this.root, this.dir])) {
-      if (((await stat(d)).mode & 0o077) !== 0) await chmod(d, DIR_MODE);
-    }
+    if (this.dir !== this.root && ((await stat(this.dir)).mode & 0o077) !== 0) await chmod(this.dir, DIR_MODE);
     if (this.target !== UNKNOWN_TARGET) {
       const file = path.join(this.dir, TARGET_FILE);
       const known = await readFile(file, 'utf8').catch(() => null);
