@@ -22,6 +22,7 @@ import { renderJson, type OutputFormat } from '../core/output/render.js';
 import { addOutputOption, choiceFlag, configFrom, outputFormat, warn } from './shared.js';
 import { createVmClient } from './vm-client.js';
 import { Spool } from '../core/spool/spool.js';
+import { redactText } from '../core/redact.js';
 
 export interface AskOptions {
   question?: string;
@@ -259,7 +260,7 @@ async function chat(
         show(r);
       } catch (err) {
         // One failed question does not end the chat.
-        deps.stderr.write(`${c.red('error:')} ${(err as Error).message}\n`);
+        deps.stderr.write(`${c.red('error:')} ${redactText((err as Error).message)}\n`);
       }
     }
     if (tty) rl.prompt();
