@@ -54,7 +54,7 @@ export function registerPushInflux(program: Command, deps: Deps, run = runPushIn
     .option('--gzip', 'gzip request bodies (saves bandwidth, costs CPU)')
     .option('--dry-run', 'check the lines and print what would be sent, without sending')
     .option('--skip-invalid', 'exit 0 even when invalid lines were found (they are still reported and not sent)')
-    .option('--flush-spool', 'only send what waits in the spool, then exit')
+    .option('--flush-spool', 'only send what waits in the spool, then say what still waits where (with --dry-run: only say)')
     .option('--retarget-from <url>', 'with --flush-spool: deliver what waits for another write URL (or "unknown", spooled by older versions) to this one')
     .option('--no-spool', 'fail (exit 4) instead of spooling when VictoriaMetrics is unreachable')
     .option('--spool-dir <dir>', 'where batches wait while VictoriaMetrics is unreachable (env PIPEOBS_SPOOL_DIR)');
@@ -233,6 +233,13 @@ export async function runPushInflux(opts: PushInfluxOptions, config: Config, dep
     seconds: 0,
   };
 
+  if (opts.flushSpoolOnly && !client) {
+    // --flush-spool --dry-run: what waits where, nothing sent.
+    result.spool_waiting = await spoolRoot.waiting();
+    result.seconds = round3((performance.now() - t0) / 1000);
+    printResult(deps, config, opts.output, result, spoolTable(result), (c) => renderSpoolText(result, spoolRoot.root, c));
+    return;
+  }
   if (client && spool) {
     // Re-targeting is explicit: what waits for another URL goes to this one only when asked.
     const from = opts.retargetFrom === null ? spool : spoolRoot.find(opts.retargetFrom);

@@ -46,6 +46,10 @@ test('payloads spooled for one VictoriaMetrics are never delivered to another; r
     assert.equal(doc.sent_samples, 1);
     assert.deepEqual(await b.exportSeries('{__name__=~"for_a.*"}'), []);
 
+    // --flush-spool --dry-run only says what waits
+    const dry = await runCli(['push-influx', '--flush-spool', '--dry-run', '-o', 'json'], { cwd, env: { ...env0, PIPEOBS_VM_URL: b.url } });
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.deepEqual((JSON.parse(dry.stdout) as PushInfluxResult).spool_waiting?.map((w) => [w.target, w.files, w.samples]), [[a.url, 4, 20]]);
     // --flush-spool against B shows what waits for A, and where
     const shown = await runCli(['push-influx', '--flush-spool'], { cwd, env: { ...env0, PIPEOBS_VM_URL: b.url } });
     assert.equal(shown.code, 0, shown.stderr);
