@@ -140,6 +140,7 @@ test('credentials in URLs are never shown by any command, in text or JSON, nor w
     { name: 'query, down', argv: ['query', 'up'], env: down, code: 4, shows: /http:\/\/\*\*\*@127\.0\.0\.1:\d+\/api\/v1\/query/ },
     { name: 'query --debug, down: retries and the stack trace', argv: ['query', 'up', '--debug'], env: { ...down, PIPEOBS_VM_RETRIES: '1' }, code: 4, shows: /debug: retrying query up at http:\/\/\*\*\*@127\.0\.0\.1:\d+\/api\/v1\/query in \d+ ms[^]*\n    at / },
     { name: 'export-parquet, down', argv: ['export-parquet', '--out', path.join(cwd, 'export')], env: down, code: 4, shows: /http:\/\/\*\*\*@127\.0\.0\.1:\d+/ },
+    { name: 'export-parquet, exported', argv: ['export-parquet', '--out', path.join(cwd, 'exported'), '--incremental', '--safety-lag', '1s'], env: up, code: 0, shows: /./ },
     { name: 'ask, LLM down', argv: ['ask', 'how many rows?'], env: { ...up, ...llm }, code: 4, shows: /http:\/\/\*\*\*@127\.0\.0\.1:\d+\/v1\?api_key=\*\*\*/ },
     { name: 'monitor-logs, bad configuration', argv: ['monitor-logs', logs], env: badConfig, code: 3, shows: /PIPEOBS_VM_URL=http:\/\/\*\*\*@bad host:1 is not a URL/ },
     { name: 'verify, bad configuration', argv: ['verify'], env: badConfig, code: 3, shows: /PIPEOBS_VM_URL=http:\/\/\*\*\*@bad host:1 is not a URL/ },
