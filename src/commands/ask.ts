@@ -23,6 +23,7 @@ import { renderJson, renderTableCsv, type OutputFormat, type Table } from '../co
 import { addOutputOption, choiceFlag, configFrom, outputFormat, warn } from './shared.js';
 import { createVmClient } from './vm-client.js';
 import { Spool } from '../core/spool/spool.js';
+import { redactText } from '../core/redact.js';
 
 export interface AskOptions {
   question?: string;
@@ -289,7 +290,7 @@ async function chat(
         show(r);
       } catch (err) {
         // One failed question does not end the chat.
-        deps.stderr.write(`${c.red('error:')} ${(err as Error).message}\n`);
+        deps.stderr.write(`${c.red('error:')} ${redactText((err as Error).message)}\n`);
       }
     }
     if (tty) rl.prompt();

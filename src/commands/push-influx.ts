@@ -54,7 +54,7 @@ export function registerPushInflux(program: Command, deps: Deps, run = runPushIn
     .option('--gzip', 'gzip request bodies (saves bandwidth, costs CPU)')
     .option('--dry-run', 'check the lines and print what would be sent, without sending')
     .option('--skip-invalid', 'exit 0 even when invalid lines were found (they are still reported and not sent)')
-    .option('--flush-spool', 'only send what waits in the spool, then exit')
+    .option('--flush-spool', 'only send what waits in the spool, then say what still waits where (with --dry-run: only say)')
     .option('--retarget-from <url>', 'with --flush-spool: deliver what waits for another write URL (or "unknown", spooled by older versions) to this one')
     .option('--no-spool', 'fail (exit 4) instead of spooling when VictoriaMetrics is unreachable')
     .option('--spool-dir <dir>', 'where batches wait while VictoriaMetrics is unreachable (env PIPEOBS_SPOOL_DIR)');
@@ -148,7 +148,7 @@ export interface PushInfluxResult extends StreamReport {
   spooled_batches: number;
   spooled_samples: number;
   /** Batches neither delivered nor kept (the spool could not be written), with the lines they held. */
-  not_kept: BatchOrigin[];
+  not_kept: NotKept[];
   not_kept_samples: number;
   spool_dir: string;
   spool_flushed: SpoolFlushResult | null;
@@ -158,6 +158,14 @@ export interface PushInfluxResult extends StreamReport {
   /** Why the retention could not be read (then only times before 1970 or over 2 days ahead are refused). */
   retention_error: string | null;
   seconds: number;
+}
+
+/** Input lines whose samples were neither delivered nor kept: send exactly these again. */
+export interface NotKept {
+  source: string;
+  first_line: number;
+  last_line: number;
+  samples: number;
 }
 
 /**
@@ -228,6 +236,13 @@ export async function runPushInflux(opts: PushInfluxOptions, config: Config, dep
     seconds: 0,
   };
 
+  if (opts.flushSpoolOnly && !client) {
+    // --flush-spool --dry-run: what waits where, nothing sent.
+    result.spool_waiting = await spoolRoot.waiting();
+    result.seconds = round3((performance.now() - t0) / 1000);
+    printResult(deps, config, opts.output, result, spoolTable(result), (c) => renderSpoolText(result, spoolRoot.root, c));
+    return;
+  }
   if (client && spool) {
     // Re-targeting is explicit: what waits for another URL goes to this one only when asked.
     const from = opts.retargetFrom === null ? spool : spoolRoot.find(opts.retargetFrom);
@@ -341,7 +356,7 @@ export async function runPushInflux(opts: PushInfluxOptions, config: Config, dep
 
   if (readError) throw readError;
   if (result.not_kept.length > 0) {
-    const where = result.not_kept.map((o) => `${o.source} lines ${o.firstLine}-${o.lastLine}`).join(', ');
+    const where = result.not_kept.map((o) => `${o.source} lines ${o.first_line}-${o.last_line}`).join(', ');
     throw new UnreachableError(
       `${result.not_kept_samples.toLocaleString('en')} samples were neither delivered to ${result.target} (${vmSink?.down}) nor kept: ${vmSink?.notKeptReason}; they are in ${where}`,
       `send exactly those lines again once VictoriaMetrics is up; the other ${(result.sent_samples + result.spooled_samples).toLocaleString('en')} samples are delivered or kept`,
@@ -371,15 +386,15 @@ function isReadError(err: unknown): boolean {
 }
 
 /** Adjacent batches of one input merged into one range of lines (batches finish out of order). */
-function mergeOrigins(origins: BatchOrigin[]): BatchOrigin[] {
+function mergeOrigins(origins: BatchOrigin[]): NotKept[] {
   const sorted = [...origins].sort((a, b) => (a.source === b.source ? a.firstLine - b.firstLine : a.source < b.source ? -1 : 1));
-  const out: BatchOrigin[] = [];
+  const out: NotKept[] = [];
   for (const o of sorted) {
     const last = out[out.length - 1];
-    if (last && last.source === o.source && o.firstLine <= last.lastLine + 1) {
-      last.lastLine = Math.max(last.lastLine, o.lastLine);
+    if (last && last.source === o.source && o.firstLine <= last.last_line + 1) {
+      last.last_line = Math.max(last.last_line, o.lastLine);
       last.samples += o.samples;
-    } else out.push({ ...o });
+    } else out.push({ source: o.source, first_line: o.firstLine, last_line: o.lastLine, samples: o.samples });
   }
   return out;
 }
@@ -435,7 +450,7 @@ function renderText(r: PushInfluxResult, c: ChalkInstance): string {
     lines.push(c.yellow(`VictoriaMetrics unreachable: ${r.spooled_batches} batches (${n(r.spooled_samples)} samples) kept in ${r.spool_dir}, not delivered yet; \`pipeobs push-influx --flush-spool\` (or the next push) delivers them`));
   }
   if (r.not_kept.length > 0) {
-    lines.push(c.red(`NOT KEPT: ${n(r.not_kept_samples)} samples were neither delivered nor kept in the spool: ${r.not_kept.map((o) => `${o.source} lines ${o.firstLine}-${o.lastLine}`).join(', ')}`));
+    lines.push(c.red(`NOT KEPT: ${n(r.not_kept_samples)} samples were neither delivered nor kept in the spool: ${r.not_kept.map((o) => `${o.source} lines ${o.first_line}-${o.last_line}`).join(', ')}`));
   }
   const flushed = r.spool_flushed;
   if (flushed && flushed.remaining_files > 0 && r.spooled_batches === 0) lines.push(c.yellow(`${flushed.remaining_files} earlier batches still wait in ${r.spool_dir}`));

@@ -47,6 +47,10 @@ test('payloads spooled for one VictoriaMetrics are never delivered to another; r
     assert.equal(doc.sent_samples, 1);
     assert.deepEqual(await b.exportSeries('{__name__=~"for_a.*"}'), []);
 
+    // --flush-spool --dry-run only says what waits
+    const dry = await runCli(['push-influx', '--flush-spool', '--dry-run', '-o', 'json'], { cwd, env: { ...env0, PIPEOBS_VM_URL: b.url } });
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.deepEqual((JSON.parse(dry.stdout) as PushInfluxResult).spool_waiting?.map((w) => [w.target, w.files, w.samples]), [[a.url, 4, 20]]);
     // --flush-spool against B shows what waits for A, and where
     const shown = await runCli(['push-influx', '--flush-spool'], { cwd, env: { ...env0, PIPEOBS_VM_URL: b.url } });
     assert.equal(shown.code, 0, shown.stderr);
@@ -137,6 +141,7 @@ test('credentials in URLs are never shown by any command, in text or JSON, nor w
     { name: 'query, down', argv: ['query', 'up'], env: down, code: 4, shows: /http:\/\/\*\*\*@127\.0\.0\.1:\d+\/api\/v1\/query/ },
     { name: 'query --debug, down: retries and the stack trace', argv: ['query', 'up', '--debug'], env: { ...down, PIPEOBS_VM_RETRIES: '1' }, code: 4, shows: /debug: retrying query up at http:\/\/\*\*\*@127\.0\.0\.1:\d+\/api\/v1\/query in \d+ ms[^]*\n    at / },
     { name: 'export-parquet, down', argv: ['export-parquet', '--out', path.join(cwd, 'export')], env: down, code: 4, shows: /http:\/\/\*\*\*@127\.0\.0\.1:\d+/ },
+    { name: 'export-parquet, exported', argv: ['export-parquet', '--out', path.join(cwd, 'exported'), '--incremental', '--safety-lag', '1s'], env: up, code: 0, shows: /./ },
     { name: 'ask, LLM unusable: answered offline with a warning', argv: ['ask', 'how many rows?'], env: { ...up, ...llm }, code: 0, shows: /http:\/\/\*\*\*@127\.0\.0\.1:\d+\/v1\?api_key=\*\*\*/ },
     { name: 'monitor-logs, bad configuration', argv: ['monitor-logs', logs], env: badConfig, code: 3, shows: /PIPEOBS_VM_URL=http:\/\/\*\*\*@bad host:1 is not a URL/ },
     { name: 'verify, bad configuration', argv: ['verify'], env: badConfig, code: 3, shows: /PIPEOBS_VM_URL=http:\/\/\*\*\*@bad host:1 is not a URL/ },
@@ -152,6 +157,10 @@ test('credentials in URLs are never shown by any command, in text or JSON, nor w
       if (output === 'json') JSON.parse(r.stdout); // one document, even on error
     }
   }
+  // a chat goes on after a failed question; its error is redacted too
+  const chat = await runCli(['ask'], { cwd, env: { ...env0, ...up, ...llm }, stdin: 'how many rows?\n' });
+  assert.match(chat.stderr, /error: cannot reach the LLM server at http:\/\/\*\*\*@127\.0\.0\.1:\d+\/v1\?api_key=\*\*\*/);
+  for (const secret of secrets) assert.ok(!chat.stderr.includes(secret) && !chat.stdout.includes(secret), `ask chat shows ${secret}:\n${chat.stderr}`);
   // and monitor-logs --server pushing to an unreachable VictoriaMetrics says so without the password
   let stop: ((s: 'SIGINT' | 'SIGTERM') => void) | undefined;
   const server = runCli(['monitor-logs', logs, '--server', '--port', '0', '--no-state', '--start-at', 'beginning', '--interval', '1s', '--push', 'prometheus'], {

@@ -278,4 +278,28 @@ test('every reason names what VictoriaMetrics does, for the mistakes the issue l
     'the line starts with a space; VictoriaMetrics drops the line',
     'field "v": "+1i" has a "+" sign, which VictoriaMetrics does not read; VictoriaMetrics drops the line',
   ]);
+
+test('three flushes at once deliver every spooled batch exactly once (VictoriaMetrics here keeps duplicates: none appear)', async () => {
+  const cwd = tempDir();
+  const env = { PIPEOBS_VM_RETRIES: '0' };
+  const t = nowS() * 1000;
+  const f = file(cwd, 'race.lp', Array.from({ length: 60 }, (_, i) => `race_flush,n=n${i % 4} v=${i} ${t + i}`).join('\n'));
+  await vm.stop();
+  try {
+    const down = await push([f, '--precision', 'ms', '--batch-lines', '5'], { cwd, env });
+    assert.equal(down.code, 75, down.stderr);
+  } finally {
+    await vm.start();
+  }
+  const flushes = await Promise.all([1, 2, 3].map(() => push(['--flush-spool', '-o', 'json'], { cwd, env })));
+  for (const r of flushes) assert.equal(r.code, 0, r.stderr);
+  const sent = flushes.map((r) => (JSON.parse(r.stdout) as JsonCase<PushInfluxResult>).spool_flushed!);
+  assert.equal(sent.reduce((n, s) => n + s.sent_files, 0), 12);
+  assert.equal(sent.reduce((n, s) => n + s.sent_samples, 0), 60);
+  assert.deepEqual(spooledFiles(cwd), []);
+  const series = await vm.exportWhen('race_flush_v', (s) => s.reduce((n, x) => n + x.values.length, 0) >= 60);
+  await new Promise((r) => setTimeout(r, 500));
+  const again = await vm.exportSeries('race_flush_v');
+  assert.deepEqual(again.flatMap((s) => s.values).sort((a, b) => a - b), Array.from({ length: 60 }, (_, i) => i));
+  assert.equal(series.length, 4);
 });

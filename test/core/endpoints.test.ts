@@ -33,3 +33,12 @@ test('a single-node URL behind a path prefix (a proxy) keeps the prefix', () => 
   assert.equal(e.query, 'https://proxy.example/vm/api/v1/query');
   assert.equal(e.influxWrite, 'https://proxy.example/vm/write');
 });
+
+test('credentials in a base URL reach every endpoint, /health and /metrics included (sent as Basic auth)', () => {
+  const e = resolveEndpoints('http://reader:r%40pw@vmselect:8481/select/0', 'http://writer:w@vminsert:8480/insert/0');
+  assert.equal(e.readHealth, 'http://reader:r%40pw@vmselect:8481/health');
+  assert.equal(e.readMetrics, 'http://reader:r%40pw@vmselect:8481/metrics');
+  assert.equal(e.writeHealth, 'http://writer:w@vminsert:8480/health');
+  assert.equal(e.query, 'http://reader:r%40pw@vmselect:8481/select/0/prometheus/api/v1/query');
+  assert.equal(resolveEndpoints('http://u@vm:8428', 'http://u@vm:8428').forceFlush, 'http://u@vm:8428/internal/force_flush');
+});

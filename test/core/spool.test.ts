@@ -17,13 +17,18 @@ test('one directory per target: spellings and credentials of one URL share it, o
   assert.equal(spool.find(UNKNOWN_TARGET).dir, spool.root);
 });
 
-test('files 0600 in 0700 directories, a directory left 0755 by an older version is tightened, the target file names the URL without credentials', async () => {
-  const root = path.join(tempDir(), 'spool');
-  mkdirSync(root, { mode: 0o755 });
-  chmodSync(root, 0o755);
+test('files 0600 in 0700 directories; a root chosen by the user is left as it is; the target file names the URL without credentials', async () => {
+  const fresh = path.join(tempDir(), 'a', 'spool');
+  await new Spool(fresh).forTarget('http://vm:8428').write('prom', 'm 1 1000\n', 1, 1);
+  assert.equal(statSync(fresh).mode & 0o777, 0o700);
+  const root = path.join(tempDir(), 'shared');
+  mkdirSync(root);
+  chmodSync(root, 0o1777);
+  mkdirSync(path.join(root, new Spool(root).forTarget('http://vm:8428').dir.split('/').pop()!), { mode: 0o755 });
   const s = new Spool(root).forTarget('http://user:pw@vm:8428');
+  chmodSync(s.dir, 0o755); // as an older version, or a umask, left it
   const file = await s.write('prom', 'm 1 1000\n', 1_700_000_000_000, 1);
-  assert.equal(statSync(root).mode & 0o777, 0o700);
+  assert.equal(statSync(root).mode & 0o7777, 0o1777);
   assert.equal(statSync(s.dir).mode & 0o777, 0o700);
   assert.equal(statSync(file).mode & 0o777, 0o600);
   assert.equal(readFileSync(path.join(s.dir, 'target'), 'utf8'), 'http://vm:8428\n');

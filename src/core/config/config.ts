@@ -117,7 +117,7 @@ export const SETTINGS = {
   vmTimeoutSeconds: setting({
     env: 'PIPEOBS_VM_TIMEOUT',
     flag: '--vm-timeout',
-    description: 'Seconds to wait for one VictoriaMetrics request before retrying',
+    description: 'Seconds to wait for a VictoriaMetrics answer to begin, and for each pause within it, before retrying',
     defaultText: '10',
     defaultValue: () => '10',
     parse: parseNumber(0.1, 3600, 'seconds'),
@@ -132,7 +132,7 @@ export const SETTINGS = {
   spoolDir: setting({
     env: 'PIPEOBS_SPOOL_DIR',
     flag: '--spool-dir',
-    description: 'Where samples wait when VictoriaMetrics is unreachable; sent by the next run or `push-influx --flush-spool`',
+    description: 'Where samples wait when VictoriaMetrics is unreachable, one owner-only directory per write URL; delivered to that URL by the next push or `push-influx --flush-spool`',
     defaultText: '$XDG_STATE_HOME/pipeobs/spool (~/.local/state/pipeobs/spool)',
     defaultValue: (env) => path.join(stateHome(env), 'pipeobs', 'spool'),
     parse: parseText,

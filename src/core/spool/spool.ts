@@ -96,6 +96,9 @@ export class SpoolReadError extends PipeobsError {
 /** The spool directory: one sub-directory per target. */
 export class Spool {
   readonly root: string;
+  /** Orders the files one process writes within one millisecond, across all its targets. */
+  private seq = 0;
+  private readonly nextSeq = () => this.seq++;
   constructor(root: string, private readonly pid: number = process.pid) {
     this.root = root;
   }
@@ -103,12 +106,12 @@ export class Spool {
   /** The spool of one write target (a URL; credentials and spelling do not change the key). */
   forTarget(targetUrl: string): TargetSpool {
     const target = normalizeTargetUrl(targetUrl);
-    return new TargetSpool(path.join(this.root, targetDirName(target)), target, this.pid, this.root);
+    return new TargetSpool(path.join(this.root, targetDirName(target)), target, this.pid, this.root, this.nextSeq);
   }
 
   /** The spool of files written before there was one spool per target. */
   unknownTarget(): TargetSpool {
-    return new TargetSpool(this.root, UNKNOWN_TARGET, this.pid, this.root);
+    return new TargetSpool(this.root, UNKNOWN_TARGET, this.pid, this.root, this.nextSeq);
   }
 
   /** What waits, per target, oldest first within each; targets with nothing waiting are left out. */
@@ -120,7 +123,7 @@ export class Spool {
       const dir = path.join(this.root, entry);
       const target = await readFile(path.join(dir, TARGET_FILE), 'utf8').catch(() => null);
       if (target === null) continue;
-      const s = await new TargetSpool(dir, target.trim(), this.pid, this.root).summary();
+      const s = await new TargetSpool(dir, target.trim(), this.pid, this.root, this.nextSeq).summary();
       if (s.files > 0) out.push(s);
     }
     return out.sort((a, b) => a.oldest_ms - b.oldest_ms);
@@ -134,12 +137,12 @@ export class Spool {
 
 /** The files waiting for one target. */
 export class TargetSpool {
-  private seq = 0;
   constructor(
     readonly dir: string,
     readonly target: string,
     private readonly pid: number,
     private readonly root: string,
+    private readonly nextSeq: () => number,
   ) {}
 
   /**
@@ -147,7 +150,7 @@ export class TargetSpool {
    * removing what was partly written.
    */
   async write(kind: SpoolKind, body: string | Uint8Array, nowMs: number, samples: number): Promise<string> {
-    const name = `${String(nowMs).padStart(13, '0')}-${String(this.seq++).padStart(6, '0')}-${randomBytes(4).toString('hex')}-${samples}s.${kind}.txt`;
+    const name = `${String(nowMs).padStart(13, '0')}-${String(this.nextSeq() % 1_000_000).padStart(6, '0')}-${randomBytes(4).toString('hex')}-${samples}s.${kind}.txt`;
     const tmp = path.join(this.dir, `.${name}.tmp-${this.pid}`);
     try {
       await this.ensureDir();
@@ -166,13 +169,13 @@ export class TargetSpool {
     return path.join(this.dir, name);
   }
 
-  /** Creates the directory owner-only, and tightens one made by an older version. */
+  /**
+   * Creates the directories owner-only. The target's directory is pipeobs' own and is tightened if
+   * needed; the root may be a directory the user chose (even a shared one), so it is left as it is.
+   */
   private async ensureDir(): Promise<void> {
-    await mkdir(this.root, { recursive: true, mode: DIR_MODE });
     await mkdir(this.dir, { recursive: true, mode: DIR_MODE });
-    for (const d of new Set([this.root, this.dir])) {
-      if (((await stat(d)).mode & 0o077) !== 0) await chmod(d, DIR_MODE);
-    }
+    if (this.dir !== this.root && ((await stat(this.dir)).mode & 0o077) !== 0) await chmod(this.dir, DIR_MODE);
     if (this.target !== UNKNOWN_TARGET) {
       const file = path.join(this.dir, TARGET_FILE);
       const known = await readFile(file, 'utf8').catch(() => null);
