@@ -194,8 +194,8 @@ function dryRunJson(stdout: string): PushInfluxResult {
   return JSON.parse(stdout.startsWith('{') ? stdout : stdout.slice(stdout.indexOf('\n{') + 1)) as PushInfluxResult;
 }
 
-test('--dry-run reads the retention from VictoriaMetrics, names the precision a timestamp looks like, and says when it cannot read the retention', async () => {
-  const short = await startVictoriaMetrics(['-retentionPeriod=2d']);
+test('--dry-run reads the retention (and the label limit) from VictoriaMetrics, names the precision a timestamp looks like, and says when it cannot read the retention', async () => {
+  const short = await startVictoriaMetrics(['-retentionPeriod=2d', '-maxLabelsPerTimeseries=40']);
   try {
     const nowMs = Date.now();
     const input = [
@@ -214,6 +214,7 @@ test('--dry-run reads the retention from VictoriaMetrics, names the precision a 
     assert.match(doc.invalid[1].reason, /is older than VictoriaMetrics' retention period \(looks like milliseconds: use --precision ms\); VictoriaMetrics drops the line$/);
     assert.match(doc.invalid[2].reason, /^timestamp -1000000000 is before 1970 \(VictoriaMetrics stores no negative times\); VictoriaMetrics drops the line$/);
     assert.doesNotMatch(r.stderr, /retention is unknown/);
+    assert.match(r.stderr, /warning: this VictoriaMetrics keeps 40 labels per series \(-maxLabelsPerTimeseries\); pipeobs reports lines with more than 30 tags/);
   } finally {
     await short.cleanup();
   }
@@ -223,7 +224,7 @@ test('--dry-run reads the retention from VictoriaMetrics, names the precision a 
   const doc = dryRunJson(down.stdout);
   assert.equal(doc.retention_checked, null);
   assert.match(doc.retention_error ?? '', /cannot reach VictoriaMetrics at http:\/\/127\.0\.0\.1:9/);
-  assert.match(down.stderr, /warning: VictoriaMetrics' retention is unknown \(cannot reach .*\): timestamps were checked only for being before 1970 or more than 2 days ahead/);
+  assert.match(down.stderr, /warning: VictoriaMetrics' retention is unknown \(cannot reach .*\): timestamps are checked only for being before 1970 or more than 2 days ahead/);
   assert.deepEqual(doc.invalid.map((i) => i.line), [2]);
 });
 
