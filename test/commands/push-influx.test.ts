@@ -99,7 +99,7 @@ test('binary garbage and a 10 MB line are reported, and the valid lines around t
   assert.equal(doc.validLines, 3);
   assert.ok(doc.invalidLines >= 2);
   assert.equal(doc.invalidLines, doc.lines - 3);
-  assert.equal(doc.invalidByReason["line is N bytes, longer than the N-byte limit (VictoriaMetrics' -influx.maxLineSize)"], 1);
+  assert.equal(doc.invalidByReason["line is N bytes, longer than the N-byte limit (VictoriaMetrics' -influx.maxLineSize); VictoriaMetrics fails the request there"], 1);
   assert.match(r.stderr, /:2: .*; VictoriaMetrics drops the line\n/); // garbage without a space: VictoriaMetrics finds no fields
   assert.match(r.stderr, new RegExp(`… and ${doc.invalidLines - 20} more invalid lines`));
   const series = await vm.exportWhen('garbage_test_v', (s) => s.length >= 3);
