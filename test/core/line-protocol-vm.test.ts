@@ -254,9 +254,19 @@ test('every line of the public corpus: pipeobs passes exactly what VictoriaMetri
   }));
   for (const s of sent) assert.equal(s.status, 204, `${s.id}: VictoriaMetrics answered ${s.status}`);
   // A new series becomes searchable about a second after it was written, even after a flush.
+  // Then export until two exports in a row agree, so that a slow machine does not lose series.
   await new Promise((r) => setTimeout(r, 1500));
+  const count = (series: Series[]) => series.reduce((n, x) => n + x.values.length, 0);
+  let all = await exportAll(`{${CASE_LABEL}!=""}`);
+  for (let tries = 0; tries < 20; tries++) {
+    await new Promise((r) => setTimeout(r, 500));
+    const again = await exportAll(`{${CASE_LABEL}!=""}`);
+    const stable = again.length === all.length && count(again) === count(all);
+    all = again;
+    if (stable) break;
+  }
   const stored = new Map<string, Series[]>();
-  for (const s of await exportAll(`{${CASE_LABEL}!=""}`)) stored.set(s.metric[CASE_LABEL], [...(stored.get(s.metric[CASE_LABEL]) ?? []), s]);
+  for (const s of all) stored.set(s.metric[CASE_LABEL], [...(stored.get(s.metric[CASE_LABEL]) ?? []), s]);
   // Samples without the label, by series and time: what a crowded line adds to them is its own.
   const sampleKeys = (x: Series) => x.timestamps.map((t, k) => `${JSON.stringify(x.metric)}@${t}=${x.values[k]}`);
   const seen = new Set((await exportAll(`{${CASE_LABEL}=""}`)).flatMap(sampleKeys));
