@@ -77,6 +77,8 @@ test('every reason says what VictoriaMetrics does with the line', () => {
   f('cpu v', /^field "v" has no "=" \(the unescaped space at byte 4 ends the measurement and tags: write "\\ " for a space inside a name or value\); VictoriaMetrics drops the line$/);
   f('cpu,host=my server v=1', /^field "server" has no "=" \(the unescaped space at byte 12 ends/);
   f('cpu =1', /^a field with an empty key; VictoriaMetrics drops the line$/);
+  f('cpu v=1,5', /^field "5" has no "=" \(the "," at byte 8 starts a new field: a decimal comma\? write a "."\); VictoriaMetrics drops the line$/);
+  f('cpu v=1,w', /^field "w" has no "=" \(the "," at byte 8 starts a new field\); VictoriaMetrics drops the line$/);
   f('cpu v=1,', /^an empty field \(a stray ","\); VictoriaMetrics drops the line$/);
   f('cpu v=', /^field "v" has no value; VictoriaMetrics drops the line$/);
   f('cpu v="unterminated', /^field "v": unterminated quoted string; VictoriaMetrics drops the line$/);

@@ -441,7 +441,10 @@ export function scanLine(b: Uint8Array, start: number, limit: number, bounds: Ti
     if (b[i] === QUOTE && i < limit) return fail(`an unescaped '"' at byte ${i - start + 1}, in a field key${misread(b, fieldsStart, limit, bounds)}`, b, i, limit);
     if (i === k) return fail(b[i] === EQUALS && i < limit ? `a field with an empty key${DROP}` : `an empty field (a stray ",")${DROP}`, b, i, limit);
     if (i >= limit || b[i] !== EQUALS) {
-      const hint = fields === 0 ? ` (the unescaped space at byte ${space - start + 1} ends the measurement and tags: write "\\ " for a space inside a name or value)` : '';
+      const hint =
+        fields === 0
+          ? ` (the unescaped space at byte ${space - start + 1} ends the measurement and tags: write "\\ " for a space inside a name or value)`
+          : ` (the "," at byte ${k - start} starts a new field${isDigit(b[k]) ? ': a decimal comma? write a "."' : ''})`;
       return fail(`field ${quoted(b, k, i)} has no "="${hint}${DROP}`, b, i, limit);
     }
     const ke = i;
