@@ -392,7 +392,7 @@ export function scanLine(b: Uint8Array, start: number, limit: number, bounds: Ti
   // tags
   let tags = 0;
   let dupAt = -1;
-  while (b[i] === COMMA) {
+  while (i < limit && b[i] === COMMA) {
     const k = i + 1;
     sawHigh = false;
     i = token(b, k, limit, STOP_TAG_KEY);
