@@ -513,8 +513,12 @@ export function scanLine(b: Uint8Array, start: number, limit: number, bounds: Ti
     if (b[t] === MINUS) ts = -ts;
     if (ts === 0) soft ??= `timestamp ${text(b, t, te)}; VictoriaMetrics stores it at the time of arrival`;
     else {
-      const problem = timeProblem(ts, bounds);
-      if (problem) return fail(`timestamp ${text(b, t, te)} ${problem}${DROP}`, b, i, limit);
+      // Inline, so the common case allocates nothing (a double passed to a call may be boxed).
+      const ms = bounds.precision === 's' ? ts * 1000 : Math.trunc(ts / PER_MS[bounds.precision]);
+      if (ms < 0 || ms < bounds.minMs || ms > bounds.maxMs) {
+        const problem = timeProblem(ts, bounds);
+        if (problem) return fail(`timestamp ${text(b, t, te)} ${problem}${DROP}`, b, i, limit);
+      }
     }
     if (spans) spans.timestamp = [t, te];
   }
