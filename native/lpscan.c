@@ -202,7 +202,7 @@ static int32_t scan_line(const uint8_t *b, int64_t start, int64_t limit, double 
   int64_t measurement_end = i;
   int64_t keys[2 * MAX_LABELS];
   int tags = 0;
-  while (b[i] == ',') {
+  while (i < limit && b[i] == ',') {
     int64_t k = i + 1;
     high = 0;
     i = token(b, k, limit, STOP_TAG_KEY, &high);

@@ -261,25 +261,21 @@ export async function runPushInflux(opts: PushInfluxOptions, config: Config, dep
   // VictoriaMetrics drops samples older than its retention: read it from the server, also on a
   // dry run (without retries: a dry run does not wait for a server), and say so when it cannot be.
   let retentionMs = Number.POSITIVE_INFINITY;
-  const flagsClient = client ?? createVmClient({ ...config, vmRetries: 0 }, deps);
-  try {
-    if (result.spool_flushed?.error) throw new UnreachableError(result.spool_flushed.error);
-    const flags = await flagsClient.flags();
-    const maxLabels = flags.get('maxLabelsPerTimeseries');
-    if (maxLabels && maxLabels !== String(MAX_LABELS)) {
-      deps.stderr.write(`warning: this VictoriaMetrics keeps ${maxLabels} labels per series (-maxLabelsPerTimeseries); pipeobs reports lines with more than ${MAX_LABELS} tags\n`);
-    }
-    const raw = flags.get('retentionPeriod');
-    const parsed = raw ? parseRetention(raw) : null;
-    if (parsed === null || !raw) throw new Error(`its /metrics page shows no readable -retentionPeriod${raw ? ` ("${raw}")` : ''}`);
-    retentionMs = parsed;
-    result.retention_checked = raw;
-  } catch (err) {
-    result.retention_error = (err as Error).message;
+  const limits = result.spool_flushed?.error
+    ? { error: result.spool_flushed.error }
+    : await readServerLimits(client ?? createVmClient({ ...config, vmRetries: 0 }, deps));
+  if ('error' in limits) {
+    result.retention_error = limits.error;
     deps.stderr.write(
-      `warning: VictoriaMetrics' retention is unknown (${result.retention_error}): timestamps were checked only for being before 1970 or more than 2 days ahead; ` +
+      `warning: VictoriaMetrics' retention is unknown (${limits.error}): timestamps are checked only for being before 1970 or more than 2 days ahead; ` +
         'VictoriaMetrics will also drop samples older than its -retentionPeriod\n',
     );
+  } else {
+    retentionMs = limits.retentionMs;
+    result.retention_checked = limits.retention;
+    if (limits.maxLabels !== null && limits.maxLabels !== MAX_LABELS) {
+      deps.stderr.write(`warning: this VictoriaMetrics keeps ${limits.maxLabels} labels per series (-maxLabelsPerTimeseries); pipeobs reports lines with more than ${MAX_LABELS} tags\n`);
+    }
   }
   const nowMs = deps.now().getTime();
   const bounds = timeBounds(opts.precision, nowMs, retentionMs);
@@ -397,6 +393,20 @@ function mergeOrigins(origins: BatchOrigin[]): NotKept[] {
     } else out.push({ source: o.source, first_line: o.firstLine, last_line: o.lastLine, samples: o.samples });
   }
   return out;
+}
+
+/** The server's -retentionPeriod and -maxLabelsPerTimeseries, from the flag{} lines of its /metrics page. */
+async function readServerLimits(client: VmClient): Promise<{ retention: string; retentionMs: number; maxLabels: number | null } | { error: string }> {
+  try {
+    const flags = await client.flags();
+    const retention = flags.get('retentionPeriod');
+    const retentionMs = retention ? parseRetention(retention) : null;
+    if (!retention || retentionMs === null) return { error: `its /metrics page shows no readable -retentionPeriod${retention ? ` ("${retention}")` : ''}` };
+    const maxLabels = Number(flags.get('maxLabelsPerTimeseries'));
+    return { retention, retentionMs, maxLabels: Number.isInteger(maxLabels) && maxLabels > 0 ? maxLabels : null };
+  } catch (err) {
+    return { error: (err as Error).message };
+  }
 }
 
 function summaryTable(r: PushInfluxResult): Table {

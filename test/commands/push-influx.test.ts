@@ -107,7 +107,7 @@ test('binary garbage and a 10 MB line are reported, and the valid lines around t
   assert.equal(doc.valid_lines, 3);
   assert.ok(doc.invalid_lines >= 2);
   assert.equal(doc.invalid_lines, doc.lines - 3);
-  assert.equal(doc.invalid_by_reason["line is N bytes, longer than the N-byte limit (VictoriaMetrics' -influx.maxLineSize)"], 1);
+  assert.equal(doc.invalid_by_reason["line is N bytes, longer than the N-byte limit (VictoriaMetrics' -influx.maxLineSize); VictoriaMetrics fails the request there"], 1);
   assert.match(r.stderr, /:2: .*; VictoriaMetrics drops the line\n/); // garbage without a space: VictoriaMetrics finds no fields
   assert.match(r.stderr, new RegExp(`… and ${doc.invalid_lines - 20} more invalid lines`));
   const series = await vm.exportWhen('garbage_test_v', (s) => s.length >= 3);
@@ -222,8 +222,8 @@ function dryRunJson(stdout: string): JsonCase<PushInfluxResult> {
   return JSON.parse(stdout.startsWith('{') ? stdout : stdout.slice(stdout.indexOf('\n{') + 1)) as JsonCase<PushInfluxResult>;
 }
 
-test('--dry-run reads the retention from VictoriaMetrics, names the precision a timestamp looks like, and says when it cannot read the retention', async () => {
-  const short = await startVictoriaMetrics(['-retentionPeriod=2d']);
+test('--dry-run reads the retention (and the label limit) from VictoriaMetrics, names the precision a timestamp looks like, and says when it cannot read the retention', async () => {
+  const short = await startVictoriaMetrics(['-retentionPeriod=2d', '-maxLabelsPerTimeseries=40']);
   try {
     const nowMs = Date.now();
     const input = [
@@ -242,6 +242,7 @@ test('--dry-run reads the retention from VictoriaMetrics, names the precision a 
     assert.match(doc.invalid[1].reason, /is older than VictoriaMetrics' retention period \(looks like milliseconds: use --precision ms\); VictoriaMetrics drops the line$/);
     assert.match(doc.invalid[2].reason, /^timestamp -1000000000 is before 1970 \(VictoriaMetrics stores no negative times\); VictoriaMetrics drops the line$/);
     assert.doesNotMatch(r.stderr, /retention is unknown/);
+    assert.match(r.stderr, /warning: this VictoriaMetrics keeps 40 labels per series \(-maxLabelsPerTimeseries\); pipeobs reports lines with more than 30 tags/);
   } finally {
     await short.cleanup();
   }
@@ -251,7 +252,7 @@ test('--dry-run reads the retention from VictoriaMetrics, names the precision a 
   const doc = dryRunJson(down.stdout);
   assert.equal(doc.retention_checked, null);
   assert.match(doc.retention_error ?? '', /cannot reach VictoriaMetrics at http:\/\/127\.0\.0\.1:9/);
-  assert.match(down.stderr, /warning: VictoriaMetrics' retention is unknown \(cannot reach .*\): timestamps were checked only for being before 1970 or more than 2 days ahead/);
+  assert.match(down.stderr, /warning: VictoriaMetrics' retention is unknown \(cannot reach .*\): timestamps are checked only for being before 1970 or more than 2 days ahead/);
   assert.deepEqual(doc.invalid.map((i) => i.line), [2]);
 });
 
@@ -278,6 +279,7 @@ test('every reason names what VictoriaMetrics does, for the mistakes the issue l
     'the line starts with a space; VictoriaMetrics drops the line',
     'field "v": "+1i" has a "+" sign, which VictoriaMetrics does not read; VictoriaMetrics drops the line',
   ]);
+});
 
 test('three flushes at once deliver every spooled batch exactly once (VictoriaMetrics here keeps duplicates: none appear)', async () => {
   const cwd = tempDir();

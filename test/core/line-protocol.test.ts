@@ -77,15 +77,19 @@ test('every reason says what VictoriaMetrics does with the line', () => {
   f('cpu v', /^field "v" has no "=" \(the unescaped space at byte 4 ends the measurement and tags: write "\\ " for a space inside a name or value\); VictoriaMetrics drops the line$/);
   f('cpu,host=my server v=1', /^field "server" has no "=" \(the unescaped space at byte 12 ends/);
   f('cpu =1', /^a field with an empty key; VictoriaMetrics drops the line$/);
+  f('cpu v=1,5', /^field "5" has no "=" \(the "," at byte 8 starts a new field: a decimal comma\? write a "."\); VictoriaMetrics drops the line$/);
+  f('cpu v=1,w', /^field "w" has no "=" \(the "," at byte 8 starts a new field\); VictoriaMetrics drops the line$/);
   f('cpu v=1,', /^an empty field \(a stray ","\); VictoriaMetrics drops the line$/);
   f('cpu v=', /^field "v" has no value; VictoriaMetrics drops the line$/);
   f('cpu v="unterminated', /^field "v": unterminated quoted string; VictoriaMetrics drops the line$/);
   f('cpu v="a"b', /^field "v": text after the closing quote; VictoriaMetrics drops the line$/);
-  f('cpu a"b=1', /^an unescaped '"' at byte 6, in a field key; VictoriaMetrics 1.79 misreads the rest of the line$/);
-  f('cpu v=1"', /^field "v": an unescaped '"' at byte 8, inside a value that is not quoted; VictoriaMetrics 1.79 misreads the rest of the line$/);
+  // a stray quote: what VictoriaMetrics 1.79 then makes of the line
+  f('cpu a"b=1', /^an unescaped '"' at byte 6, in a field key; VictoriaMetrics 1.79 misreads the rest of the line and stores 1 sample from it$/);
+  f('cpu v=1"', /^field "v": an unescaped '"' at byte 8, inside a value that is not quoted; VictoriaMetrics 1.79 misreads the rest of the line and stores 1 sample from it$/);
   // dropped: spaces at either end
   f(' cpu v=1', /^the line starts with a space; VictoriaMetrics drops the line$/);
-  f(' v=1', /^the line starts with a space; VictoriaMetrics 1.79 misreads the rest of the line$/);
+  f(' v=1', /^the line starts with a space; VictoriaMetrics 1.79 misreads the rest of the line and stores 1 sample from it$/);
+  f(' v=1 x', /^the line starts with a space; VictoriaMetrics 1.79 misreads the rest of the line and drops it$/);
   f('cpu v=1 ', /^the line ends with a space \(VictoriaMetrics reads a timestamp after it\); VictoriaMetrics drops the line$/);
   f(`cpu v=1 ${NS}  `, /^the line ends with a space/);
   // dropped: integers VictoriaMetrics cannot read

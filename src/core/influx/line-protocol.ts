@@ -345,7 +345,6 @@ function badUtf8At(b: Uint8Array, s: number, e: number): number {
 }
 
 const DROP = '; VictoriaMetrics drops the line';
-const MISREAD = '; VictoriaMetrics 1.79 misreads the rest of the line';
 const WITHOUT = '; VictoriaMetrics stores the line without it';
 
 /** Reusable tag-key offsets for the duplicate check (labels past MAX_LABELS are reported anyway). */
@@ -374,7 +373,7 @@ export function scanLine(b: Uint8Array, start: number, limit: number, bounds: Ti
     // it drops the line unless the word's first field has an "=".
     const w = token(b, i, limit, STOP_WORD | (1 << CMA) | (1 << EQL));
     const why = 'the line starts with a space';
-    return fail(b[w] === EQUALS ? `${why}${MISREAD}` : `${why}${DROP}`, b, i, limit);
+    return fail(b[w] === EQUALS ? `${why}${misread(b, i, limit, bounds)}` : `${why}${DROP}`, b, i, limit);
   }
   let soft: string | null = null;
   const emptyMeasurement = b[i] === COMMA;
@@ -393,7 +392,7 @@ export function scanLine(b: Uint8Array, start: number, limit: number, bounds: Ti
   // tags
   let tags = 0;
   let dupAt = -1;
-  while (b[i] === COMMA) {
+  while (i < limit && b[i] === COMMA) {
     const k = i + 1;
     sawHigh = false;
     i = token(b, k, limit, STOP_TAG_KEY);
@@ -433,15 +432,19 @@ export function scanLine(b: Uint8Array, start: number, limit: number, bounds: Ti
   const space = i;
   while (i < limit && b[i] === SPACE) i++;
   if (atEnd(b, i, limit)) return fail(`no fields after the measurement and tags${DROP}`, b, i, limit);
+  const fieldsStart = i;
   let fields = 0;
   for (;;) {
     const k = i;
     sawHigh = false;
     i = token(b, k, limit, STOP_FIELD_KEY);
-    if (b[i] === QUOTE && i < limit) return fail(`an unescaped '"' at byte ${i - start + 1}, in a field key${MISREAD}`, b, i, limit);
+    if (b[i] === QUOTE && i < limit) return fail(`an unescaped '"' at byte ${i - start + 1}, in a field key${misread(b, fieldsStart, limit, bounds)}`, b, i, limit);
     if (i === k) return fail(b[i] === EQUALS && i < limit ? `a field with an empty key${DROP}` : `an empty field (a stray ",")${DROP}`, b, i, limit);
     if (i >= limit || b[i] !== EQUALS) {
-      const hint = fields === 0 ? ` (the unescaped space at byte ${space - start + 1} ends the measurement and tags: write "\\ " for a space inside a name or value)` : '';
+      const hint =
+        fields === 0
+          ? ` (the unescaped space at byte ${space - start + 1} ends the measurement and tags: write "\\ " for a space inside a name or value)`
+          : ` (the "," at byte ${k - start} starts a new field${isDigit(b[k]) ? ': a decimal comma? write a "."' : ''})`;
       return fail(`field ${quoted(b, k, i)} has no "="${hint}${DROP}`, b, i, limit);
     }
     const ke = i;
@@ -457,7 +460,7 @@ export function scanLine(b: Uint8Array, start: number, limit: number, bounds: Ti
       i++;
       if (!atEnd(b, i, limit) && b[i] !== COMMA && b[i] !== SPACE) {
         const e = endAt(b, i, limit);
-        return fail(`field ${quoted(b, k, ke)}: text after the closing quote${b.subarray(i, e).indexOf(QUOTE) >= 0 ? MISREAD : DROP}`, b, i, limit);
+        return fail(`field ${quoted(b, k, ke)}: text after the closing quote${b.subarray(i, e).indexOf(QUOTE) >= 0 ? misread(b, fieldsStart, limit, bounds) : DROP}`, b, i, limit);
       }
       if (soft === null) {
         const cls = floatClass(b, v + 1, i - 1);
@@ -468,7 +471,7 @@ export function scanLine(b: Uint8Array, start: number, limit: number, bounds: Ti
       }
     } else {
       i = token(b, v, limit, STOP_FIELD_VALUE);
-      if (b[i] === QUOTE && i < limit) return fail(`field ${quoted(b, k, ke)}: an unescaped '"' at byte ${i - start + 1}, inside a value that is not quoted${MISREAD}`, b, i, limit);
+      if (b[i] === QUOTE && i < limit) return fail(`field ${quoted(b, k, ke)}: an unescaped '"' at byte ${i - start + 1}, inside a value that is not quoted${misread(b, fieldsStart, limit, bounds)}`, b, i, limit);
       if (i === v) return fail(`field ${quoted(b, k, ke)} has no value${DROP}`, b, i, limit);
       const last = b[i - 1];
       if (last === 105 /* i */ || last === 117 /* u */) {
@@ -510,13 +513,86 @@ export function scanLine(b: Uint8Array, start: number, limit: number, bounds: Ti
     if (b[t] === MINUS) ts = -ts;
     if (ts === 0) soft ??= `timestamp ${text(b, t, te)}; VictoriaMetrics stores it at the time of arrival`;
     else {
-      const problem = timeProblem(ts, bounds);
-      if (problem) return fail(`timestamp ${text(b, t, te)} ${problem}${DROP}`, b, i, limit);
+      // Inline, so the common case allocates nothing (a double passed to a call may be boxed).
+      const ms = bounds.precision === 's' ? ts * 1000 : Math.trunc(ts / PER_MS[bounds.precision]);
+      if (ms < 0 || ms < bounds.minMs || ms > bounds.maxMs) {
+        const problem = timeProblem(ts, bounds);
+        if (problem) return fail(`timestamp ${text(b, t, te)} ${problem}${DROP}`, b, i, limit);
+      }
     }
     if (spans) spans.timestamp = [t, te];
   }
   lineEnd = i < limit && b[i] === CR ? i + 1 : i;
   return soft ?? fields;
+}
+
+// ---- stray quotes: VictoriaMetrics 1.79's own reading, to say what it makes of such a line ----
+
+/** The first ch in b[from..e) not escaped by an odd run of backslashes inside the window, or -1. */
+function nextUnescaped(b: Uint8Array, from: number, e: number, ch: number): number {
+  for (let i = from; i < e; i++) {
+    if (b[i] !== ch) continue;
+    let k = i;
+    while (k > from && b[k - 1] === BACKSLASH) k--;
+    if (((i - k) & 1) === 0) return i;
+  }
+  return -1;
+}
+
+/** The first ch outside double quotes, counting quotes from the window's start as VictoriaMetrics does. */
+function nextUnquoted(b: Uint8Array, from: number, e: number, ch: number, hasQuotes: boolean): number {
+  let w = from;
+  for (;;) {
+    const n = nextUnescaped(b, w, e, ch);
+    if (n < 0 || !hasQuotes) return n;
+    let open = false;
+    for (let q = nextUnescaped(b, w, n, QUOTE); q >= 0; q = nextUnescaped(b, q + 1, n, QUOTE)) open = !open;
+    if (!open) return n;
+    const close = nextUnescaped(b, n + 1, e, QUOTE);
+    if (close < 0) return -1;
+    w = close + 1;
+  }
+}
+
+/**
+ * What VictoriaMetrics 1.79 makes of the fields and timestamp in b[s..) when a stray '"' (or a
+ * leading space) throws its reading off: the reason's ending, "drops it" or "stores N samples".
+ */
+function misread(b: Uint8Array, s: number, limit: number, bounds: TimeBounds): string {
+  let e = endAt(b, s, limit);
+  if (e > s && b[e - 1] === CR) e--;
+  const hasQuotes = nextUnescaped(b, s, e, QUOTE) >= 0;
+  const space = nextUnquoted(b, s, e, SPACE, hasQuotes);
+  const fieldsEnd = space < 0 ? e : space;
+  const drops = '; VictoriaMetrics 1.79 misreads the rest of the line and drops it';
+  let samples = 0;
+  for (let f = s; ; ) {
+    const comma = nextUnquoted(b, f, fieldsEnd, COMMA, hasQuotes);
+    const end = comma < 0 ? fieldsEnd : comma;
+    const eq = nextUnescaped(b, f, end, EQUALS);
+    if (eq <= f || eq + 1 === end) return drops;
+    const v = eq + 1;
+    let cls: number;
+    if (hasQuotes && b[v] === QUOTE) {
+      if (end - v < 2 || b[end - 1] !== QUOTE) return drops;
+      cls = floatClass(b, v + 1, end - 1);
+    } else if (b[end - 1] === 105 || b[end - 1] === 117) {
+      if (intProblem(b, v, end - 1, b[end - 1] === 117)) return drops;
+      cls = NUMBER;
+    } else cls = isBoolean(b, v, end) ? NUMBER : floatClass(b, v, end);
+    if (cls !== NAN) samples++;
+    if (comma < 0) break;
+    f = comma + 1;
+  }
+  if (space >= 0) {
+    let t = space + 1;
+    while (t < e && b[t] === SPACE) t++;
+    const digits = b[t] === MINUS ? t + 1 : t;
+    if (!allDigits(b, digits, e) || !digitsWithin(b, digits, e, digits > t ? INT64_MIN_ABS : INT64_MAX)) return drops;
+    const ts = Number(text(b, t, e));
+    if (ts !== 0 && timeProblem(ts, bounds)) return drops;
+  }
+  return samples === 0 ? drops : `; VictoriaMetrics 1.79 misreads the rest of the line and stores ${samples} sample${samples === 1 ? '' : 's'} from it`;
 }
 
 /** The length of b[s..e) once VictoriaMetrics has removed its escapes. */

@@ -158,7 +158,7 @@ export async function streamLineProtocol(
   const tooLong = (bytes: number) => {
     report.lines++;
     closeRun();
-    invalidAt(++lineNo, `line is ${bytes} bytes, longer than the ${opts.maxLineBytes}-byte limit (VictoriaMetrics' -influx.maxLineSize)`, '');
+    invalidAt(++lineNo, `line is ${bytes} bytes, longer than the ${opts.maxLineBytes}-byte limit (VictoriaMetrics' -influx.maxLineSize); VictoriaMetrics fails the request there`, '');
   };
   /** Accounts for one line; true when the batch is full and must be flushed. */
   const take = (buf: Buffer, pos: number, end: number, verdict: number | string): boolean => {
