@@ -562,10 +562,21 @@ static int64_t word_at(const uint8_t *b, int64_t i, int64_t e, const char *w, in
   return n;
 }
 
-/* \d+(\.\d+)? at i: its end, or -1. */
+/* ",ddd" at i */
+static int thousands_at(const uint8_t *b, int64_t i, int64_t e) {
+  return i + 4 <= e && b[i] == ',' && is_digit(b[i + 1]) && is_digit(b[i + 2]) && is_digit(b[i + 3]);
+}
+
+/*
+ * NUM of message.ts at i, \d{1,3}(,\d{3})+(\.\d+)? or \d+(\.\d+)?: its end, or -1. Backtracking
+ * never helps the expression (a shorter number is followed by a digit or by ",d" or ".d",
+ * which every use refuses), so the longest reading is the only one.
+ */
 static int64_t number_end(const uint8_t *b, int64_t i, int64_t e) {
   if (i >= e || !is_digit(b[i])) return -1;
+  int64_t from = i;
   while (i < e && is_digit(b[i])) i++;
+  if (i - from <= 3) while (thousands_at(b, i, e)) i += 4;
   if (i + 1 < e && b[i] == '.' && is_digit(b[i + 1])) {
     i += 2;
     while (i < e && is_digit(b[i])) i++;
@@ -573,12 +584,26 @@ static int64_t number_end(const uint8_t *b, int64_t i, int64_t e) {
   return i;
 }
 
-/* (?!\.?[A-Za-z0-9_]) at i */
+/* (?!\.?[A-Za-z0-9_]|,\d) at i */
 static int number_may_end(const uint8_t *b, int64_t i, int64_t e) {
   if (i >= e) return 1;
   if (is_word(b[i])) return 0;
   if (b[i] == '.' && i + 1 < e && is_word(b[i + 1])) return 0;
+  if (b[i] == ',' && i + 1 < e && is_digit(b[i + 1])) return 0;
   return 1;
+}
+
+/* A phrase's number without its thousands separators, through the fast decimal path; 0 when TypeScript must decide. */
+static int phrase_number(const uint8_t *b, int64_t s, int64_t e, double *out) {
+  if (!memchr(b + s, ',', (size_t)(e - s))) return fast_decimal(b, s, e, out);
+  uint8_t digits[32];
+  int n = 0;
+  for (int64_t i = s; i < e; i++) {
+    if (b[i] == ',') continue;
+    if (n == (int)sizeof digits) return 0;
+    digits[n++] = b[i];
+  }
+  return fast_decimal(digits, 0, n, out);
 }
 
 /*
@@ -599,7 +624,7 @@ static int64_t phrase_at(const uint8_t *b, int64_t i, int64_t e, double *recs, d
       if (p < e && b[p] == ' ' && p + 1 < e && is_digit(b[p + 1])) p++;
       int64_t ne = number_end(b, p, e);
       if (ne < 0 || !number_may_end(b, ne, e)) continue;
-      if (!fast_decimal(b, p, ne, &v)) return -1;
+      if (!phrase_number(b, p, ne, &v)) return -1;
       if (ph->kind == P_RECORDS) *recs += v; else *failed += v;
       return ne;
     }
@@ -619,7 +644,7 @@ static int64_t phrase_at(const uint8_t *b, int64_t i, int64_t e, double *recs, d
     int noun = 0;
     for (int q = 0; RECORD_NOUNS[q]; q++) if (word_at(b, ws, we, RECORD_NOUNS[q], (int)strlen(RECORD_NOUNS[q])) == we - ws) noun = 1;
     if (!noun || we == ws) continue;
-    if (!fast_decimal(b, p + 1, ne, &v)) return -1;
+    if (!phrase_number(b, p + 1, ne, &v)) return -1;
     *recs += v;
     return we;
   }
@@ -638,7 +663,7 @@ static int64_t phrase_at(const uint8_t *b, int64_t i, int64_t e, double *recs, d
         if (word_at(b, ws, we, "ms", 2) == wl) unit = 1;
         else if (word_at(b, ws, we, "s", 1) == wl || word_at(b, ws, we, "sec", 3) == wl || word_at(b, ws, we, "secs", 4) == wl || word_at(b, ws, we, "second", 6) == wl || word_at(b, ws, we, "seconds", 7) == wl) unit = 1000;
         if (unit > 0) {
-          if (!fast_decimal(b, ns, ne, &v)) return -1;
+          if (!phrase_number(b, ns, ne, &v)) return -1;
           *duration = v * unit;
           *has_duration = 1;
         }

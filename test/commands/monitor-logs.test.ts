@@ -5,6 +5,7 @@ import { gzipSync } from 'node:zlib';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCli, tempDir } from '../helpers/cli.js';
+import { freePort } from '../helpers/victoria.js';
 import { elements, renderedDom } from '../helpers/browser.js';
 import { runBatch } from '../../src/core/logs/batch.js';
 import type { LogReport } from '../../src/core/logs/report.js';
@@ -449,5 +450,56 @@ test('a bad --format-file is a configuration error naming the format and the key
     assert.equal(r.code, 3, `${text}: ${r.stderr}`);
     assert.match(r.stderr, message, text);
     assert.match(r.stderr, /f\.yaml/, text);
+  }
+});
+
+test('--server exports Python and --format-file components at /metrics, with exact values', async () => {
+  const dir = tempDir();
+  writeFileSync(path.join(dir, 'formats.yaml'), `formats:
+  - name: pipes
+    component: pipes
+    regex: '^(?<time>\\S+) (?<level>[A-Z]+) pipe=(?<pipe>\\w+) moved (?<n>\\d+)$'
+    group: [pipe]
+    fields: {records: n}
+`);
+  const now = Date.now();
+  const iso = (k: number) => new Date(now - 60_000 + k).toISOString();
+  const asctime = (k: number) => iso(k).replace('T', ' ').replace('.', ',').slice(0, 23);
+  const lines: string[] = [];
+  let pipes = 0;
+  let ingested = 0;
+  for (let k = 0; k < 50; k++) {
+    lines.push(`${iso(k)} ${k % 10 === 0 ? 'ERROR' : 'INFO'} pipe=p${k % 2} moved ${k}`);
+    pipes += k;
+    lines.push(`${asctime(k)} - ingest.worker - INFO - Records ingested: ${k * 3}`);
+    ingested += k * 3;
+  }
+  writeFileSync(path.join(dir, 'app.log'), lines.join('\n') + '\n');
+  const port = await freePort();
+  let fire: ((s: 'SIGINT' | 'SIGTERM') => void) | undefined;
+  const server = runCli(
+    ['monitor-logs', path.join(dir, 'app.log'), '--format-file', path.join(dir, 'formats.yaml'), '--server', '--port', String(port), '--no-state', '--start-at', 'beginning', '--poll', '50ms', '--interval', '1h', '-o', 'json', '--out', path.join(dir, 'report.json')],
+    { cwd: root, onSignalRegistered: (f) => (fire = f) },
+  );
+  try {
+    const value = (text: string, series: string) => Number(text.split('\n').find((l) => l.startsWith(series + ' '))?.slice(series.length + 1));
+    let text = '';
+    for (let tries = 0; tries < 200; tries++) {
+      try {
+        text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+        if (value(text, 'pipeobs_logs_lines_total{component="pipes"}') === 50 && value(text, 'pipeobs_logs_lines_total{component="ingest"}') === 50) break;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(value(text, 'pipeobs_logs_records_total{component="pipes"}'), pipes, text);
+    assert.equal(value(text, 'pipeobs_logs_error_lines_total{component="pipes"}'), 5);
+    assert.equal(value(text, 'pipeobs_logs_records_total{component="ingest"}'), ingested);
+    assert.equal(value(text, 'pipeobs_logs_error_lines_total{component="ingest"}'), 0);
+  } finally {
+    fire?.('SIGTERM');
+    const r = await server;
+    assert.equal(r.code, 0, r.stderr);
   }
 });

@@ -37,6 +37,28 @@ export interface JsonReader {
   read(j: JsonLine, ctx: FileContext): SkipReason | null;
 }
 
+/** One line to write for gen-logs: its time, level and the shared random stream (generate.ts). */
+export interface GenLine {
+  rand: () => number;
+  /** The line's number, from 0. */
+  i: number;
+  t: number;
+  /** t as ISO 8601. */
+  ts: string;
+  /** How far into the range t is, 0..1. */
+  progress: number;
+  isError: boolean;
+  level: 'ERROR' | 'WARNING' | 'INFO';
+  lag: 'steady' | 'growing' | 'spike';
+  confidenceDrift: number;
+  /** Per Kafka topic/partition/group, its base lag. */
+  lagBase: Map<string, number>;
+}
+
+export function pad(n: number, w = 2): string {
+  return String(n).padStart(w, '0');
+}
+
 export interface BuiltinFormat extends ComponentView {
   component: string;
   groupLabels: readonly string[];
@@ -46,6 +68,8 @@ export interface BuiltinFormat extends ComponentView {
   /** JSON lines are offered to the formats by this order, lowest first: a Kafka line may also hold an Airflow-like "message". */
   jsonPrecedence: number;
   jsonReader(slotOf: (field: string) => number): JsonReader;
+  /** gen-logs' writers of realistic lines, by --format name. */
+  generators: Readonly<Record<string, (g: GenLine) => string>>;
 }
 
 export function num(v: number | null | undefined, digits = 1): string {

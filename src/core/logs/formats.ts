@@ -4,8 +4,10 @@
  * (records, duration, Kafka lag and throughput, model confidence, task outcome). A line that
  * cannot be used yields a skip reason and a detail that names the field.
  *
- * JSON lines are read with JsonFieldScanner (no JSON.parse); Airflow's plain-text task log lines
- * are decoded and matched with a regular expression, as they are few.
+ * LineParser dispatches: the user's formats first (user-formats.ts), then by the first byte, JSON
+ * lines to the built-in formats of the format table (formats/*.ts, read with JsonFieldScanner, no
+ * JSON.parse) and to --map mappings, "[" to Airflow's plain-text task log, a digit to Python's
+ * stock layouts (python.ts), a letter to logfmt. Messages' numbers are read by message.ts.
  */
 import { BUILTIN_FORMATS } from './format-table.js';
 import type { JsonReader } from './format-view.js';
@@ -20,8 +22,8 @@ export { forEachKeyValue, messageNumber } from './message.js';
 
 export const BUILTIN_COMPONENTS: readonly string[] = BUILTIN_FORMATS.map((f) => f.component);
 /**
- * Component names other formats cannot take: the built-ins, the fallback of Python logger
- * names, and "other" (the overflow group's name).
+ * Component names mappings and user formats cannot take: the built-ins', the fallback of Python
+ * logger names, and that of logfmt lines without a logger.
  */
 export const RESERVED_COMPONENTS: readonly string[] = [...BUILTIN_COMPONENTS, PYTHON_FALLBACK_COMPONENT, 'logfmt'];
 
@@ -87,7 +89,6 @@ export function fileContext(filePath: string): FileContext {
   return { airflowDagId: dag?.[1], airflowTaskId: task?.[1] };
 }
 
-const KEY_SEP = '\u0001';
 const NO_LABELS: string[] = [];
 /** logfmt keys that hold the time, the level and the logger, tried in this order. */
 const LOGFMT_TIME_KEYS = ['ts', 'time', 'timestamp'];

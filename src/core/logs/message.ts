@@ -23,8 +23,9 @@ export const MESSAGE_KEYS: Record<string, MessageKeyKind> = {
 /**
  * The phrases, matched without regard to ASCII case, each starting at a word boundary:
  * "<label>: N" (one optional space after the colon), "<verb> N <noun>", and "took N <unit>".
- * N is digits with an optional fraction, and (except before a unit) must not be followed by a
- * letter, a digit, "_" or "." and one of those. The number of a label or verb phrase is a count
+ * N is digits, with thousands separated by commas or not (5,100 or 5100), and an optional
+ * fraction; after a label it must not be followed by a letter, a digit, "_", "." and one of
+ * those, or "," and a digit (so "5,10" is no number). The number of a label or verb phrase is a count
  * of records (or of failed records); "Duplicates marked: N" counts the records the step marked.
  */
 export const RECORD_LABELS = [
@@ -37,16 +38,21 @@ export const RECORD_NOUNS = ['records', 'record', 'rows', 'row'] as const;
 /** Units after "took N": milliseconds or seconds. */
 export const DURATION_UNITS: Record<string, number> = { __proto__: null as never, ms: 1, s: 1000, sec: 1000, secs: 1000, second: 1000, seconds: 1000 };
 
-const NUM = '(\\d+(?:\\.\\d+)?)';
+/** A number: digits with thousands separators (5,100) or without, and an optional fraction. */
+const NUM = '(\\d{1,3}(?:,\\d{3})+(?:\\.\\d+)?|\\d+(?:\\.\\d+)?)';
 const PHRASES = new RegExp(
   '(?<![A-Za-z0-9_])(?:' +
-    `(${[...RECORD_LABELS, ...FAILED_LABELS].join('|')}): ?${NUM}(?!\\.?[A-Za-z0-9_])` +
+    `(${[...RECORD_LABELS, ...FAILED_LABELS].join('|')}): ?${NUM}(?!\\.?[A-Za-z0-9_]|,\\d)` +
     `|(${RECORD_VERBS.join('|')}) ${NUM} (?:${RECORD_NOUNS.join('|')})(?![A-Za-z0-9_])` +
     `|took ${NUM} ?([A-Za-z]+)(?![A-Za-z0-9_])` +
     ')',
   'gi',
 );
 const FAILED = new Set<string>(FAILED_LABELS);
+
+function phraseNumber(text: string): number {
+  return Number(text.indexOf(',') < 0 ? text : text.replace(/,/g, ''));
+}
 
 /** What a message says, filled by readMessage. */
 export interface MessageFacts {
@@ -114,19 +120,19 @@ export function readMessage(message: string, m: MessageFacts): void {
   PHRASES.lastIndex = 0;
   for (let hit = PHRASES.exec(message); hit !== null; hit = PHRASES.exec(message)) {
     if (hit[1] !== undefined) {
-      const v = Number(hit[2]);
+      const v = phraseNumber(hit[2]);
       if (!believable(v)) return void (m.bad = `phrase "${hit[0].slice(0, 60)}": the number is out of range`);
       if (FAILED.has(hit[1].toLowerCase())) {
         if (!pairFailed) m.failedRecords += v;
       } else if (!pairRecords) m.records += v;
     } else if (hit[3] !== undefined) {
-      const v = Number(hit[4]);
+      const v = phraseNumber(hit[4]);
       if (!believable(v)) return void (m.bad = `phrase "${hit[0].slice(0, 60)}": the number is out of range`);
       if (!pairRecords) m.records += v;
     } else {
       const unit = DURATION_UNITS[hit[6].toLowerCase()];
       if (unit === undefined) continue;
-      const v = Number(hit[5]);
+      const v = phraseNumber(hit[5]);
       if (!believable(v)) return void (m.bad = `phrase "${hit[0].slice(0, 60)}": the number is out of range`);
       // The last duration said wins, as with pairs; a pair's duration wins over any phrase.
       if (!pairDuration) m.durationMs = v * unit;

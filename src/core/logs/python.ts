@@ -10,6 +10,8 @@
  * native/logscan.c (python_line) reads the same shapes by the same rules.
  */
 
+import { pad, type GenLine } from './format-view.js';
+
 /** The group label of every component made from logger names. */
 export const PYTHON_GROUP_LABELS = ['logger'] as const;
 /** The component of the root logger, and of logger names that cannot name one. */
@@ -113,4 +115,29 @@ export function pythonComponent(logger: string, taken: ReadonlySet<string>): str
   const first = (dot < 0 ? logger : logger.slice(0, dot)).toLowerCase();
   if (first === 'root' || !COMPONENT_NAME.test(first) || taken.has(first)) return PYTHON_FALLBACK_COMPONENT;
   return first;
+}
+
+const LOGGERS = ['ingest.worker', 'ingest.reader', 'export.writer', 'dedupe', 'root'];
+
+/** gen-logs' Python line: one of the stock layouts, numbers in phrases and pairs. */
+export function generatePythonLine({ rand, i, t, isError, level }: GenLine): string {
+  const logger = LOGGERS[Math.floor(rand() * LOGGERS.length)];
+  const d = new Date(t);
+  const asctime = `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())},${pad(d.getUTCMilliseconds(), 3)}`;
+  const kind = rand();
+  const n = Math.floor(100 + rand() * 10_000);
+  const ms = (1 + rand() * 500).toFixed(1);
+  const message = isError
+    ? `Batch failed: Records failed: ${Math.floor(rand() * 50)} took ${ms} ms`
+    : kind < 0.3
+      ? `Records ingested: ${n}`
+      : kind < 0.5
+        ? `Exported ${n} rows in batch ${i} took ${ms} ms`
+        : kind < 0.6
+          ? `Duplicates marked: ${Math.floor(n / 100)}`
+          : kind < 0.8
+            ? `batch done records=${n} took_ms=${ms}`
+            : `Heartbeat from ${logger} (queue depth ${Math.floor(rand() * 20)})`;
+  // Python's default "%(asctime)s - %(name)s - %(levelname)s - %(message)s", and the other stock layout.
+  return rand() < 0.7 ? `${asctime} - ${logger} - ${level} - ${message}` : `${asctime} ${level} ${logger}: ${message}`;
 }

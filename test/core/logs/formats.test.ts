@@ -47,6 +47,7 @@ const GOOD: Array<[string, string, Partial<LineFacts>, string?]> = [
   ['python duration in ms on a seconds key', '2024-01-15T10:30:00.25 - a.b - INFO - duration=150ms', { component: 'a', tsMs: T + 250, durationMs: 150 }],
   ['logfmt', 'ts=2024-01-15T10:30:00Z level=error service=billing rows=120 took_ms=12.5 msg="Exported 5 rows"', { component: 'billing', labels: ['billing'], tsMs: T, error: true, records: 120, durationMs: 12.5 }],
   ['logfmt without a logger key', 'time="2024-01-15 10:30:00" lvl=info msg="Records ingested: 7"', { component: 'logfmt', labels: ['-'], tsMs: T, records: 7 }],
+  ['python phrases with thousands separators', '2024-01-15 10:30:00,000 - a - INFO - Exported 1,200 rows; Records ingested: 5,10', { component: 'a', records: 1200 }],
   ['airflow phrases', '[2024-01-15, 10:30:00 UTC] {logging_mixin.py:188} INFO - Duplicates marked: 37. dag_id=d, task_id=t', { component: 'airflow', labels: ['d', 't'], records: 37 }],
 ];
 

@@ -7,7 +7,7 @@
  * lines (airflow_text and scan_line, K_AIRFLOW).
  */
 import { Outcome, type FileContext, type LineFacts, type SkipReason } from '../formats.js';
-import { column, latencyColumns, type BuiltinFormat } from '../format-view.js';
+import { column, latencyColumns, pad, type BuiltinFormat, type GenLine } from '../format-view.js';
 import { applyMessage, type MessageFacts } from '../message.js';
 import { daysFromCivil, parseTimestampText } from '../timestamp.js';
 
@@ -80,11 +80,42 @@ export function readAirflowText(line: string, ctx: FileContext, m: MessageFacts,
   return r;
 }
 
+const DAGS: Array<[string, string[]]> = [
+  ['ecommerce_daily_etl', ['extract_orders', 'transform_orders', 'quality_checks', 'load_warehouse']],
+  ['customer_sync', ['extract_customers', 'load_crm']],
+];
+
+/** A task's line, as JSON or as the plain-text task log: an outcome, a count and duration, or a plain message. */
+function generateAirflowLine({ rand, t, ts, isError, level }: GenLine, text: boolean): string {
+  const [dag, tasks] = DAGS[Math.floor(rand() * DAGS.length)];
+  const task = tasks[Math.floor(rand() * tasks.length)];
+  const runId = `scheduled__${ts.slice(0, 10)}T00:00:00+00:00`;
+  const kind = rand();
+  let message: string;
+  let lvl: string = level;
+  if (kind < 0.4) {
+    const failed = isError;
+    const dur = Math.round((20 + rand() * 100) * 10) / 10;
+    const start = new Date(t - dur * 1000);
+    const compact = (d: Date) => `${d.getUTCFullYear()}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}T${pad(d.getUTCHours())}${pad(d.getUTCMinutes())}${pad(d.getUTCSeconds())}`;
+    lvl = failed ? 'ERROR' : 'INFO';
+    message = `Marking task as ${failed ? 'FAILED' : 'SUCCESS'}. dag_id=${dag}, task_id=${task}, execution_date=${compact(start)}, start_date=${compact(start)}, end_date=${compact(new Date(t))}`;
+  } else if (kind < 0.8) {
+    message = `Task completed - records_processed=${Math.floor(1000 + rand() * 20000)} duration=${(5 + rand() * 60).toFixed(1)}`;
+  } else {
+    message = isError ? 'Task failed with exception: upstream table is empty' : `Executing <Task(PythonOperator): ${task}> on ${ts}`;
+  }
+  if (!text) return JSON.stringify({ timestamp: ts, logger: 'airflow.task', level: lvl, message, dag_id: dag, task_id: task, run_id: runId, execution_date: `${ts.slice(0, 10)}T00:00:00+00:00` });
+  const d = new Date(t);
+  return `[${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}, ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} UTC] {taskinstance.py:1345} ${lvl} - ${message.includes('dag_id=') ? message : `${message}, dag_id=${dag}, task_id=${task}`}`;
+}
+
 export const AIRFLOW: BuiltinFormat = {
   component: 'airflow',
   groupLabels: ['dag_id', 'task_id'],
   jsonFields: ['timestamp', 'level', 'logger', 'message', 'dag_id', 'task_id'],
   jsonPrecedence: 2,
+  generators: { airflow: (g) => generateAirflowLine(g, false), 'airflow-text': (g) => generateAirflowLine(g, true) },
   jsonReader(slotOf) {
     const [timestamp, level, logger, message, dagId, taskId] = this.jsonFields.map(slotOf);
     let m: MessageFacts | null = null;

@@ -3,13 +3,33 @@
  * "consumer_group", "latency_ms", "messages_per_second", "batch_size"}, one message per line
  * unless batch_size says more. native/logscan.c reads the same lines (scan_line, K_KAFKA).
  */
-import { column, latencyColumns, num, type BuiltinFormat } from '../format-view.js';
+import { column, latencyColumns, num, type BuiltinFormat, type GenLine } from '../format-view.js';
+
+const TOPICS = ['orders', 'payments', 'inventory', 'clickstream'];
+const GROUPS = ['etl-consumers', 'fraud-detector'];
+
+/** A consumer's line, its lag steady, growing or spiking over the range. */
+function generateKafkaLine({ rand, ts, progress, isError, level, lag: pattern, lagBase }: GenLine): string {
+  const topic = TOPICS[Math.floor(rand() * TOPICS.length)];
+  const partition = Math.floor(rand() * 6);
+  const group = GROUPS[Math.floor(rand() * GROUPS.length)];
+  const key = `${topic}/${partition}/${group}`;
+  const base = lagBase.get(key) ?? Math.floor(100 + rand() * 400);
+  lagBase.set(key, base);
+  let lag = base + Math.floor(rand() * 50);
+  if (pattern === 'growing') lag = Math.floor(base + progress * 50_000 + rand() * 100);
+  else if (pattern === 'spike' && progress > 0.8) lag = Math.floor(base * 40 + rand() * 1000);
+  const latency = Math.round((2 + -Math.log(1 - rand()) * 15 + (isError ? 250 : 0)) * 10) / 10;
+  const mps = Math.round((800 + rand() * 400) * 10) / 10;
+  return `{"timestamp": "${ts}", "level": "${level}", "name": "kafka.consumer", "consumer_lag": ${lag}, "topic": "${topic}", "partition": ${partition}, "consumer_group": "${group}", "latency_ms": ${latency}, "messages_per_second": ${mps}, "message": "${isError ? 'Failed to process message: deserialization error' : 'Processed message batch'}"}`;
+}
 
 export const KAFKA: BuiltinFormat = {
   component: 'kafka',
   groupLabels: ['topic', 'partition', 'consumer_group'],
   jsonFields: ['timestamp', 'level', 'consumer_lag', 'topic', 'partition', 'consumer_group', 'latency_ms', 'messages_per_second', 'batch_size'],
   jsonPrecedence: 0,
+  generators: { kafka: generateKafkaLine },
   jsonReader(slotOf) {
     const [timestamp, level, lag, topic, partition, group, latency, mps, batch] = this.jsonFields.map(slotOf);
     return {

@@ -3,13 +3,27 @@
  * "prediction_id", "confidence", "latency_ms"}, one prediction per line. native/logscan.c reads
  * the same lines (scan_line, K_ML).
  */
-import { column, latencyColumns, num, type BuiltinFormat } from '../format-view.js';
+import { column, latencyColumns, num, type BuiltinFormat, type GenLine } from '../format-view.js';
+
+const MODELS = ['v1.4.2', 'v1.5.0'];
+const SERVICES = ['churn-predictor', 'fraud-scorer'];
+
+/** A prediction line, its confidence drifting down over the range by confidenceDrift. */
+function generateMlLine({ rand, ts, progress, level, confidenceDrift }: GenLine): string {
+  const version = MODELS[rand() < 0.7 ? 0 : 1];
+  const service = SERVICES[Math.floor(rand() * SERVICES.length)];
+  const conf = Math.max(0.01, Math.min(0.999, 0.92 - confidenceDrift * progress - -Math.log(1 - rand()) * 0.06));
+  const latency = Math.round((8 + -Math.log(1 - rand()) * 20) * 100) / 100;
+  const id = Math.floor(rand() * 1e12).toString(16).padStart(10, '0');
+  return `{"timestamp": "${ts}", "service": "${service}", "level": "${level}", "model_version": "${version}", "prediction_id": "pred-${id}", "input_shape": [1, 32], "prediction": ${rand() < 0.3 ? 1 : 0}, "confidence": ${conf.toFixed(4)}, "latency_ms": ${latency}, "features_hash": "${id.slice(0, 8)}"}`;
+}
 
 export const ML: BuiltinFormat = {
   component: 'ml',
   groupLabels: ['service', 'model_version'],
   jsonFields: ['timestamp', 'level', 'service', 'model_version', 'prediction_id', 'confidence', 'latency_ms'],
   jsonPrecedence: 1,
+  generators: { ml: generateMlLine },
   jsonReader(slotOf) {
     const [timestamp, level, service, version, prediction, confidence, latency] = this.jsonFields.map(slotOf);
     return {
