@@ -242,6 +242,10 @@ function singleCases(): Case[] {
     ['how many runs failed yesterday', failedYesterday > 0 ? { has: [`yesterday (00:00 to 24:00 UTC): ${count(failedYesterday, 'runs')}`] } : { has: [/^No runs \(status failed\) yesterday \(00:00 to 24:00 UTC\)\.$|yesterday \(00:00 to 24:00 UTC\): 0 runs/] }],
     ['is the lag above 1000 messages for orders', { has: [/^Yes: /, 'orders/etl 1,700 messages'] }],
     ['what is the p95 of pipeobs_kafka_message_latency_seconds', { has: ['No p95 Kafka message latency in the last 24 hours.'] }],
+    // ---- exclusions ----
+    ['errors not in prod', { has: [`environment not prod`, `${count(errTotal - sum(E.errorsByType), 'errors')} in all`], not: ['ecommerce_orders'] }],
+    ['how many rows were loaded for pipelines other than billing', { has: [`pipeline name not billing`, `${count(E.rowsLoaded + C.rowsLoaded, 'rows')} in all`], not: ['billing/'] }],
+    ['how many rows were dropped', { has: [`Rows quarantined in the last 24 hours: ${count(qTotal, 'rows')} in all`] }],
     // ---- typos, lower and upper case, no question mark ----
     ['how many rows were porcessed in the last hour', { has: [`${count(loaded(H), 'rows')} in all`, 'I read "porcessed" as "processed"'] }],
     ['wat is the qualty score', { has: ['billing/staging 93.5%'] }],

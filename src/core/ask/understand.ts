@@ -67,7 +67,7 @@ const HOW_WORDS: [RegExp, How][] = [
   [/^(minimum|min)$/, 'min'],
   [/^(current|currently|latest|now|present|newest|right-now)$/, 'latest'],
   [/^(when|what-time)$/, 'when'],
-  [/^(trend|trending|slower|dropping|drop|dropped|falling|fell|declining|decreasing|decreased|increasing|increased|growing|grew|grow|rising|rose|changed|change|changing|worse|worsening|better|improving|improved|degrading|degraded|regressed|regression|regressing|slowing|sliding)$/, 'trend'],
+  [/^(trend|trending|slower|dropping|drop|falling|fell|declining|decreasing|decreased|increasing|increased|growing|grew|grow|rising|rose|changed|change|changing|worse|worsening|better|improving|improved|degrading|degraded|regressed|regression|regressing|slowing|sliding)$/, 'trend'],
 ];
 
 const SUPERLATIVE: Record<string, { rank: 'top' | 'bottom'; base?: string; good?: boolean }> = {
@@ -439,11 +439,25 @@ export function understand({ question, now, live, previous }: UnderstandInput): 
     const after = labelAt(start + len);
     if (after?.label === pick.label) for (let j = 0; j < after.len; j++) used.add(start + len + j);
   }
+  // "not in prod", "except billing", "excluding the load stage": the value is excluded.
+  const NEGATION = new Set(['not', 'except', 'excluding', 'without', 'besides', 'but']);
+  const negated = (start: number) => {
+    for (let k = start - 1; k >= Math.max(0, start - 3); k--) {
+      if (NEGATION.has(words[k]) || (words[k] === 'than' && words[k - 1] === 'other')) return k;
+      if (!['in', 'for', 'the', 'of', 'on', 'from', 'stage', 'pipeline', 'environment', 'env', 'for'].includes(words[k])) return -1;
+    }
+    return -1;
+  };
   for (const c of chosen) {
-    const f = parts.filters.find((x) => x.label === c.label);
+    const neg = negated(c.start);
+    if (neg >= 0) {
+      used.add(neg);
+      if (words[neg] === 'than') used.add(neg - 1);
+    }
+    const f = parts.filters.find((x) => x.label === c.label && Boolean(x.not) === neg >= 0);
     if (f) {
       if (!f.values.includes(c.value)) f.values.push(c.value);
-    } else parts.filters.push({ label: c.label, values: [c.value] });
+    } else parts.filters.push({ label: c.label, values: [c.value], ...(neg >= 0 ? { not: true } : {}) });
   }
 
   // A label word with a word beside it that nobody understood: a value the server does not have.
@@ -513,7 +527,7 @@ function isContentWord(w: string, c: Concept | null): boolean {
 const FILLER_STEMS = new Set([...FILLER].map(stem));
 
 /** Words of a question's grammar that may be left over without loss. */
-const STRUCTURE = new Set(['why', 'which', 'between', 'compare', 'second', 'minute', 'hour', 'ago', 'since', 'last', 'past', 'first', 'did', 'not', 'no', 'yes', 'how', 'long', 'old', 'big', 'far', 'fast', 'slow', 'took', 'take', 'takes', 'taking', 'spent', 'spend', 'happen', 'currently', 'today', 'the', 'whole', 'far', 'end', 'right', 'good', 'bad', 'high', 'low', 'large', 'small', 'huge', 'value', 'level', 'levels', 'usage', 'used', 'being', 'them', 'data', 'in', 'for', 'on', 'of', 'from', 'about', 'by', 'per', 'each', 'every', 'across', 'and', 'or', 'with', 'without', 'over', 'under', 'during', 'within', 'at', 'to', 'into', 'through', 'after', 'before', 'while', 'out']);
+const STRUCTURE = new Set(['why', 'which', 'between', 'compare', 'second', 'minute', 'hour', 'ago', 'since', 'last', 'past', 'first', 'did', 'no', 'yes', 'how', 'long', 'old', 'big', 'far', 'fast', 'slow', 'took', 'take', 'takes', 'taking', 'spent', 'spend', 'happen', 'currently', 'today', 'the', 'whole', 'far', 'end', 'right', 'good', 'bad', 'high', 'low', 'large', 'small', 'huge', 'value', 'level', 'levels', 'usage', 'used', 'being', 'them', 'data', 'in', 'for', 'on', 'of', 'from', 'about', 'by', 'per', 'each', 'every', 'across', 'and', 'or', 'with', 'over', 'under', 'during', 'within', 'at', 'to', 'into', 'through', 'after', 'before', 'while', 'out']);
 
 /** Edit distance relative to the longer word: 0 is the same word, 1 nothing in common. */
 function levenshteinRatio(a: string, b: string): number {
