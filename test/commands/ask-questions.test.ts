@@ -198,6 +198,7 @@ function singleCases(): Case[] {
     ['how many kafka messages were consumed in the last hour', { has: ['3,900 messages in all; orders 3,000 messages, payments 900 messages'] }],
     ['messages per topic', { has: ['9,200 messages in all; orders 8,000 messages, payments 1,200 messages'] }],
     ['lag for payments', { has: ['50 messages (payments/etl)'] }],
+    ['is the lag going up in the last hour', { has: [/^Yes: /, 'orders/etl grew the most', 'payments/etl 50 messages → 50 messages (+0%)'] }],
     ['kafka lag in the orders topic', { has: ['1,700 messages (orders/etl)'] }],
     // ---- ML ----
     ['Is the model confidence dropping in the last hour?', { has: [/^Yes: /, 'churn/v2 dropped the most', 'churn/v2 0.9 → 0.84 (-6.7%)'] }],
@@ -275,6 +276,8 @@ function singleCases(): Case[] {
     ['how many rows and errors were there', { refuse: { names: ['"rows"'] } }],
     ['how many rows were processed between 10:00 and 11:00', { refuse: { names: ['10:00, 11:00'] } }],
     ['errors in 2025', { refuse: { names: ['"2025"'] } }],
+    ['how many more errors than yesterday', { refuse: { names: ['"than"'] } }],
+    ['what was the first quality score today', { refuse: { names: ['"first"'] } }],
   ];
 }
 

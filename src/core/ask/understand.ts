@@ -56,7 +56,7 @@ export interface Live {
 }
 
 /** Words that carry no part of the question on their own. */
-const FILLER = new Set(`a an the of in on at to for from by with and or but how many much me show tell give list i we our my us you your did do does done has have had was were be been being is are am there any anything this that these those it its so far please can could would should will get got see let know what which who whose where whats all across number amount value values some about just currently right now also same then ok okay well again thing things been there here into out up down as per each every than than if whether ever yet still only much more one ones do currently
+const FILLER = new Set(`a an the of in on at to for from by with and or but how many much me show tell give list i we our my us you your did do does done has have had was were be been being is are am there any anything this that these those it its so far please can could would should will get got see let know what which who whose where whats all across number amount value values some about just currently right now also same then ok okay well again thing things been there here into out up down as per each every if whether ever yet still only much more one ones do currently
 lately recently removed dropped found seen had happen happened happening occur occurred occurring produce produced made make making go going went come came doing data pipeline pipelines etl system systems job jobs were our their them they overall give gave report reporting look like looks value figure figures stat stats statistic statistics metric metrics measure measured use uses using consume consumed spend read wat wht waht hwo whta teh hte pls plz because due caused common frequent often frequently usual usually please kindly quick quickly summary summarize okay hey hi hello yo time times tell show display print return returned value number count write wrote written emit emitted`.split(/\s+/));
 
 const HOW_WORDS: [RegExp, How][] = [
@@ -259,6 +259,14 @@ export function understand({ question, now, live, previous }: UnderstandInput): 
     words.forEach((w, i) => { if (['second', 'minute', 'sec', 'fast'].includes(w) && (words[i - 1] === 'per' || words[i - 1] === 'how')) used.add(i); });
   }
   if (/\bhow long ago\b|\bwhat time\b|\bat what time\b/.test(joined)) parts.how = 'when';
+  const upDown = /\b(?:going|go|goes|gone|went|trending) (up|down)\b/.exec(joined);
+  if (upDown) {
+    parts.how = 'trend';
+    parts.trend = upDown[1] === 'up' ? 'up' : 'down';
+    words.forEach((w, i) => {
+      if ((w === 'up' || w === 'down') && /^(going|go|goes|gone|went|trending)$/.test(words[i - 1] ?? '')) used.add(i).add(i - 1);
+    });
+  }
   if (/\bgot slower\b|\bslowed down\b|\bslowing down\b|\bgetting slower\b/.test(joined)) {
     parts.how = 'trend';
     parts.trend = 'up';
@@ -527,7 +535,7 @@ function isContentWord(w: string, c: Concept | null): boolean {
 const FILLER_STEMS = new Set([...FILLER].map(stem));
 
 /** Words of a question's grammar that may be left over without loss. */
-const STRUCTURE = new Set(['why', 'which', 'between', 'compare', 'second', 'minute', 'hour', 'ago', 'since', 'last', 'past', 'first', 'did', 'no', 'yes', 'how', 'long', 'old', 'big', 'far', 'fast', 'slow', 'took', 'take', 'takes', 'taking', 'spent', 'spend', 'happen', 'currently', 'today', 'the', 'whole', 'far', 'end', 'right', 'good', 'bad', 'high', 'low', 'large', 'small', 'huge', 'value', 'level', 'levels', 'usage', 'used', 'being', 'them', 'data', 'in', 'for', 'on', 'of', 'from', 'about', 'by', 'per', 'each', 'every', 'across', 'and', 'or', 'with', 'over', 'under', 'during', 'within', 'at', 'to', 'into', 'through', 'after', 'before', 'while', 'out']);
+const STRUCTURE = new Set(['why', 'which', 'between', 'compare', 'second', 'minute', 'hour', 'ago', 'since', 'last', 'past', 'did', 'no', 'yes', 'how', 'long', 'old', 'big', 'far', 'fast', 'slow', 'took', 'take', 'takes', 'taking', 'spent', 'spend', 'happen', 'currently', 'today', 'the', 'whole', 'far', 'end', 'right', 'good', 'bad', 'high', 'low', 'large', 'small', 'huge', 'value', 'level', 'levels', 'usage', 'used', 'being', 'them', 'data', 'in', 'for', 'on', 'of', 'from', 'about', 'by', 'per', 'each', 'every', 'across', 'and', 'or', 'with', 'over', 'under', 'during', 'within', 'at', 'to', 'into', 'through', 'out']);
 
 /** Edit distance relative to the longer word: 0 is the same word, 1 nothing in common. */
 function levenshteinRatio(a: string, b: string): number {
