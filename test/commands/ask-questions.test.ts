@@ -243,6 +243,18 @@ function singleCases(): Case[] {
     ['how many runs failed yesterday', failedYesterday > 0 ? { has: [`yesterday (00:00 to 24:00 UTC): ${count(failedYesterday, 'runs')}`] } : { has: [/^No runs \(status failed\) yesterday \(00:00 to 24:00 UTC\)\.$|yesterday \(00:00 to 24:00 UTC\): 0 runs/] }],
     ['is the lag above 1000 messages for orders', { has: [/^Yes: /, 'orders/etl 1,700 messages'] }],
     ['what is the p95 of pipeobs_kafka_message_latency_seconds', { has: ['No p95 Kafka message latency in the last 24 hours.'] }],
+    // ---- shares ----
+    ['what is the success rate of runs', { has: [`billing/staging ${num((100 * runs('success', D)) / (runs('success', D) + runs('failed', D)))}% (${runs('success', D)} of ${runs('success', D) + runs('failed', D)} runs)`, `ecommerce_orders/prod 100% (${E.runs} of ${E.runs} runs)`] }],
+    ['failure rate by pipeline', { has: [`billing ${num((100 * runs('failed', D)) / (runs('success', D) + runs('failed', D)))}%`, 'customer_sync 0%'] }],
+    ['is the success rate above 50% for billing', { has: [/^Yes: /, `billing/staging ${num((100 * runs('success', D)) / (runs('success', D) + runs('failed', D)))}%`] }],
+    ['what is the error rate', { has: [`ecommerce_orders/prod ${num((100 * sum(E.errorsByType)) / E.rowsExtracted)}% (${num(sum(E.errorsByType))} of ${num(E.rowsExtracted)} rows)`] }],
+    ['what percentage of rows were quarantined', { has: [`customer_sync/dev ${num((100 * sum(C.quarantinedByReason)) / C.rowsExtracted)}% (${num(sum(C.quarantinedByReason))} of ${num(C.rowsExtracted)} rows)`] }],
+    // ---- side by side, and what the server has ----
+    ['how many runs succeeded vs failed', { has: [`failed ${count(runs('failed', D), 'runs')}, success ${count(runs('success', D) + E.runs + C.runs, 'runs')}`] }],
+    ['compare prod and staging errors', { has: [`prod ${count(sum(E.errorsByType), 'errors')}, staging ${count(72, 'errors')}`] }],
+    ['list the pipelines', { has: ['Pipelines with data in the last 24 hours: billing, customer_sync, ecommerce_orders (3).'] }],
+    ['which environments are there', { has: ['Environments with data in the last 24 hours: dev, prod, staging (3).'] }],
+    ['how many stages are there', { has: ['Stages with data in the last 24 hours: extract, load, quality, transform (4).'] }],
     // ---- exclusions ----
     ['errors not in prod', { has: [`environment not prod`, `${count(errTotal - sum(E.errorsByType), 'errors')} in all`], not: ['ecommerce_orders'] }],
     ['how many rows were loaded for pipelines other than billing', { has: [`pipeline name not billing`, `${count(E.rowsLoaded + C.rowsLoaded, 'rows')} in all`], not: ['billing/'] }],

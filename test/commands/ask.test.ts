@@ -83,7 +83,7 @@ const OFFLINE: [string, string[], RegExp][] = [
   ], /^No: 1 of 1 pipeline is stale \(SLA 10 min\): orders\/prod data is 25\.5 min old \(STALE\)\.$/],
   ['How far behind are the Kafka consumers?', ['sum by (topic, consumer_group) (last_over_time(pipeobs_kafka_consumer_lag[1d]))'], /^Consumer lag \(newest value in the last 24 hours\): orders\/etl 1,700 messages, payments\/etl 50 messages\.$/],
   ['What is the mean model confidence?', ['sum by (service, model_version) (increase(pipeobs_ml_confidence_sum[1d])) / sum by (service, model_version) (increase(pipeobs_ml_confidence_count[1d]))'], /^Mean model confidence in the last 24 hours: 0\.84 \(churn\/v2\)\.$/],
-  ['What is the error rate in the logs?', ['sum by (component) (increase(pipeobs_logs_error_lines_total[1d]))'], /^Log error rate in the last 24 hours \(lines at ERROR or above\): kafka 2\.5% \(25 of 1,000 lines\), ml 0% \(0 of 400 lines\)\.$/],
+  ['What is the error rate in the logs?', ['sum by (component) (increase(pipeobs_logs_error_lines_total[1d]))'], /^Log error rate \(lines at ERROR or above\) in the last 24 hours: kafka 2\.5% \(25 of 1,000 lines\), ml 0% \(0 of 400 lines\)\.$/],
   ['Which Airflow tasks failed in the last 2 hours?', ['sum by (dag_id) (increase(pipeobs_airflow_task_runs_total{outcome="failed"}[2h]))'], /^Airflow task attempts \(outcome failed\) in the last 2 hours: 1 run \(etl\)\.$/],
   ['How many rows did pipeline orders process in prod in the last hour?', ['sum by (pipeline_name, environment) (increase(pipeline_rows_processed_total{stage="load",data_source="orders",pipeline_name="orders",environment="prod"}[1h]))'], /^Rows processed .* in the last hour: 9,000 rows \(orders\/prod\)\.$/],
 ];

@@ -9,7 +9,15 @@
 import { CATALOG, type MetricDef } from '../metrics/catalog.js';
 import { GLUE, stem, tokens } from './words.js';
 
-export type Kind = 'counter' | 'gauge' | 'histogram' | 'timestamp' | 'freshness' | 'log_error_rate';
+export type Kind = 'counter' | 'gauge' | 'histogram' | 'timestamp' | 'freshness' | 'ratio';
+
+/** A share of one counter in another over the window: errors per log line, successful runs per run. */
+export interface Ratio {
+  of: { metric: string; match: Record<string, string> };
+  over: { metric: string; match: Record<string, string> };
+  /** What the denominator counts, for "25 of 1,000 lines". */
+  unit: string;
+}
 
 export interface Concept {
   id: string;
@@ -33,6 +41,7 @@ export interface Concept {
   /** Labels the answer lists per series when no grouping is asked (gauges name their pipeline). */
   identity?: string[];
   higherIsBetter?: boolean;
+  ratio?: Ratio;
   /** Values of a label never shown as a group ("overall" among the checks). */
   hideInGroups?: Record<string, string>;
   catalog: boolean;
@@ -55,17 +64,24 @@ const CURATED: (Omit<Concept, 'weak' | 'labels' | 'catalog' | 'unit'> & { unit?:
   { id: 'freshness', metric: 'pipeline_data_freshness_seconds', kind: 'freshness', noun: 'data age', phrases: ['fresh', 'freshness', 'stale', 'how old', 'data age', 'age of the data', 'outdated', 'recent'], identity: ['pipeline_name', 'environment'] },
   { id: 'output_size', metric: 'pipeline_output_size_bytes', kind: 'gauge', noun: 'output size', phrases: ['output size', 'how big', 'size', 'byte', 'disk', 'file size', 'parquet', '~large', '~big', 'output'], identity: ['pipeline_name', 'environment', 'dataset'] },
   { id: 'kafka_lag', metric: 'pipeobs_kafka_consumer_lag', kind: 'gauge', noun: 'consumer lag', phrases: ['lag', 'consumer lag', 'behind', 'kafka lag', 'backlog', '~kafka', '~consumer'], rankBy: ['topic', 'consumer_group'], identity: ['topic', 'consumer_group'] },
-  { id: 'kafka_messages', metric: 'pipeobs_kafka_messages_total', kind: 'counter', noun: 'Kafka messages consumed', phrases: ['kafka message', 'message consumed', 'message', '~consumed'], rankBy: ['topic'], identity: ['topic'] },
-  { id: 'kafka_throughput', metric: 'pipeobs_kafka_messages_per_second', kind: 'gauge', noun: 'Kafka consumer throughput', phrases: ['message per second', 'kafka throughput', 'consumer throughput'], rankBy: ['topic'], identity: ['topic', 'consumer_group'] },
-  { id: 'kafka_latency', metric: 'pipeobs_kafka_message_latency_seconds', kind: 'histogram', noun: 'Kafka message latency', phrases: ['message latency', 'kafka latency', 'message processing time'], rankBy: ['topic'], identity: ['topic'] },
+  { id: 'kafka_messages', metric: 'pipeobs_kafka_messages_total', kind: 'counter', noun: 'Kafka messages consumed', phrases: ['kafka message', 'message consumed', 'message', '~consumed', '~kafka'], rankBy: ['topic'], identity: ['topic'] },
+  { id: 'kafka_throughput', metric: 'pipeobs_kafka_messages_per_second', kind: 'gauge', noun: 'Kafka consumer throughput', phrases: ['message per second', 'kafka throughput', 'consumer throughput', 'throughput of kafka', 'kafka consume', '~kafka'], rankBy: ['topic'], identity: ['topic', 'consumer_group'] },
+  { id: 'kafka_latency', metric: 'pipeobs_kafka_message_latency_seconds', kind: 'histogram', noun: 'Kafka message latency', phrases: ['message latency', 'kafka latency', 'message processing time', '~kafka'], rankBy: ['topic'], identity: ['topic'] },
   { id: 'predictions', metric: 'pipeobs_ml_predictions_total', kind: 'counter', noun: 'predictions', phrases: ['prediction', 'inference', 'predictions made'], rankBy: ['service'], identity: ['service', 'model_version'] },
   { id: 'low_confidence', metric: 'pipeobs_ml_low_confidence_predictions_total', kind: 'counter', noun: 'low-confidence predictions', phrases: ['low_confidence', 'low_confidence prediction', 'unsure prediction', 'uncertain prediction'], rankBy: ['service'], identity: ['service', 'model_version'] },
   { id: 'confidence', metric: 'pipeobs_ml_confidence', kind: 'histogram', noun: 'model confidence', phrases: ['confidence', 'model confidence', 'prediction confidence', 'certain', 'sure'], rankBy: ['service', 'model_version'], identity: ['service', 'model_version'], higherIsBetter: true },
-  { id: 'prediction_latency', metric: 'pipeobs_ml_prediction_latency_seconds', kind: 'histogram', noun: 'prediction latency', phrases: ['prediction latency', 'inference latency', 'model latency', 'prediction time', 'inference time'], rankBy: ['service'], identity: ['service', 'model_version'] },
+  { id: 'prediction_latency', metric: 'pipeobs_ml_prediction_latency_seconds', kind: 'histogram', noun: 'prediction latency', phrases: ['prediction latency', 'inference latency', 'model latency', 'prediction time', 'inference time', 'latency of prediction', 'latency of the model'], rankBy: ['service'], identity: ['service', 'model_version'] },
   { id: 'log_lines', metric: 'pipeobs_logs_lines_total', kind: 'counter', noun: 'log lines', phrases: ['log line', '~line', 'log volume', 'line of log', '~log'], rankBy: ['component'], identity: ['component'] },
   { id: 'log_error_lines', metric: 'pipeobs_logs_error_lines_total', kind: 'counter', noun: 'error log lines', phrases: ['error line', 'log error', 'error in the log', 'error log', 'error log line', 'log error line', '~log'], rankBy: ['component'], identity: ['component'] },
-  { id: 'log_error_rate', metric: 'pipeobs_logs_error_lines_total', kind: 'log_error_rate', noun: 'log error rate', phrases: ['log error rate', 'error rate in the log', 'error rate of the log', 'share of error line', 'error percentage', 'error ratio', 'error rate for the log', 'log error percentage', '~log'], rankBy: ['component'], identity: ['component'] },
-  { id: 'skipped_lines', metric: 'pipeobs_logs_skipped_lines_total', kind: 'counter', noun: 'log lines skipped', phrases: ['skipped line', 'skipped', 'unusable line', 'malformed line', 'unparseable line', 'bad line', 'log line skipped', 'line skipped', '~log'], rankBy: ['reason'], identity: [] },
+  { id: 'log_error_rate', metric: 'pipeobs_logs_error_lines_total', kind: 'ratio', noun: 'log error rate (lines at ERROR or above)', phrases: ['log error rate', 'error rate in the log', 'error rate of the log', 'share of error line', 'log error percentage', 'error rate for the log', 'log error ratio', '~log'], rankBy: ['component'], identity: ['component'], ratio: { of: { metric: 'pipeobs_logs_error_lines_total', match: {} }, over: { metric: 'pipeobs_logs_lines_total', match: {} }, unit: 'lines' } },
+  { id: 'run_success_rate', metric: 'pipeline_runs_total', kind: 'ratio', noun: 'run success rate', phrases: ['success rate', 'run success rate', 'success rate of run', 'share of successful run', 'percentage of successful run', 'success ratio', 'success percentage'], rankBy: ['pipeline_name', 'environment'], identity: ['pipeline_name', 'environment'], higherIsBetter: true, ratio: { of: { metric: 'pipeline_runs_total', match: { status: 'success' } }, over: { metric: 'pipeline_runs_total', match: {} }, unit: 'runs' } },
+  { id: 'run_failure_rate', metric: 'pipeline_runs_total', kind: 'ratio', noun: 'run failure rate', phrases: ['failure rate', 'run failure rate', 'failure rate of run', 'share of failed run', 'percentage of failed run', 'failure ratio', 'failure percentage'], rankBy: ['pipeline_name', 'environment'], identity: ['pipeline_name', 'environment'], ratio: { of: { metric: 'pipeline_runs_total', match: { status: 'failed' } }, over: { metric: 'pipeline_runs_total', match: {} }, unit: 'runs' } },
+  { id: 'pipeline_error_rate', metric: 'pipeline_errors_total', kind: 'ratio', noun: 'error rate (errors per extracted row)', phrases: ['error rate', 'error ratio', 'error percentage', 'errors per row', 'share of rows with error', 'percentage of rows with error'], rankBy: ['pipeline_name', 'environment'], identity: ['pipeline_name', 'environment'], ratio: { of: { metric: 'pipeline_errors_total', match: {} }, over: { metric: 'pipeline_rows_processed_total', match: { stage: 'extract', data_source: 'orders' } }, unit: 'rows' } },
+  { id: 'quarantine_rate', metric: 'pipeline_rows_quarantined_total', kind: 'ratio', noun: 'share of extracted rows quarantined', phrases: ['quarantine rate', 'percentage of row quarantined', 'share of row quarantined', 'percent of row quarantined', 'fraction of row quarantined', 'what percentage quarantined'], rankBy: ['pipeline_name', 'environment'], identity: ['pipeline_name', 'environment'], ratio: { of: { metric: 'pipeline_rows_quarantined_total', match: {} }, over: { metric: 'pipeline_rows_processed_total', match: { stage: 'extract', data_source: 'orders' } }, unit: 'rows' } },
+  { id: 'ml_error_lines', metric: 'pipeobs_ml_error_lines_total', kind: 'counter', noun: 'ML error log lines', phrases: ['ml error', 'error ml', 'model error', 'ml service error', 'prediction error', '~ml', '~log'], rankBy: ['service'], identity: ['service', 'model_version'] },
+  { id: 'kafka_error_lines', metric: 'pipeobs_kafka_error_lines_total', kind: 'counter', noun: 'Kafka consumer error log lines', phrases: ['kafka error', 'error kafka', 'consumer error', '~kafka', '~log'], rankBy: ['topic'], identity: ['topic', 'consumer_group'] },
+  { id: 'airflow_error_lines', metric: 'pipeobs_airflow_task_error_lines_total', kind: 'counter', noun: 'Airflow error log lines', phrases: ['airflow error', 'error airflow', 'task error', 'dag error', '~airflow', '~log'], rankBy: ['dag_id', 'task_id'], identity: ['dag_id'] },
+  { id: 'skipped_lines', metric: 'pipeobs_logs_skipped_lines_total', kind: 'counter', noun: 'log lines skipped', phrases: ['skipped line', 'skipped', 'unusable line', 'malformed line', 'unparseable line', 'bad line', 'log line skipped', 'line skipped', '~log', 'bad timestamp', 'malformed json', 'too long'], rankBy: ['reason'], identity: [] },
   { id: 'last_log_line', metric: 'pipeobs_logs_last_line_timestamp_seconds', kind: 'timestamp', noun: 'newest log line', phrases: ['last log line', 'newest log line', 'latest log line', 'last log', 'log stale', 'log fresh', '~log'], identity: ['component'] },
   { id: 'log_latency', metric: 'pipeobs_logs_latency_seconds', kind: 'histogram', noun: 'durations reported in the logs', phrases: ['log latency', 'latency in the log', 'logged latency', '~log'], rankBy: ['component'], identity: ['component'] },
   { id: 'airflow_runs', metric: 'pipeobs_airflow_task_runs_total', kind: 'counter', noun: 'Airflow task attempts', phrases: ['airflow task', 'task run', 'task attempt', 'dag run', 'airflow run', 'airflow task run', 'airflow task attempt', '~task', '~dag', '~airflow'], rankBy: ['dag_id', 'task_id'], identity: ['dag_id'] },
@@ -74,7 +90,7 @@ const CURATED: (Omit<Concept, 'weak' | 'labels' | 'catalog' | 'unit'> & { unit?:
   { id: 'llm_tokens', metric: 'pipeobs_llm_tokens_total', kind: 'counter', noun: 'LLM tokens', phrases: ['token', 'llm token', 'tokens used'], rankBy: ['model'], identity: ['model'] },
   { id: 'llm_requests', metric: 'pipeobs_llm_requests_total', kind: 'counter', noun: 'LLM requests', phrases: ['llm request', 'llm call', 'request to the llm', 'openai request'], rankBy: ['model'], identity: ['model'] },
   { id: 'llm_errors', metric: 'pipeobs_llm_errors_total', kind: 'counter', noun: 'failed LLM requests', phrases: ['llm error', 'llm failure', 'openai error'], rankBy: ['error_type'], identity: ['model'] },
-  { id: 'llm_latency', metric: 'pipeobs_llm_request_duration_seconds', kind: 'histogram', noun: 'LLM request duration', phrases: ['llm latency', 'llm duration', 'llm response time', 'llm slow'], rankBy: ['model'], identity: ['model'] },
+  { id: 'llm_latency', metric: 'pipeobs_llm_request_duration_seconds', kind: 'histogram', noun: 'LLM request duration', phrases: ['llm latency', 'llm duration', 'llm response time', 'llm slow', 'llm take', 'llm respond', 'llm answer', 'how long llm'], rankBy: ['model'], identity: ['model'] },
   { id: 'ask_questions', metric: 'pipeobs_ask_questions_total', kind: 'counter', noun: 'questions asked', phrases: ['question', 'question asked', 'ask question'], rankBy: ['mode'], identity: [] },
 ];
 
@@ -150,7 +166,7 @@ export const LABEL_WORDS: Record<string, string[]> = {
 export const VALUE_WORDS: Record<string, Record<string, string[]>> = {
   environment: { prod: ['production', 'prd', 'live'], dev: ['development', 'devel'], staging: ['stage env', 'stg'], test: ['testing'] },
   status: { failed: ['fail', 'failure', 'failing', 'broke', 'broken', 'crash', 'crashed', 'unsuccessful', 'error out', 'errored'], success: ['succeed', 'succeeded', 'successful', 'successfully', 'ok', 'passed', 'worked', 'good'], abandoned: ['abandon', 'interrupted', 'cancelled', 'canceled', 'killed'] },
-  outcome: { failed: ['fail', 'failure', 'failing', 'broke', 'crashed'], success: ['succeed', 'succeeded', 'successful', 'ok'], up_for_retry: ['retry', 'retried', 'retries', 'retrying', 'up for retry'] },
+  outcome: { failed: ['fail', 'failure', 'failing', 'broke', 'crashed'], error: ['fail', 'failed', 'failure', 'errored'], success: ['succeed', 'succeeded', 'successful', 'ok'], ok: ['succeed', 'succeeded', 'successful', 'success'], up_for_retry: ['retry', 'retried', 'retries', 'retrying', 'up for retry'] },
   stage: { extract: ['extracted', 'extraction', 'extracting', 'ingested', 'ingest', 'ingestion', 'read', 'pulled'], transform: ['transformed', 'transformation', 'transforming'], load: ['loaded', 'loading', 'written', 'wrote', 'write'], quality: ['quality stage', 'checked'] },
   data_source: { customers: ['customer', 'customers'], products: ['product', 'products'], orders: ['order', 'orders'] },
   error_type: { null_required: ['null', 'missing value', 'missing customer', 'null value', 'empty required'], out_of_range: ['out of range', 'negative'], duplicate_key: ['conflicting duplicate', 'duplicate key', 'duplicate', 'dupe'], exact_duplicate: ['exact duplicate', 'exact duplicate record', 'identical', 'duplicate', 'dupe'], unknown_foreign_key: ['unknown foreign_key', 'foreign_key', 'unknown product', 'orphan'], future_timestamp: ['future timestamp', 'future date', 'in the future', 'future'], type_conversion: ['type conversion', 'unparseable', 'conversion', 'parse error'], stage_failure: ['stage failure', 'crash', 'stage crash'] },

@@ -6,6 +6,7 @@
  * "average" of a counter) is refused with the readings it can give.
  */
 import type { Concept } from './concepts.js';
+import { CATALOG } from '../metrics/catalog.js';
 import type { Parts } from './understand.js';
 import { durationWords, lastWindow, type Window } from './words.js';
 import type { QueryData } from '../victoria/client.js';
@@ -106,6 +107,8 @@ export function rankLabels(p: Parts, c: Concept): string[] {
   return p.by.length ? p.by : c.rankBy ?? c.identity ?? [];
 }
 
+const CATALOG_LABELS = new Map(CATALOG.map((m) => [m.name, m.labels]));
+
 const sel = (m: string[]) => (m.length ? `{${m.join(',')}}` : '');
 
 /** How the filters read in an answer: "stage load, environment prod". */
@@ -139,8 +142,12 @@ function refuse(p: Parts, c: Concept, why: string, alternatives: Partial<Parts>[
   return { problem: why, readings: alternatives.map((a) => ({ ...p, ...a })) };
 }
 
-export function planParts(p: Parts, now: Date): Plan | NotPossible {
-  const c = p.concept!;
+export function planParts(parts: Parts, now: Date): Plan | NotPossible {
+  const c = parts.concept!;
+  // A share defines its own sides ("success" is the numerator of the success rate, not a filter), and
+  // "rate" is part of its name, not a per-second rate.
+  const own = new Set(c.ratio ? [...Object.keys(c.ratio.of.match), ...Object.keys(c.ratio.over.match)] : []);
+  const p: Parts = c.ratio ? { ...parts, filters: parts.filters.filter((f) => !own.has(f.label)), how: parts.how === 'rate' ? null : parts.how } : parts;
   const w: Window = p.window ?? lastWindow(86_400);
   const r = w.range;
   const m = matchers(p, c);
@@ -256,6 +263,8 @@ export function planParts(p: Parts, now: Date): Plan | NotPossible {
     }
     case 'gauge': {
       const fn = how === 'max' ? 'max_over_time' : how === 'min' ? 'min_over_time' : how === 'avg' ? 'avg_over_time' : 'last_over_time';
+      // A level that is already per second ("messages/s"): its rate is the level itself.
+      if (how === 'rate' && c.unit.endsWith('/s')) return planParts({ ...p, how: 'latest' }, now);
       if (how === 'rate' || how === 'percentile' || how === 'when') {
         return refuse(p, c, `${c.noun} is a level measured at each run or line: it has no ${how === 'rate' ? 'rate' : how === 'percentile' ? 'percentiles' : 'time of its own'}`, [{ how: 'latest' }, { how: 'max' }]);
       }
@@ -320,6 +329,39 @@ export function planParts(p: Parts, now: Date): Plan | NotPossible {
           const show = (t: number) => `${new Date(Math.floor(t) * 1000).toISOString().replace(/\.000Z$/, 'Z')} (${secs(Math.max(0, at.getTime() / 1000 - t))} ago)`;
           if (p.threshold) return thresholdVerdict(rows.map((x) => ({ ...x, value: at.getTime() / 1000 - x.value })), secs, `time since the ${c.noun}`);
           return `The ${c.noun}${filt}: ${list(rows, groups, show)}.`;
+        },
+      };
+    }
+    case 'ratio': {
+      const ratio = c.ratio!;
+      if (how && !['latest', 'total', 'count', 'avg'].includes(how)) {
+        return refuse(p, c, `${c.noun} is a share over the window: it has no ${how === 'percentile' ? 'percentiles' : how === 'rate' ? 'rate' : how === 'trend' ? 'trend here' : how === 'when' ? 'time of its own' : 'maximum or minimum'}`, [{ how: null }]);
+      }
+      // The question's filters apply to each side that has the label; each side keeps its own matchers.
+      const side = (x: { metric: string; match: Record<string, string> }) => {
+        const labels = CATALOG_LABELS.get(x.metric) ?? [];
+        const own = Object.entries(x.match).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
+        const asked = matchers({ ...p, filters: p.filters.filter((f) => labels.includes(f.label)) }, { ...c, defaults: {}, fixed: {} });
+        return sel([...own, ...asked]);
+      };
+      const of = `sum${by} (increase(${ratio.of.metric}${side(ratio.of)}[${r}]))`;
+      const over = `sum${by} (increase(${ratio.over.metric}${side(ratio.over)}[${r}]))`;
+      const show = (x: number) => `${fmt(x, 2)}%`;
+      return {
+        queries: [
+          { promql: of, what: `numerator of the ${c.noun}` },
+          { promql: over, what: `denominator of the ${c.noun}` },
+        ],
+        render: ([dOf, dOver]) => {
+          const part = new Map(vec(dOf).map((x) => [key(x.metric, groups), x.value]));
+          const rows = vec(dOver).filter((x) => x.value > 0).map((x) => ({ metric: x.metric, value: (100 * (part.get(key(x.metric, groups)) ?? 0)) / x.value, n: part.get(key(x.metric, groups)) ?? 0, of: x.value }));
+          const detail = new Map(rows.map((x) => [key(x.metric, groups), `(${fmt(Math.round(x.n))} of ${fmt(Math.round(x.of))} ${ratio.unit})`]));
+          const withDetail = (r: Row) => `${show(r.value)} ${detail.get(key(r.metric, groups)) ?? ''}`.trim();
+          if (rows.length === 0) return `${cap(c.noun)}${filt} ${w.phrase}: nothing to divide by (no ${ratio.unit} counted).`;
+          if (p.threshold) return thresholdVerdict(rows, show, c.noun);
+          if (dir) return answerRows(rows, c.noun, show, false);
+          const sorted = sortRows(rows, groups);
+          return `${cap(c.noun)}${filt} ${w.phrase}: ${sorted.map((x) => `${groups.length ? `${key(x.metric, groups)} ` : ''}${withDetail(x)}`).join(', ')}.`;
         },
       };
     }

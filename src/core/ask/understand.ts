@@ -42,6 +42,8 @@ export interface Parts {
   trend: 'up' | 'down' | null;
   /** "worst"/"best": ranked by what is good for the measure, not by its size. */
   goodRank: boolean;
+  /** "which pipelines are there?": the label whose values are listed. */
+  list: string | null;
   /** Other concepts the words could name, best first. */
   alternatives: Concept[];
 }
@@ -158,6 +160,8 @@ export interface UnderstandInput {
   previous?: Parts | null;
 }
 
+const CATALOG_LABEL_SET = new Set(CATALOG.flatMap((m) => m.labels));
+
 /** Stems of the words that name each label. */
 const LABEL_STEMS: [string, string[]][] = Object.entries(LABEL_WORDS).flatMap(([label, ws]) => ws.map((w) => [label, phraseStems(w)] as [string, string[]]));
 
@@ -175,7 +179,7 @@ export function understand({ question, now, live, previous }: UnderstandInput): 
 
   const parts: Parts = {
     concept: null, how: null, quantile: null, filters: [], by: [], rank: null, window, threshold, yesno: yesnoWords, health,
-    corrections: [], unknown: [], unknownValues: [], followUp: false, trend: null, goodRank: false, alternatives: [],
+    corrections: [], unknown: [], unknownValues: [], followUp: false, trend: null, goodRank: false, list: null, alternatives: [],
   };
   if (health) return parts;
 
@@ -325,6 +329,23 @@ export function understand({ question, now, live, previous }: UnderstandInput): 
   }
   parts.concept = concept;
   if (!concept) {
+    // "which pipelines are there?", "list the stages": the values of a label the catalog's metrics carry.
+    if (/\b(list|lists|exist|exists|there|have|all|show|which|what|many|names?)\b/.test(joined)) {
+      words.forEach((w, i) => {
+        if (parts.list) return;
+        for (const [label, ws] of LABEL_STEMS) {
+          if (ws.length === 1 && ws[0] === stem(w) && CATALOG_LABEL_SET.has(label) && /s$/.test(w)) {
+            parts.list = label;
+            used.add(i);
+            return;
+          }
+        }
+      });
+      if (parts.list) {
+        parts.unknown = words.filter((w, i) => !used.has(i) && isContentWord(w, null) && !/^(exist|exists|list|names?)$/.test(w));
+        return parts;
+      }
+    }
     parts.unknown = words.filter((w, i) => !used.has(i) && isContentWord(w, null));
     if (absolute) parts.unknown.unshift(absolute[0]);
     return parts;
@@ -501,6 +522,15 @@ export function understand({ question, now, live, previous }: UnderstandInput): 
     }
   });
 
+  // "succeeded vs failed", "compare prod and staging": the values named are shown side by side.
+  const versus = words.findIndex((w) => /^(vs|versus|compare|compared|comparing|against)$/.test(w));
+  if (versus >= 0) {
+    const multi = parts.filters.find((f) => f.values.length > 1 && !f.not);
+    if (multi && !parts.by.includes(multi.label)) {
+      parts.by.push(multi.label);
+      used.add(versus);
+    }
+  }
   parts.unknown = words.filter((w, i) => !used.has(i) && isContentWord(w, concept));
   if (absolute) parts.unknown.unshift(absolute[0]);
 
@@ -527,6 +557,8 @@ export function understand({ question, now, live, previous }: UnderstandInput): 
 function isContentWord(w: string, c: Concept | null): boolean {
   // "rows" and "records" say what is counted: fine for a count of rows, not for errors or runs.
   if (/^(rows?|records?)$/.test(w)) return !c || !['rows', 'records'].includes(c.unit);
+  // The measure's own unit ("lines" of log lines, "messages" of lag) says nothing more.
+  if (c && c.unit && stem(w) === stem(c.unit)) return false;
   // A number left over ("errors in 2025", "top 5") is a part not understood, not noise.
   if (/^\d/.test(w)) return true;
   return !FILLER.has(w) && !FILLER_STEMS.has(stem(w)) && !GLUE.has(w) && !STRUCTURE.has(w) && w.length > 2;
@@ -535,7 +567,7 @@ function isContentWord(w: string, c: Concept | null): boolean {
 const FILLER_STEMS = new Set([...FILLER].map(stem));
 
 /** Words of a question's grammar that may be left over without loss. */
-const STRUCTURE = new Set(['why', 'which', 'between', 'compare', 'second', 'minute', 'hour', 'ago', 'since', 'last', 'past', 'did', 'no', 'yes', 'how', 'long', 'old', 'big', 'far', 'fast', 'slow', 'took', 'take', 'takes', 'taking', 'spent', 'spend', 'happen', 'currently', 'today', 'the', 'whole', 'far', 'end', 'right', 'good', 'bad', 'high', 'low', 'large', 'small', 'huge', 'value', 'level', 'levels', 'usage', 'used', 'being', 'them', 'data', 'in', 'for', 'on', 'of', 'from', 'about', 'by', 'per', 'each', 'every', 'across', 'and', 'or', 'with', 'over', 'under', 'during', 'within', 'at', 'to', 'into', 'through', 'out']);
+const STRUCTURE = new Set(['why', 'which', 'between', 'second', 'minute', 'hour', 'ago', 'since', 'last', 'past', 'did', 'no', 'yes', 'how', 'long', 'old', 'big', 'far', 'fast', 'slow', 'took', 'take', 'takes', 'taking', 'spent', 'spend', 'happen', 'currently', 'today', 'the', 'whole', 'far', 'end', 'right', 'good', 'bad', 'high', 'low', 'large', 'small', 'huge', 'value', 'level', 'levels', 'usage', 'used', 'being', 'them', 'data', 'in', 'for', 'on', 'of', 'from', 'about', 'by', 'per', 'each', 'every', 'across', 'and', 'or', 'with', 'over', 'under', 'during', 'within', 'at', 'to', 'into', 'through', 'out']);
 
 /** Edit distance relative to the longer word: 0 is the same word, 1 nothing in common. */
 function levenshteinRatio(a: string, b: string): number {

@@ -7,7 +7,7 @@
 import { levenshtein } from './promql.js';
 
 /** Words never part of a phrase match: "rows were quarantined" matches "row quarantined". */
-export const GLUE = new Set(['the', 'a', 'an', 'were', 'was', 'is', 'are', 'been', 'be', 'did', 'do', 'does', 'have', 'has', 'had', 'get', 'got', 'my', 'our', 'we', 'it', 'its', 'this', 'that', 'to', 'much']);
+export const GLUE = new Set(['the', 'a', 'an', 'were', 'was', 'is', 'are', 'been', 'be', 'did', 'do', 'does', 'have', 'has', 'had', 'get', 'got', 'my', 'our', 'we', 'us', 'it', 'its', 'this', 'that', 'to', 'much', 'see', 'saw', 'seen']);
 
 export interface Window {
   seconds: number;
