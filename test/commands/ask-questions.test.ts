@@ -134,6 +134,7 @@ function singleCases(): Case[] {
     ['which check has the lowest score', { has: ['Lowest quality score', ': billing/staging/null_required, 88%'] }],
     ['what is the worst quality check for billing', { has: [': billing/staging/null_required, 88%'] }],
     ['quality score in prod', { has: [`${num(E.qualityOverall)}% (ecommerce_orders/prod)`] }],
+    ['has the quality score changed in the last hour', { has: [/^No: /, 'billing/staging 93.5% → 93.5% (+0%)'] }],
     ['what is the dq score of customer_sync', { has: [`${num(C.qualityOverall)}% (customer_sync/dev)`] }],
     ['is the quality score above 95 for billing', { has: [/^No: /, 'billing/staging 93.5%'] }],
     ['is the quality score over 99 in prod', { has: [E.qualityOverall > 99 ? /^Yes: / : /^No: /, `${num(E.qualityOverall)}%`] }],
@@ -159,6 +160,8 @@ function singleCases(): Case[] {
     ['is billing data stale', { has: [/^Yes: 1 of 1 pipeline is stale/, `billing/staging data is ${dur(ageB)} old`] }],
     ['is the data up to date in prod', { has: [/^Yes: the data is fresh/, `ecommerce_orders/prod data is ${dur(age(E))} old`], not: ['billing'] }],
     ['how fresh is customer_sync', { has: [`customer_sync/dev data is ${dur(age(C))} old`], not: ['billing'] }],
+    ['is the data older than 10 minutes', { has: [/^Yes: 1 of 3 pipelines is stale \(SLA 10 min\)/] }],
+    ['is billing older than 30 minutes', { has: [/^No: the data is fresh \(SLA 30 min\): billing\/staging data is /] }],
     ['data freshness for billing with an sla of 25 minutes', { has: [/SLA 25 min/, `billing/staging data is ${dur(ageB)} old`], not: ['STALE'] }],
     // ---- last success, last run ----
     ['when did the pipeline last succeed?', { has: [`billing/staging ${iso((w.s - 20 * MIN) / 1000)} (${dur(nowS - (w.s - 20 * MIN) / 1000)} ago)`, `ecommerce_orders/prod ${iso(E.lastSuccess)}`] }],
@@ -185,6 +188,8 @@ function singleCases(): Case[] {
     ['p90 of transform for billing', { has: [`p90 stage duration`, `${dur(quantile(0.9, obs('transform', D)))} (transform)`] }],
     ['how many times did the extract stage run for billing in the last hour', { has: [`Stage duration observations`, `${obs('extract', H).length} (extract)`] }],
     ['did the transform stage get slower for billing in the last hour', { has: [/^No: /, `transform ${dur(0.2)} → ${dur(0.2)} (+0%)`] }],
+    ['total time spent in the load stage for billing', { has: [`Total stage duration`, `${dur(obs('load', D).reduce((a, b) => a + b, 0))} (load)`] }],
+    ['how many executions of the extract stage for billing', { has: [`${obs('extract', D).length} (extract)`] }],
     // ---- output size ----
     ['how big is the output?', { has: ['billing/staging/orders 3 MiB', `ecommerce_orders/prod/orders ${kib(E.outputBytes)}`] }],
     ['output size for billing', { has: ['3 MiB (billing/staging/orders)'] }],
@@ -290,6 +295,7 @@ function singleCases(): Case[] {
     ['errors in 2025', { refuse: { names: ['"2025"'] } }],
     ['how many more errors than yesterday', { refuse: { names: ['"than"'] } }],
     ['what was the first quality score today', { refuse: { names: ['"first"'] } }],
+    ['what happened in the last hour', { refuse: {} }],
   ];
 }
 

@@ -225,7 +225,7 @@ export async function answerOffline(question: string, ctx: OfflineContext, sessi
       const stale = rows.filter((r) => r.status !== 'ok');
       const one = (r: (typeof rows)[number]) => `${r.pipeline_name}/${r.environment} ${r.data_age_seconds === null ? (r.status === 'NO SUCCESS' ? 'has no successful run' : 'age unknown') : `data is ${secs(r.data_age_seconds)} old`}${r.status === 'STALE' ? ' (STALE)' : r.status === 'NO SUCCESS' ? ' (NO SUCCESS)' : ''}`;
       // "Is it stale?" and "is it fresh?" get opposite yes/no for the same data.
-      const askedStale = /\b(stale|outdated|old|behind)\b/.test(normalize(question));
+      const askedStale = /\b(stale|outdated|old|older|behind)\b/.test(normalize(question));
       const yes = !p.yesno ? '' : (stale.length > 0) === askedStale ? 'Yes: ' : 'No: ';
       const head = `${yes}${stale.length === 0 ? `${yes ? 'the' : 'The'} data is fresh` : `${stale.length} of ${rows.length} pipeline${rows.length > 1 ? 's' : ''} ${stale.length > 1 ? 'are' : 'is'} stale`}`;
       answer = `${head} (SLA ${secs(sla)}): ${rows.map(one).join(', ')}.`;

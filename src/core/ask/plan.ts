@@ -221,13 +221,14 @@ export function planParts(parts: Parts, now: Date): Plan | NotPossible {
         .sort((a, b) => b.change - a.change || (a.k < b.k ? -1 : 1));
       if (moves.length === 0) return `There is not enough data to compare ${c.noun}${filt} ${w.phrase} with ${beforeLabel}.`;
       const asked = p.trend ?? 'up';
-      const hit = moves.filter((x) => x.dir === asked);
+      const hit = moves.filter((x) => (asked === 'any' ? x.dir !== 'steady' : x.dir === asked));
       if (asked === 'down') hit.reverse();
+      if (asked === 'any') hit.sort((a, b) => Math.abs(b.change) - Math.abs(a.change));
       const pctOf = (x: { change: number }) => (Number.isFinite(x.change) ? `${x.change >= 0 ? '+' : ''}${fmt(100 * x.change, 1)}%` : 'from 0');
       const one = (x: (typeof moves)[number]) => `${moves.length > 1 || groups.length ? `${x.k} ` : ''}${show(x.before)} → ${show(x.now)} (${pctOf(x)})`;
       const seconds = c.unit === 'seconds';
-      const moved = asked === 'up' ? (seconds ? 'got slower' : c.higherIsBetter ? 'rose' : 'grew') : seconds ? 'got faster' : c.higherIsBetter ? 'dropped' : 'fell';
-      const notMoved = asked === 'up' ? (seconds ? 'did not get slower' : 'did not grow') : seconds ? 'did not get faster' : 'did not drop';
+      const moved = asked === 'any' ? 'changed' : asked === 'up' ? (seconds ? 'got slower' : c.higherIsBetter ? 'rose' : 'grew') : seconds ? 'got faster' : c.higherIsBetter ? 'dropped' : 'fell';
+      const notMoved = asked === 'any' ? 'did not change by more than 5%' : asked === 'up' ? (seconds ? 'did not get slower' : 'did not grow') : seconds ? 'did not get faster' : 'did not drop';
       const many = moves.length > 1;
       const subject = `${p.yesno ? c.noun : cap(c.noun)}${filt}`;
       const verdict = hit.length === 0

@@ -39,7 +39,7 @@ export interface Parts {
   unknownValues: { label: string; value: string; nearest: string[] }[];
   followUp: boolean;
   /** The direction a trend question asks about: "dropping" is down, "growing" and "slower" up. */
-  trend: 'up' | 'down' | null;
+  trend: 'up' | 'down' | 'any' | null;
   /** "worst"/"best": ranked by what is good for the measure, not by its size. */
   goodRank: boolean;
   /** "which pipelines are there?": the label whose values are listed. */
@@ -97,6 +97,7 @@ function vocabulary(live: Live): Set<string> {
     for (const w of x.toLowerCase().split(/[_\s-]+/)) if (w.length > 3) v.add(w);
   }
   for (const w of Object.keys(SUPERLATIVE)) v.add(w);
+  for (const w of STRUCTURE) v.add(w);
   for (const labels of live.labelsOf?.values() ?? []) for (const l of labels) v.add(l);
   for (const w of ['average', 'mean', 'rate', 'throughput', 'total', 'maximum', 'minimum', 'current', 'latest', 'when', 'trend', 'slower', 'dropping', 'growing', 'increasing', 'decreasing', 'percentile', 'wrong', 'broken', 'problems', 'issues', 'healthy', 'alerts', 'fresh', 'stale', 'why', 'which', 'between', 'compare', 'second', 'minute', 'hour', 'change', 'changed']) v.add(w);
   return v;
@@ -286,6 +287,7 @@ export function understand({ question, now, live, previous }: UnderstandInput): 
           parts.how = 'trend';
           if (/^(slower|grow|grew|growing|increas|ris|rose|worse|worsening|degrad|regress|slowing)/.test(w)) parts.trend = 'up';
           else if (/^(drop|fall|fell|declin|decreas|sliding|improv|better)/.test(w)) parts.trend = 'down';
+          else if (/^chang/.test(w)) parts.trend = 'any';
         }
         used.add(i);
       }
