@@ -258,7 +258,8 @@ export function planParts(parts: Parts, now: Date): Plan | NotPossible {
         render: ([d]) => {
           const rows = vec(d).filter((x) => ranked || p.by.length ? true : x.value !== 0 || vec(d).length === 1);
           if (p.threshold) return thresholdVerdict(rows, show, c.noun);
-          return answerRows(rows, rate ? `${c.noun} per second` : c.noun, show, !rate && !ranked && !(p.by.length > 0 && false));
+          // VictoriaMetrics' rate() divides by the time between the samples it uses, not by the whole window.
+          return answerRows(rows, rate ? `${c.noun} per second` : c.noun, show, !rate && !ranked, rate ? `${w.phrase} (rate() between the first and last samples of the window)` : w.phrase);
         },
       };
     }
