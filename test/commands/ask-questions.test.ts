@@ -344,6 +344,16 @@ function conversations(): Case[][] {
       ['and orders?', { has: [/^Yes: /, 'orders/etl 800 messages → 1,700 messages (+112.5%)'] }],
     ],
     [
+      ['is the data fresh?', { has: [/^No: 1 of 3 pipelines is stale \(SLA 15 min\)/] }],
+      ['and for billing with an sla of 30 minutes', { has: [/^Yes: the data is fresh \(SLA 30 min\): billing\/staging data is [\d.]+ min old\.$/] }],
+      ['what about ecommerce_orders?', { has: [/^Yes: the data is fresh \(SLA 30 min\): ecommerce_orders\/prod data is /], not: ['billing'] }],
+    ],
+    [
+      ['how many airflow tasks failed in the last 2 hours', { has: ['1 run (etl_daily)'] }],
+      ['and retried?', { has: ['in the last 2 hours: 3 runs in all; etl_daily 2 runs, reporting 1 run'] }],
+      ['by task', { has: ['in the last 2 hours: 3 runs in all; load 2 runs, render 1 run'] }],
+    ],
+    [
       ['how many kafka messages were consumed in the last hour', { has: ['3,900 messages in all'] }],
       ['and in the last 10 minutes', { has: [/^No Kafka messages consumed in the last 10 minutes\.$|in the last 10 minutes: 0 messages in all/] }],
       ['and today', { has: [`today (since 00:00 UTC): ${num(increase(w, 'pipeobs_kafka_messages_total', {}, Math.max(60, Math.round((w.now.getTime() - Date.UTC(w.now.getUTCFullYear(), w.now.getUTCMonth(), w.now.getUTCDate())) / 1000))))} messages in all`] }],

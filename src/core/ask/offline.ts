@@ -220,7 +220,7 @@ export async function answerOffline(question: string, ctx: OfflineContext, sessi
     const rows = f.rows;
     const filt = describeFilters(p, p.concept);
     let answer: string;
-    if (rows.length === 0) answer = `No run${filt} reported its freshness or a success in the last ${secs(lookback)}: the data's age is unknown.`;
+    if (rows.length === 0) answer = `No run${filt} reported its freshness or a success ${(p.window ?? lastWindow(86_400)).phrase}: the data's age is unknown.`;
     else {
       const stale = rows.filter((r) => r.status !== 'ok');
       const one = (r: (typeof rows)[number]) => `${r.pipeline_name}/${r.environment} ${r.data_age_seconds === null ? (r.status === 'NO SUCCESS' ? 'has no successful run' : 'age unknown') : `data is ${secs(r.data_age_seconds)} old`}${r.status === 'STALE' ? ' (STALE)' : r.status === 'NO SUCCESS' ? ' (NO SUCCESS)' : ''}`;

@@ -359,11 +359,13 @@ export function planParts(parts: Parts, now: Date): Plan | NotPossible {
           const rows = vec(dOver).filter((x) => x.value > 0).map((x) => ({ metric: x.metric, value: (100 * (part.get(key(x.metric, groups)) ?? 0)) / x.value, n: part.get(key(x.metric, groups)) ?? 0, of: x.value }));
           const detail = new Map(rows.map((x) => [key(x.metric, groups), `(${fmt(Math.round(x.n))} of ${fmt(Math.round(x.of))} ${ratio.unit})`]));
           const withDetail = (r: Row) => `${show(r.value)} ${detail.get(key(r.metric, groups)) ?? ''}`.trim();
-          if (rows.length === 0) return `${cap(c.noun)}${filt} ${w.phrase}: nothing to divide by (no ${ratio.unit} counted).`;
+          // "Log error rate (lines at ERROR or above; component kafka)": one pair of brackets.
+          const subject = c.noun.endsWith(')') && filt ? `${c.noun.slice(0, -1)}; ${filt.slice(2)}` : `${c.noun}${filt}`;
+          if (rows.length === 0) return `${cap(subject)} ${w.phrase}: nothing to divide by (no ${ratio.unit} counted).`;
           if (p.threshold) return thresholdVerdict(rows, show, c.noun);
           if (dir) return answerRows(rows, c.noun, show, false);
           const sorted = sortRows(rows, groups);
-          return `${cap(c.noun)}${filt} ${w.phrase}: ${sorted.map((x) => `${groups.length ? `${key(x.metric, groups)} ` : ''}${withDetail(x)}`).join(', ')}.`;
+          return `${cap(subject)} ${w.phrase}: ${sorted.map((x) => `${groups.length ? `${key(x.metric, groups)} ` : ''}${withDetail(x)}`).join(', ')}.`;
         },
       };
     }

@@ -302,7 +302,9 @@ export function understand({ question, now, live, previous }: UnderstandInput): 
   let scored = scoreConcepts(stems, idx, CONCEPTS);
   // A percentile is of a distribution: a count named only weakly ("the load stage") is not what is meant.
   const distribution = parts.how === 'percentile' || parts.how === 'avg' || parts.trend !== null || (threshold !== null && /\b(seconds?|secs?|minutes?|mins?|ms|hours?)\b/.test(r1));
-  if (distribution && !named && (!scored.length || (scored[0].concept.kind !== 'histogram' && scored[0].score < 1))) {
+  const carryable = Boolean(previous && !previous.health && previous.concept);
+  // With nothing named and a conversation going on, the previous measure is meant ("and with an SLA of 30 minutes").
+  if (distribution && !named && (scored.length ? scored[0].concept.kind !== 'histogram' && scored[0].score < 1 : !carryable)) {
     const hist = scored.filter((x) => x.concept.kind === 'histogram');
     const durationWords = parts.how === 'percentile' || parts.how === 'avg' || threshold !== null || /\b(slower|faster|slowed|slowing)\b/.test(joined);
     const pick = hist[0]?.concept ?? (durationWords ? CONCEPTS.find((c) => c.id === 'stage_duration') : undefined);
@@ -326,7 +328,9 @@ export function understand({ question, now, live, previous }: UnderstandInput): 
     if (concept && !named) for (const i of scored[0].covered) used.delete(i);
     concept = carry.concept;
     parts.followUp = true;
-  } else if (carry && followMarker && concept) {
+  } else if (carry && concept && (followMarker || (!named && scored[0]?.score < 1 && concept.metric === carry.concept!.metric))) {
+    // "by task" after a question about Airflow tasks: the same measure, named again in passing.
+    if (!followMarker) concept = carry.concept;
     parts.followUp = true;
   }
   parts.concept = concept;
