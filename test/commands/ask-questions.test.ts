@@ -168,6 +168,9 @@ function singleCases(): Case[] {
     ['when did billing last succeed', { has: [`billing/staging ${iso((w.s - 20 * MIN) / 1000)}`], not: ['ecommerce'] }],
     ['when was the last successful run of ecommerce_orders', { has: [`ecommerce_orders/prod ${iso(E.lastSuccess)}`] }],
     ['how long ago did customer_sync last succeed', { has: [`customer_sync/dev ${iso(C.lastSuccess)}`] }],
+    ['did the last run succeed', { has: [/^No: the last run in the last 24 hours: /, `billing/staging failed at ${iso((w.s - 5 * MIN) / 1000)} (${dur(nowS - (w.s - 5 * MIN) / 1000)} ago)`, 'customer_sync/dev succeeded at', 'ecommerce_orders/prod succeeded at'] }],
+    ['did the last run of billing fail', { has: [/^Yes: /, `billing/staging failed at ${iso((w.s - 5 * MIN) / 1000)}`], not: ['ecommerce'] }],
+    ['was the last run of ecommerce_orders successful', { has: [/^Yes: /, 'ecommerce_orders/prod succeeded at'] }],
     ['how long did the last billing run take', { has: [`8.25 s (billing/staging)`] }],
     ['how many rows did the last billing run load', { has: [`${count(500, 'rows')} (billing/staging)`] }],
     ['how long did the last run take?', { has: [`billing/staging 8.25 s`] }],
@@ -229,6 +232,7 @@ function singleCases(): Case[] {
     ['airflow task runs by outcome', { has: ['failed 1 run, success 25 runs, up_for_retry 3 runs'] }],
     ['how many airflow tasks succeeded for reporting', { has: ['4 runs (reporting)'] }],
     ['which task failed', { has: ['1 run (load)'] }],
+    ['which dag is slowest', { has: ['No mean Airflow task duration in the last 24 hours.'] }],
     // ---- a metric outside the catalog ----
     ['what is my_job_rows_total by host?', { has: ['340 in all; alpha 300, beta 40'] }],
     ['my_job_rows_total in the last 30 minutes', { has: ['in the last 30 minutes: 180'] }],
@@ -238,6 +242,7 @@ function singleCases(): Case[] {
     ['any problems?', { has: [/^Yes: /, 'PipelineQualityLow (warning) for billing/staging'] }],
     ['is everything ok', { has: [/^No: /, 'PipelineRunsFailing'] }],
     ['are any alerts firing', { has: [/^Yes: /, 'LogsStale'] }],
+    ['is the pipeline broken', { has: [/^Yes: /, 'PipelineRunsFailing'] }],
     // ---- windows in other words ----
     ['how many runs failed since yesterday', { has: [`since yesterday 00:00 UTC: ${count(runs('failed', todayS + D), 'runs')} (billing/staging)`] }],
     ['errors this week for billing', { has: [/this week \(since Monday 00:00 UTC\)/, `${count(billing('pipeline_errors_total', {}, weekS), 'errors')} (billing/staging)`] }],

@@ -9,7 +9,7 @@
 import { CATALOG, type MetricDef } from '../metrics/catalog.js';
 import { GLUE, stem, tokens } from './words.js';
 
-export type Kind = 'counter' | 'gauge' | 'histogram' | 'timestamp' | 'freshness' | 'ratio';
+export type Kind = 'counter' | 'gauge' | 'histogram' | 'timestamp' | 'freshness' | 'ratio' | 'last_status';
 
 /** A share of one counter in another over the window: errors per log line, successful runs per run. */
 export interface Ratio {
@@ -59,6 +59,7 @@ const CURATED: (Omit<Concept, 'weak' | 'labels' | 'catalog' | 'unit'> & { unit?:
   { id: 'runs', metric: 'pipeline_runs_total', kind: 'counter', noun: 'runs', phrases: ['run', 'job', 'pipeline run', 'etl job', 'etl run', '~fail', '~failure', '~succeed', '~broke', '~crash'], rankBy: ['pipeline_name'], identity: ['pipeline_name', 'environment'] },
   { id: 'stage_duration', metric: 'pipeline_stage_duration_seconds', kind: 'histogram', noun: 'stage duration', phrases: ['duration', 'stage duration', 'how long', 'processing time', 'slow', 'fast', '~time', '~take', '~latency', 'runtime', 'stage time', 'stage take', 'stage run', 'stage execution', 'execution', 'time spent', 'spent'], rankBy: ['stage'], identity: ['stage'] },
   { id: 'last_run_duration', metric: 'pipeline_last_run_duration_seconds', kind: 'gauge', noun: 'duration of the last run', phrases: ['last run take', 'last run duration', 'latest run take', 'last run last', 'whole run take', 'run duration', 'last run long', 'long last run'], identity: ['pipeline_name', 'environment'] },
+  { id: 'last_run_status', metric: 'pipeline_runs_total', kind: 'last_status', noun: 'last run', phrases: ['last run succeed', 'last run fail', 'last run successful', 'last run status', 'latest run status', 'status of the last run', 'last run work', 'last run ok', 'latest run succeed', 'latest run fail', 'last run pass', 'last run broke', 'last run crash', 'how did the last run go', 'last run go'], identity: ['pipeline_name', 'environment'] },
   { id: 'last_run_rows', metric: 'pipeline_last_run_rows', kind: 'gauge', noun: 'rows loaded by the last run', phrases: ['last run load', 'row in the last run', 'last run row', 'latest run load', 'last run process', 'last run write'], identity: ['pipeline_name', 'environment'] },
   { id: 'last_success', metric: 'pipeline_last_success_timestamp_seconds', kind: 'timestamp', noun: 'last successful run', phrases: ['last succeed', 'last success', 'last successful', 'last successful run', 'last succeeded run', 'last good run', 'last success run', 'succeed last', 'last good run', 'last work', 'last time it succeed', 'last ok'], identity: ['pipeline_name', 'environment'] },
   { id: 'freshness', metric: 'pipeline_data_freshness_seconds', kind: 'freshness', noun: 'data age', phrases: ['fresh', 'freshness', 'stale', 'how old', 'data age', 'age of the data', 'outdated', 'recent', 'older', 'data old'], identity: ['pipeline_name', 'environment'] },
@@ -85,7 +86,7 @@ const CURATED: (Omit<Concept, 'weak' | 'labels' | 'catalog' | 'unit'> & { unit?:
   { id: 'last_log_line', metric: 'pipeobs_logs_last_line_timestamp_seconds', kind: 'timestamp', noun: 'newest log line', phrases: ['last log line', 'newest log line', 'latest log line', 'last log', 'log stale', 'log fresh', '~log'], identity: ['component'] },
   { id: 'log_latency', metric: 'pipeobs_logs_latency_seconds', kind: 'histogram', noun: 'durations reported in the logs', phrases: ['log latency', 'latency in the log', 'logged latency', '~log'], rankBy: ['component'], identity: ['component'] },
   { id: 'airflow_runs', metric: 'pipeobs_airflow_task_runs_total', kind: 'counter', noun: 'Airflow task attempts', phrases: ['airflow task', 'task run', 'task attempt', 'dag run', 'airflow run', 'airflow task run', 'airflow task attempt', '~task', '~dag', '~airflow'], rankBy: ['dag_id', 'task_id'], identity: ['dag_id'] },
-  { id: 'airflow_duration', metric: 'pipeobs_airflow_task_duration_seconds', kind: 'histogram', noun: 'Airflow task duration', phrases: ['task duration', 'task take', 'airflow duration', 'dag duration', 'task time', 'task slow'], rankBy: ['dag_id', 'task_id'], identity: ['dag_id'] },
+  { id: 'airflow_duration', metric: 'pipeobs_airflow_task_duration_seconds', kind: 'histogram', noun: 'Airflow task duration', phrases: ['task duration', 'task take', 'airflow duration', 'dag duration', 'task time', 'task slow', '~airflow', '~slow', '~dag'], rankBy: ['dag_id', 'task_id'], identity: ['dag_id'] },
   { id: 'airflow_records', metric: 'pipeobs_airflow_records_processed_total', kind: 'counter', noun: 'records Airflow tasks processed', phrases: ['airflow record', 'record airflow', 'task record', 'records airflow processed'], rankBy: ['dag_id'], identity: ['dag_id'] },
   { id: 'llm_tokens', metric: 'pipeobs_llm_tokens_total', kind: 'counter', noun: 'LLM tokens', phrases: ['token', 'llm token', 'tokens used'], rankBy: ['model'], identity: ['model'] },
   { id: 'llm_requests', metric: 'pipeobs_llm_requests_total', kind: 'counter', noun: 'LLM requests', phrases: ['llm request', 'llm call', 'request to the llm', 'openai request'], rankBy: ['model'], identity: ['model'] },

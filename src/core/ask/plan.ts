@@ -334,6 +334,29 @@ export function planParts(parts: Parts, now: Date): Plan | NotPossible {
         },
       };
     }
+    case 'last_status': {
+      // The status whose counter moved last is how the last run ended (a counter that never moved is left out).
+      const m = sel(matchers({ ...p, filters: p.filters.filter((f) => f.label !== 'status') }, c));
+      const promql = `max by (pipeline_name, environment, status) (tlast_change_over_time(${c.metric}${m}[${r}]) and (increase(${c.metric}${m}[${r}]) > 0))`;
+      const asked = p.filters.find((f) => f.label === 'status')?.values[0] ?? null;
+      const filt0 = describeFilters({ ...p, filters: p.filters.filter((f) => f.label !== 'status') }, c);
+      return {
+        queries: [{ promql, what: 'time of the last change of each run status' }],
+        render: ([d], at) => {
+          const last = new Map<string, { status: string; t: number }>();
+          for (const x of vec(d)) {
+            const k = key(x.metric, ['pipeline_name', 'environment']);
+            if (!last.has(k) || x.value > last.get(k)!.t) last.set(k, { status: x.metric.status, t: x.value });
+          }
+          if (last.size === 0) return `No run${filt0} ended ${w.phrase}.`;
+          const verb = (s: string) => (s === 'success' ? 'succeeded' : s === 'failed' ? 'failed' : s === 'abandoned' ? 'was abandoned' : `ended ${s}`);
+          const when = (t: number) => `${new Date(Math.floor(t) * 1000).toISOString().replace(/\.000Z$/, 'Z')} (${secs(Math.max(0, at.getTime() / 1000 - t))} ago)`;
+          const list = [...last].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([k, v]) => `${k} ${verb(v.status)} at ${when(v.t)}`).join('; ');
+          const yes = p.yesno && asked ? ([...last.values()].every((v) => v.status === asked) ? 'Yes: ' : 'No: ') : '';
+          return `${yes}${yes ? 'the' : 'The'} last run${filt0} ${w.phrase}: ${list}.`;
+        },
+      };
+    }
     case 'ratio': {
       const ratio = c.ratio!;
       if (how && !['latest', 'total', 'count', 'avg'].includes(how)) {

@@ -81,7 +81,7 @@ const SUPERLATIVE: Record<string, { rank: 'top' | 'bottom'; base?: string; good?
 
 const HEALTH = [
   /\b(anything|something|what is|what|whats) (wrong|broken|off|failing|bad|on fire)\b/, /\bany (problem|problems|issue|issues|trouble|alert|alerts|incident|incidents)\b/, /\b(everything|all|things|it) (ok|okay|fine|alright|good|healthy|green|working)\b/,
-  /\b(health|healthy|healthcheck|alerts?|alerting|firing)\b/, /\bhow are (things|we doing|the pipelines|my pipelines)\b/, /\bshould i (worry|be worried)\b/, /\bstatus of (the |my )?(system|pipelines|stack)\b/, /\ball good\b/, /\bproblems?\b$/, /\bis (it|everything) (all )?(right|well)\b/,
+  /\b(health|healthy|healthcheck|alerts?|alerting|firing)\b/, /\b(pipelines?|system|stack|anything|something|everything) (is |are )?(broken|down|failing)\b/, /\bhow are (things|we doing|the pipelines|my pipelines)\b/, /\bshould i (worry|be worried)\b/, /\bstatus of (the |my )?(system|pipelines|stack)\b/, /\ball good\b/, /\bproblems?\b$/, /\bis (it|everything) (all )?(right|well)\b/,
 ];
 const YESNO_START = /^(and )?(is|are|did|does|do|has|have|was|were|any|can|should|will|were)\b/;
 const FOLLOW_UP_START = /^(and|what about|how about|same for|same but|also|now for|then for|ok and|and what about|and for|and in|and by|what of)\b/;
@@ -147,8 +147,12 @@ function scoreConcepts(stems: string[], idx: number[], candidates: readonly Conc
       for (let i = m.start; i < m.end; i++) covered.add(idx[i]);
       score += weight;
     }
-    // Words that name one of its labels ("dag", "topic") tip a tie its way.
+    // Words that name one of its labels ("dag", "topic") tip a tie its way; a system it is not about
+    // ("airflow" for a pipeline stage, "dag" for a stage duration) weighs against it.
     if (score > 0) for (const label of c.labels) if (LABEL_STEMS.some(([l, ws]) => l === label && ws.length === 1 && stems.includes(ws[0]))) score += 0.25;
+    if (score > 0) {
+      for (const [word, prefix, label] of DOMAINS) if (stems.includes(word) && !c.metric.startsWith(prefix) && !(label && c.labels.includes(label))) score -= 1;
+    }
     if (score > 0) scored.push({ concept: c, score, covered });
   }
   return scored.sort((a, b) => b.score - a.score);
@@ -162,6 +166,12 @@ export interface UnderstandInput {
 }
 
 const CATALOG_LABEL_SET = new Set(CATALOG.flatMap((m) => m.labels));
+
+/** Words that name a system or one of its labels, with the metric prefix that system's metrics share. */
+const DOMAINS: [string, string, string | null][] = [
+  ['airflow', 'pipeobs_airflow', null], ['dag', 'pipeobs_airflow', 'dag_id'], ['kafka', 'pipeobs_kafka', null], ['topic', 'pipeobs_kafka', 'topic'],
+  ['llm', 'pipeobs_llm', 'model'], ['openai', 'pipeobs_llm', null],
+];
 
 /** Stems of the words that name each label. */
 const LABEL_STEMS: [string, string[]][] = Object.entries(LABEL_WORDS).flatMap(([label, ws]) => ws.map((w) => [label, phraseStems(w)] as [string, string[]]));
@@ -247,7 +257,14 @@ export function understand({ question, now, live, previous }: UnderstandInput): 
     }
     if (GLUE.has(w)) return;
     // A value of a pipeline or environment ("the last billing run") does not break a phrase.
-    if (valueWords.has(w)) return;
+    if (valueWords.has(w)) {
+      // ...and the preposition before it: "the last run of billing failed" reads "last run failed".
+      if (stems.length && ['of', 'for', 'in', 'from', 'on'].includes(stems[stems.length - 1])) {
+        stems.pop();
+        idx.pop();
+      }
+      return;
+    }
     stems.push(stem(w));
     idx.push(i);
     const base = /^(slower|slowed|slowing|slowdown)$/.test(w) ? 'slow' : /^(faster|quicker|sped)$/.test(w) ? 'fast' : null;
