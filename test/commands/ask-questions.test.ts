@@ -124,6 +124,8 @@ function singleCases(): Case[] {
     ['how many type conversion errors in prod', { has: [`${count(E.errorsByType.type_conversion, 'errors')} (ecommerce_orders/prod)`] }],
     ['how many future timestamps did customer_sync see', { has: [`${count(C.errorsByType.future_timestamp, 'errors')} (customer_sync/dev)`] }],
     ['how many stage failures did billing have', { has: [`${count(2, 'errors')} (billing/staging)`] }],
+    ['errors per hour for billing', { has: [`(the increase divided by 24 hours): ${num(billing('pipeline_errors_total', {}, D) / 24)} errors/hour (billing/staging)`] }],
+    ['how many errors per minute in the last hour for billing', { has: [`(the increase divided by 60 minutes): ${num(billing('pipeline_errors_total', {}, H) / 60)} errors/minute (billing/staging)`] }],
     ['error count per pipeline today', { has: [`ecommerce_orders ${count(sum(E.errorsByType), 'errors')}`, `customer_sync ${count(sum(C.errorsByType), 'errors')}`] }],
     // ---- quality ----
     ['which quality check fails the most?', { has: [`Most rows failing quality checks`, `: ${topCheck}, ${count(errs(topCheck), 'rows')}`] }],

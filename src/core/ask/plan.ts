@@ -250,6 +250,16 @@ export function planParts(parts: Parts, now: Date): Plan | NotPossible {
         const before = `sum${by} (increase(${c.metric}${s}[${r}] offset ${r}))`;
         return trendPlan(now, before, `${c.noun} ${w.phrase}`, `the ${w.phrase.replace(/^in the last |^in /, '')} before`, (x) => withUnit(x, c.unit, null));
       }
+      if (how === 'rate' && p.per) {
+        const name = p.per === 60 ? 'minute' : p.per === 3600 ? 'hour' : 'day';
+        const n = w.seconds / p.per;
+        const promql = order(`sum${by} (increase(${c.metric}${s}[${r}])) / ${Number(n.toFixed(6))}`);
+        const show = (x: number) => `${fmt(x, 2)} ${c.unit || 'per'}/${name}`.replace(' per/', '/');
+        return {
+          queries: [{ promql, what: `${c.noun} per ${name}` }],
+          render: ([d]) => answerRows(vec(d), `${c.noun} per ${name}`, show, false, `${w.phrase} (the increase divided by ${fmt(n, 2)} ${name}${n === 1 ? '' : 's'})`),
+        };
+      }
       const rate = how === 'rate';
       const promql = order(`sum${by} (${rate ? 'rate' : 'increase'}(${c.metric}${s}[${r}]))`);
       const show = (x: number) => withUnit(x, c.unit, rate ? 'rate' : null);

@@ -42,6 +42,8 @@ export interface Parts {
   trend: 'up' | 'down' | 'any' | null;
   /** "worst"/"best": ranked by what is good for the measure, not by its size. */
   goodRank: boolean;
+  /** "per hour": a rate given per this many seconds, as the increase over the window divided by them. */
+  per: number | null;
   /** "which pipelines are there?": the label whose values are listed. */
   list: string | null;
   /** Other concepts the words could name, best first. */
@@ -190,7 +192,7 @@ export function understand({ question, now, live, previous }: UnderstandInput): 
 
   const parts: Parts = {
     concept: null, how: null, quantile: null, filters: [], by: [], rank: null, window, threshold, yesno: yesnoWords, health,
-    corrections: [], unknown: [], unknownValues: [], followUp: false, trend: null, goodRank: false, list: null, alternatives: [],
+    corrections: [], unknown: [], unknownValues: [], followUp: false, trend: null, goodRank: false, per: null, list: null, alternatives: [],
   };
   if (health) return parts;
 
@@ -276,9 +278,16 @@ export function understand({ question, now, live, previous }: UnderstandInput): 
   const joined = words.join(' ');
   if (/\bhow many\b|\bnumber of\b|\bcount of\b/.test(joined) && !parts.how) parts.how = 'count';
   if (/\bhow much\b/.test(joined) && !parts.how) parts.how = 'total';
-  if (/\bper (second|minute|sec|s)\b|\bhow fast\b/.test(joined)) {
+  if (/\bper (second|sec|s)\b|\bhow fast\b/.test(joined)) {
     parts.how = 'rate';
-    words.forEach((w, i) => { if (['second', 'minute', 'sec', 'fast'].includes(w) && (words[i - 1] === 'per' || words[i - 1] === 'how')) used.add(i); });
+    words.forEach((w, i) => { if (['second', 'sec', 's', 'fast'].includes(w) && (words[i - 1] === 'per' || words[i - 1] === 'how')) used.add(i).add(i - 1); });
+  }
+  // "errors per hour": the increase over the window divided by its hours.
+  const per = /\b(?:per|an|a|each|every) (minute|min|hour|hr|day)\b/.exec(joined);
+  if (per && !window?.phrase.startsWith(`in the last ${per[1]}`)) {
+    parts.how = 'rate';
+    parts.per = per[1].startsWith('m') ? 60 : per[1].startsWith('h') ? 3600 : 86_400;
+    words.forEach((w, i) => { if (w === per[1] && /^(per|an|a|each|every)$/.test(words[i - 1] ?? '')) used.add(i).add(i - 1); });
   }
   if (/\bhow long ago\b|\bwhat time\b|\bat what time\b/.test(joined)) parts.how = 'when';
   const upDown = /\b(?:going|go|goes|gone|went|trending) (up|down)\b/.exec(joined);
@@ -564,7 +573,7 @@ export function understand({ question, now, live, previous }: UnderstandInput): 
     parts.filters = [...carry.filters.filter((f) => !mine.has(f.label) && labels.includes(f.label)), ...parts.filters];
     if (!parts.window) parts.window = carry.window;
     if (sameConcept) {
-      if (!parts.how) { parts.how = carry.how; parts.quantile = carry.quantile; }
+      if (!parts.how) { parts.how = carry.how; parts.quantile = carry.quantile; parts.per = carry.per; }
       if (!parts.by.length) parts.by = carry.by.filter((b) => !mine.has(b));
       if (!parts.rank) parts.rank = carry.rank;
       if (!parts.threshold) parts.threshold = carry.threshold;
