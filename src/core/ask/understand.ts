@@ -440,8 +440,9 @@ export function understand({ question, now, live, previous }: UnderstandInput): 
   }
   // "why" asks for the reason.
   words.forEach((w, i) => {
-    if (w === 'why' && labels.includes('reason') && !parts.by.includes('reason')) {
-      parts.by.push('reason');
+    const cause = ['reason', 'error_type'].find((l) => labels.includes(l));
+    if (w === 'why' && cause && !parts.by.includes(cause)) {
+      parts.by.push(cause);
       used.add(i);
     }
   });
