@@ -125,6 +125,8 @@ function singleCases(): Case[] {
     ['how many type conversion errors in prod', { has: [`${count(E.errorsByType.type_conversion, 'errors')} (ecommerce_orders/prod)`] }],
     ['how many future timestamps did customer_sync see', { has: [`${count(C.errorsByType.future_timestamp, 'errors')} (customer_sync/dev)`] }],
     ['how many stage failures did billing have', { has: [`${count(2, 'errors')} (billing/staging)`] }],
+    ['errors per hour for billing', { has: [`(the increase divided by 24 hours): ${num(billing('pipeline_errors_total', {}, D) / 24)} errors/hour (billing/staging)`] }],
+    ['how many errors per minute in the last hour for billing', { has: [`(the increase divided by 60 minutes): ${num(billing('pipeline_errors_total', {}, H) / 60)} errors/minute (billing/staging)`] }],
     ['error count per pipeline today', { has: [`ecommerce_orders ${count(sum(E.errorsByType), 'errors')}`, `customer_sync ${count(sum(C.errorsByType), 'errors')}`] }],
     // ---- quality ----
     ['which quality check fails the most?', { has: [`Most rows failing quality checks`, `: ${topCheck}, ${count(errs(topCheck), 'rows')}`] }],
@@ -135,6 +137,7 @@ function singleCases(): Case[] {
     ['which check has the lowest score', { has: ['Lowest quality score', ': billing/staging/null_required, 88%'] }],
     ['what is the worst quality check for billing', { has: [': billing/staging/null_required, 88%'] }],
     ['quality score in prod', { has: [`${num(E.qualityOverall)}% (ecommerce_orders/prod)`] }],
+    ['has the quality score changed in the last hour', { has: [/^No: /, 'billing/staging 93.5% → 93.5% (+0%)'] }],
     ['what is the dq score of customer_sync', { has: [`${num(C.qualityOverall)}% (customer_sync/dev)`] }],
     ['is the quality score above 95 for billing', { has: [/^No: /, 'billing/staging 93.5%'] }],
     ['is the quality score over 99 in prod', { has: [E.qualityOverall > 99 ? /^Yes: / : /^No: /, `${num(E.qualityOverall)}%`] }],
@@ -160,12 +163,17 @@ function singleCases(): Case[] {
     ['is billing data stale', { has: [/^Yes: 1 of 1 pipeline is stale/, `billing/staging data is ${dur(ageB)} old`] }],
     ['is the data up to date in prod', { has: [/^Yes: the data is fresh/, `ecommerce_orders/prod data is ${dur(age(E))} old`], not: ['billing'] }],
     ['how fresh is customer_sync', { has: [`customer_sync/dev data is ${dur(age(C))} old`], not: ['billing'] }],
+    ['is the data older than 10 minutes', { has: [/^Yes: 1 of 3 pipelines is stale \(SLA 10 min\)/] }],
+    ['is billing older than 30 minutes', { has: [/^No: the data is fresh \(SLA 30 min\): billing\/staging data is /] }],
     ['data freshness for billing with an sla of 25 minutes', { has: [/SLA 25 min/, `billing/staging data is ${dur(ageB)} old`], not: ['STALE'] }],
     // ---- last success, last run ----
     ['when did the pipeline last succeed?', { has: [`billing/staging ${iso((w.s - 20 * MIN) / 1000)} (${dur(nowS - (w.s - 20 * MIN) / 1000)} ago)`, `ecommerce_orders/prod ${iso(E.lastSuccess)}`] }],
     ['when did billing last succeed', { has: [`billing/staging ${iso((w.s - 20 * MIN) / 1000)}`], not: ['ecommerce'] }],
     ['when was the last successful run of ecommerce_orders', { has: [`ecommerce_orders/prod ${iso(E.lastSuccess)}`] }],
     ['how long ago did customer_sync last succeed', { has: [`customer_sync/dev ${iso(C.lastSuccess)}`] }],
+    ['did the last run succeed', { has: [/^No: the last run in the last 24 hours: /, `billing/staging failed at ${iso((w.s - 5 * MIN) / 1000)} (${dur(nowS - (w.s - 5 * MIN) / 1000)} ago)`, 'customer_sync/dev succeeded at', 'ecommerce_orders/prod succeeded at'] }],
+    ['did the last run of billing fail', { has: [/^Yes: /, `billing/staging failed at ${iso((w.s - 5 * MIN) / 1000)}`], not: ['ecommerce'] }],
+    ['was the last run of ecommerce_orders successful', { has: [/^Yes: /, 'ecommerce_orders/prod succeeded at'] }],
     ['how long did the last billing run take', { has: [`8.25 s (billing/staging)`] }],
     ['how many rows did the last billing run load', { has: [`${count(500, 'rows')} (billing/staging)`] }],
     ['how long did the last run take?', { has: [`billing/staging 8.25 s`] }],
@@ -186,6 +194,8 @@ function singleCases(): Case[] {
     ['p90 of transform for billing', { has: [`p90 stage duration`, `${dur(quantile(0.9, obs('transform', D)))} (transform)`] }],
     ['how many times did the extract stage run for billing in the last hour', { has: [`Stage duration observations`, `${obs('extract', H).length} (extract)`] }],
     ['did the transform stage get slower for billing in the last hour', { has: [/^No: /, `transform ${dur(0.2)} → ${dur(0.2)} (+0%)`] }],
+    ['total time spent in the load stage for billing', { has: [`Total stage duration`, `${dur(obs('load', D).reduce((a, b) => a + b, 0))} (load)`] }],
+    ['how many executions of the extract stage for billing', { has: [`${obs('extract', D).length} (extract)`] }],
     // ---- output size ----
     ['how big is the output?', { has: ['billing/staging/orders 3 MiB', `ecommerce_orders/prod/orders ${kib(E.outputBytes)}`] }],
     ['output size for billing', { has: ['3 MiB (billing/staging/orders)'] }],
@@ -199,6 +209,7 @@ function singleCases(): Case[] {
     ['how many kafka messages were consumed in the last hour', { has: ['3,900 messages in all; orders 3,000 messages, payments 900 messages'] }],
     ['messages per topic', { has: ['9,200 messages in all; orders 8,000 messages, payments 1,200 messages'] }],
     ['lag for payments', { has: ['50 messages (payments/etl)'] }],
+    ['is the lag going up in the last hour', { has: [/^Yes: /, 'orders/etl grew the most', 'payments/etl 50 messages → 50 messages (+0%)'] }],
     ['kafka lag in the orders topic', { has: ['1,700 messages (orders/etl)'] }],
     // ---- ML ----
     ['Is the model confidence dropping in the last hour?', { has: [/^Yes: /, 'churn/v2 dropped the most', 'churn/v2 0.9 → 0.84 (-6.7%)'] }],
@@ -224,6 +235,7 @@ function singleCases(): Case[] {
     ['airflow task runs by outcome', { has: ['failed 1 run, success 25 runs, up_for_retry 3 runs'] }],
     ['how many airflow tasks succeeded for reporting', { has: ['4 runs (reporting)'] }],
     ['which task failed', { has: ['1 run (load)'] }],
+    ['which dag is slowest', { has: ['No mean Airflow task duration in the last 24 hours.'] }],
     // ---- a metric outside the catalog ----
     ['what is my_job_rows_total by host?', { has: ['340 in all; alpha 300, beta 40'] }],
     ['my_job_rows_total in the last 30 minutes', { has: ['in the last 30 minutes: 180'] }],
@@ -233,6 +245,7 @@ function singleCases(): Case[] {
     ['any problems?', { has: [/^Yes: /, 'PipelineQualityLow (warning) for billing/staging'] }],
     ['is everything ok', { has: [/^No: /, 'PipelineRunsFailing'] }],
     ['are any alerts firing', { has: [/^Yes: /, 'LogsStale'] }],
+    ['is the pipeline broken', { has: [/^Yes: /, 'PipelineRunsFailing'] }],
     // ---- windows in other words ----
     ['how many runs failed since yesterday', { has: [`since yesterday 00:00 UTC: ${count(runs('failed', todayS + D), 'runs')} (billing/staging)`] }],
     ['errors this week for billing', { has: [/this week \(since Monday 00:00 UTC\)/, `${count(billing('pipeline_errors_total', {}, weekS), 'errors')} (billing/staging)`] }],
@@ -243,6 +256,22 @@ function singleCases(): Case[] {
     ['how many runs failed yesterday', failedYesterday > 0 ? { has: [`yesterday (00:00 to 24:00 UTC): ${count(failedYesterday, 'runs')}`] } : { has: [/^No runs \(status failed\) yesterday \(00:00 to 24:00 UTC\)\.$|yesterday \(00:00 to 24:00 UTC\): 0 runs/] }],
     ['is the lag above 1000 messages for orders', { has: [/^Yes: /, 'orders/etl 1,700 messages'] }],
     ['what is the p95 of pipeobs_kafka_message_latency_seconds', { has: ['No p95 Kafka message latency in the last 24 hours.'] }],
+    // ---- shares ----
+    ['what is the success rate of runs', { has: [`billing/staging ${num((100 * runs('success', D)) / (runs('success', D) + runs('failed', D)))}% (${runs('success', D)} of ${runs('success', D) + runs('failed', D)} runs)`, `ecommerce_orders/prod 100% (${E.runs} of ${E.runs} runs)`] }],
+    ['failure rate by pipeline', { has: [`billing ${num((100 * runs('failed', D)) / (runs('success', D) + runs('failed', D)))}%`, 'customer_sync 0%'] }],
+    ['is the success rate above 50% for billing', { has: [/^Yes: /, `billing/staging ${num((100 * runs('success', D)) / (runs('success', D) + runs('failed', D)))}%`] }],
+    ['what is the error rate', { has: [`ecommerce_orders/prod ${num((100 * sum(E.errorsByType)) / E.rowsExtracted)}% (${num(sum(E.errorsByType))} of ${num(E.rowsExtracted)} rows)`] }],
+    ['what percentage of rows were quarantined', { has: [`customer_sync/dev ${num((100 * sum(C.quarantinedByReason)) / C.rowsExtracted)}% (${num(sum(C.quarantinedByReason))} of ${num(C.rowsExtracted)} rows)`] }],
+    // ---- side by side, and what the server has ----
+    ['how many runs succeeded vs failed', { has: [`failed ${count(runs('failed', D), 'runs')}, success ${count(runs('success', D) + E.runs + C.runs, 'runs')}`] }],
+    ['compare prod and staging errors', { has: [`prod ${count(sum(E.errorsByType), 'errors')}, staging ${count(72, 'errors')}`] }],
+    ['list the pipelines', { has: ['Pipelines with data in the last 24 hours: billing, customer_sync, ecommerce_orders (3).'] }],
+    ['which environments are there', { has: ['Environments with data in the last 24 hours: dev, prod, staging (3).'] }],
+    ['how many stages are there', { has: ['Stages with data in the last 24 hours: extract, load, quality, transform (4).'] }],
+    // ---- exclusions ----
+    ['errors not in prod', { has: [`environment not prod`, `${count(errTotal - sum(E.errorsByType), 'errors')} in all`], not: ['ecommerce_orders'] }],
+    ['how many rows were loaded for pipelines other than billing', { has: [`pipeline name not billing`, `${count(E.rowsLoaded + C.rowsLoaded, 'rows')} in all`], not: ['billing/'] }],
+    ['how many rows were dropped', { has: [`Rows quarantined in the last 24 hours: ${count(qTotal, 'rows')} in all`] }],
     // ---- typos, lower and upper case, no question mark ----
     ['how many rows were porcessed in the last hour', { has: [`${count(loaded(H), 'rows')} in all`, 'I read "porcessed" as "processed"'] }],
     ['wat is the qualty score', { has: ['billing/staging 93.5%'] }],
@@ -272,6 +301,9 @@ function singleCases(): Case[] {
     ['how many rows and errors were there', { refuse: { names: ['"rows"'] } }],
     ['how many rows were processed between 10:00 and 11:00', { refuse: { names: ['10:00, 11:00'] } }],
     ['errors in 2025', { refuse: { names: ['"2025"'] } }],
+    ['how many more errors than yesterday', { refuse: { names: ['"than"'] } }],
+    ['what was the first quality score today', { refuse: { names: ['"first"'] } }],
+    ['what happened in the last hour', { refuse: {} }],
   ];
 }
 
@@ -318,6 +350,16 @@ function conversations(): Case[][] {
       ['is the kafka lag growing in the last hour', { has: [/^Yes: /] }],
       ['what about payments?', { has: [/^No: /, 'payments/etl 50 messages → 50 messages (+0%)'] }],
       ['and orders?', { has: [/^Yes: /, 'orders/etl 800 messages → 1,700 messages (+112.5%)'] }],
+    ],
+    [
+      ['is the data fresh?', { has: [/^No: 1 of 3 pipelines is stale \(SLA 15 min\)/] }],
+      ['and for billing with an sla of 30 minutes', { has: [/^Yes: the data is fresh \(SLA 30 min\): billing\/staging data is [\d.]+ min old\.$/] }],
+      ['what about ecommerce_orders?', { has: [/^Yes: the data is fresh \(SLA 30 min\): ecommerce_orders\/prod data is /], not: ['billing'] }],
+    ],
+    [
+      ['how many airflow tasks failed in the last 2 hours', { has: ['1 run (etl_daily)'] }],
+      ['and retried?', { has: ['in the last 2 hours: 3 runs in all; etl_daily 2 runs, reporting 1 run'] }],
+      ['by task', { has: ['in the last 2 hours: 3 runs in all; load 2 runs, render 1 run'] }],
     ],
     [
       ['how many kafka messages were consumed in the last hour', { has: ['3,900 messages in all'] }],

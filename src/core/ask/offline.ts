@@ -107,12 +107,12 @@ async function fetchLive(client: VmClient, question: string, now: Date): Promise
 
 export function understood(p: Parts): Understood {
   return {
-    what: p.health ? 'health' : p.concept?.id ?? null,
+    what: p.health ? 'health' : p.list ? 'list' : p.concept?.id ?? null,
     metric: p.concept?.metric ?? null,
     how: p.how,
     quantile: p.quantile,
     filters: Object.fromEntries(p.filters.map((f) => [f.label, f.values])),
-    by: p.by,
+    by: p.list ? [p.list] : p.by,
     rank: p.rank,
     window: p.window ? { seconds: p.window.seconds, phrase: p.window.phrase } : null,
     threshold: p.threshold ? { op: p.threshold.op, value: p.threshold.value } : null,
@@ -172,7 +172,7 @@ export async function answerOffline(question: string, ctx: OfflineContext, sessi
   const at = p.window?.endsAt ?? nowAt;
   const base = (q: PlannedQuery[], results: QueryData[], answer: string): OfflineAnswer => {
     if (session) session.previous = p;
-    return { answered: true, intent: p.health ? 'health' : p.concept!.id, queries: q.map((x) => ({ ...x, time: at.toISOString() })), results, understood: understood(p), readings: [], answer: withCorrections(p, answer) };
+    return { answered: true, intent: p.health ? 'health' : p.list ? 'list' : p.concept!.id, queries: q.map((x) => ({ ...x, time: at.toISOString() })), results, understood: understood(p), readings: [], answer: withCorrections(p, answer) };
   };
 
   if (p.health) {
@@ -182,6 +182,15 @@ export async function answerOffline(question: string, ctx: OfflineContext, sessi
     const h = await evaluateRules(client, rules, nowAt);
     const askedOk = /\b(ok|okay|fine|alright|good|healthy|green|working|well|right)\b/.test(normalize(question)) && !/\b(wrong|broken|problems?|issues?|alerts?|firing)\b/.test(normalize(question));
     return base(h.queries, h.results, renderHealth(h, askedOk));
+  }
+  if (!p.concept && p.list && !p.unknown.length) {
+    const w = p.window ?? lastWindow(86_400);
+    const labelWord = LABEL_WORDS[p.list]?.[1] ?? p.list;
+    const promql = `count by (${p.list}) (last_over_time(${CATALOG_MATCH.slice(0, -1)},${p.list}!=""}[${w.range}]))`;
+    const d = await client.query(promql, at);
+    const values = vec(d).map((x) => x.metric[p.list!]).filter(Boolean).sort();
+    const answer = values.length ? `${cap(labelWord)} with data ${w.phrase}: ${values.join(', ')} (${values.length}).` : `No ${labelWord} had data ${w.phrase}.`;
+    return base([{ promql, what: `values of ${p.list}` }], [d], answer);
   }
   if (!p.concept) {
     const near = nearestConcepts(question);
@@ -211,12 +220,12 @@ export async function answerOffline(question: string, ctx: OfflineContext, sessi
     const rows = f.rows;
     const filt = describeFilters(p, p.concept);
     let answer: string;
-    if (rows.length === 0) answer = `No run${filt} reported its freshness or a success in the last ${secs(lookback)}: the data's age is unknown.`;
+    if (rows.length === 0) answer = `No run${filt} reported its freshness or a success ${(p.window ?? lastWindow(86_400)).phrase}: the data's age is unknown.`;
     else {
       const stale = rows.filter((r) => r.status !== 'ok');
       const one = (r: (typeof rows)[number]) => `${r.pipeline_name}/${r.environment} ${r.data_age_seconds === null ? (r.status === 'NO SUCCESS' ? 'has no successful run' : 'age unknown') : `data is ${secs(r.data_age_seconds)} old`}${r.status === 'STALE' ? ' (STALE)' : r.status === 'NO SUCCESS' ? ' (NO SUCCESS)' : ''}`;
       // "Is it stale?" and "is it fresh?" get opposite yes/no for the same data.
-      const askedStale = /\b(stale|outdated|old|behind)\b/.test(normalize(question));
+      const askedStale = /\b(stale|outdated|old|older|behind)\b/.test(normalize(question));
       const yes = !p.yesno ? '' : (stale.length > 0) === askedStale ? 'Yes: ' : 'No: ';
       const head = `${yes}${stale.length === 0 ? `${yes ? 'the' : 'The'} data is fresh` : `${stale.length} of ${rows.length} pipeline${rows.length > 1 ? 's' : ''} ${stale.length > 1 ? 'are' : 'is'} stale`}`;
       answer = `${head} (SLA ${secs(sla)}): ${rows.map(one).join(', ')}.`;
@@ -224,29 +233,13 @@ export async function answerOffline(question: string, ctx: OfflineContext, sessi
     return base(f.queries.map((q) => ({ promql: q, what: q.includes('freshness') ? 'freshness at load' : 'last successful run' })), f.results, answer);
   }
 
-  if (p.concept.kind === 'log_error_rate') {
-    const w = p.window ?? lastWindow(86_400);
-    const m = matchers(p, p.concept);
-    const s = m.length ? `{${m.join(',')}}` : '';
-    const qs = [
-      { promql: `sum by (component) (increase(pipeobs_logs_error_lines_total${s}[${w.range}]))`, what: 'error lines per component' },
-      { promql: `sum by (component) (increase(pipeobs_logs_lines_total${s}[${w.range}]))`, what: 'log lines per component' },
-    ];
-    const results = await Promise.all(qs.map((q) => client.query(q.promql, at)));
-    const e = new Map(vec(results[0]).map((r) => [r.metric.component, r.value]));
-    const rows = vec(results[1]).filter((r) => r.value > 0).map((r) => ({ c: r.metric.component, lines: r.value, errors: e.get(r.metric.component) ?? 0 }));
-    rows.sort((a, b) => b.errors / b.lines - a.errors / a.lines || (a.c < b.c ? -1 : 1));
-    const answer = rows.length === 0
-      ? `No log lines were read by monitor-logs ${w.phrase}.`
-      : `Log error rate ${w.phrase} (lines at ERROR or above): ${rows.map((r) => `${r.c} ${fmt((100 * r.errors) / r.lines, 2)}% (${fmt(Math.round(r.errors))} of ${fmt(Math.round(r.lines))} lines)`).join(', ')}.`;
-    return base(qs, results, answer);
-  }
-
   const plan: Plan | NotPossible = planParts(p, now);
   if ('problem' in plan) return refusal(p, plan.problem, plan.readings);
   const results = await Promise.all(plan.queries.map((q) => client.query(q.promql, at)));
   return base(plan.queries, results, plan.render(results, at));
 }
+
+const cap = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
 function withCorrections(p: Parts, answer: string): string {
   if (!p.corrections.length) return answer;

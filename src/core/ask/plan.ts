@@ -6,6 +6,7 @@
  * "average" of a counter) is refused with the readings it can give.
  */
 import type { Concept } from './concepts.js';
+import { CATALOG } from '../metrics/catalog.js';
 import type { Parts } from './understand.js';
 import { durationWords, lastWindow, type Window } from './words.js';
 import type { QueryData } from '../victoria/client.js';
@@ -106,6 +107,8 @@ export function rankLabels(p: Parts, c: Concept): string[] {
   return p.by.length ? p.by : c.rankBy ?? c.identity ?? [];
 }
 
+const CATALOG_LABELS = new Map(CATALOG.map((m) => [m.name, m.labels]));
+
 const sel = (m: string[]) => (m.length ? `{${m.join(',')}}` : '');
 
 /** How the filters read in an answer: "stage load, environment prod". */
@@ -139,8 +142,12 @@ function refuse(p: Parts, c: Concept, why: string, alternatives: Partial<Parts>[
   return { problem: why, readings: alternatives.map((a) => ({ ...p, ...a })) };
 }
 
-export function planParts(p: Parts, now: Date): Plan | NotPossible {
-  const c = p.concept!;
+export function planParts(parts: Parts, now: Date): Plan | NotPossible {
+  const c = parts.concept!;
+  // A share defines its own sides ("success" is the numerator of the success rate, not a filter), and
+  // "rate" is part of its name, not a per-second rate.
+  const own = new Set(c.ratio ? [...Object.keys(c.ratio.of.match), ...Object.keys(c.ratio.over.match)] : []);
+  const p: Parts = c.ratio ? { ...parts, filters: parts.filters.filter((f) => !own.has(f.label)), how: parts.how === 'rate' ? null : parts.how } : parts;
   const w: Window = p.window ?? lastWindow(86_400);
   const r = w.range;
   const m = matchers(p, c);
@@ -214,13 +221,14 @@ export function planParts(p: Parts, now: Date): Plan | NotPossible {
         .sort((a, b) => b.change - a.change || (a.k < b.k ? -1 : 1));
       if (moves.length === 0) return `There is not enough data to compare ${c.noun}${filt} ${w.phrase} with ${beforeLabel}.`;
       const asked = p.trend ?? 'up';
-      const hit = moves.filter((x) => x.dir === asked);
+      const hit = moves.filter((x) => (asked === 'any' ? x.dir !== 'steady' : x.dir === asked));
       if (asked === 'down') hit.reverse();
+      if (asked === 'any') hit.sort((a, b) => Math.abs(b.change) - Math.abs(a.change));
       const pctOf = (x: { change: number }) => (Number.isFinite(x.change) ? `${x.change >= 0 ? '+' : ''}${fmt(100 * x.change, 1)}%` : 'from 0');
       const one = (x: (typeof moves)[number]) => `${moves.length > 1 || groups.length ? `${x.k} ` : ''}${show(x.before)} → ${show(x.now)} (${pctOf(x)})`;
       const seconds = c.unit === 'seconds';
-      const moved = asked === 'up' ? (seconds ? 'got slower' : c.higherIsBetter ? 'rose' : 'grew') : seconds ? 'got faster' : c.higherIsBetter ? 'dropped' : 'fell';
-      const notMoved = asked === 'up' ? (seconds ? 'did not get slower' : 'did not grow') : seconds ? 'did not get faster' : 'did not drop';
+      const moved = asked === 'any' ? 'changed' : asked === 'up' ? (seconds ? 'got slower' : c.higherIsBetter ? 'rose' : 'grew') : seconds ? 'got faster' : c.higherIsBetter ? 'dropped' : 'fell';
+      const notMoved = asked === 'any' ? 'did not change by more than 5%' : asked === 'up' ? (seconds ? 'did not get slower' : 'did not grow') : seconds ? 'did not get faster' : 'did not drop';
       const many = moves.length > 1;
       const subject = `${p.yesno ? c.noun : cap(c.noun)}${filt}`;
       const verdict = hit.length === 0
@@ -242,6 +250,16 @@ export function planParts(p: Parts, now: Date): Plan | NotPossible {
         const before = `sum${by} (increase(${c.metric}${s}[${r}] offset ${r}))`;
         return trendPlan(now, before, `${c.noun} ${w.phrase}`, `the ${w.phrase.replace(/^in the last |^in /, '')} before`, (x) => withUnit(x, c.unit, null));
       }
+      if (how === 'rate' && p.per) {
+        const name = p.per === 60 ? 'minute' : p.per === 3600 ? 'hour' : 'day';
+        const n = w.seconds / p.per;
+        const promql = order(`sum${by} (increase(${c.metric}${s}[${r}])) / ${Number(n.toFixed(6))}`);
+        const show = (x: number) => `${fmt(x, 2)} ${c.unit || 'per'}/${name}`.replace(' per/', '/');
+        return {
+          queries: [{ promql, what: `${c.noun} per ${name}` }],
+          render: ([d]) => answerRows(vec(d), `${c.noun} per ${name}`, show, false, `${w.phrase} (the increase divided by ${fmt(n, 2)} ${name}${n === 1 ? '' : 's'})`),
+        };
+      }
       const rate = how === 'rate';
       const promql = order(`sum${by} (${rate ? 'rate' : 'increase'}(${c.metric}${s}[${r}]))`);
       const show = (x: number) => withUnit(x, c.unit, rate ? 'rate' : null);
@@ -250,12 +268,15 @@ export function planParts(p: Parts, now: Date): Plan | NotPossible {
         render: ([d]) => {
           const rows = vec(d).filter((x) => ranked || p.by.length ? true : x.value !== 0 || vec(d).length === 1);
           if (p.threshold) return thresholdVerdict(rows, show, c.noun);
-          return answerRows(rows, rate ? `${c.noun} per second` : c.noun, show, !rate && !ranked && !(p.by.length > 0 && false));
+          // VictoriaMetrics' rate() divides by the time between the samples it uses, not by the whole window.
+          return answerRows(rows, rate ? `${c.noun} per second` : c.noun, show, !rate && !ranked, rate ? `${w.phrase} (rate() between the first and last samples of the window)` : w.phrase);
         },
       };
     }
     case 'gauge': {
       const fn = how === 'max' ? 'max_over_time' : how === 'min' ? 'min_over_time' : how === 'avg' ? 'avg_over_time' : 'last_over_time';
+      // A level that is already per second ("messages/s"): its rate is the level itself.
+      if (how === 'rate' && c.unit.endsWith('/s')) return planParts({ ...p, how: 'latest' }, now);
       if (how === 'rate' || how === 'percentile' || how === 'when') {
         return refuse(p, c, `${c.noun} is a level measured at each run or line: it has no ${how === 'rate' ? 'rate' : how === 'percentile' ? 'percentiles' : 'time of its own'}`, [{ how: 'latest' }, { how: 'max' }]);
       }
@@ -320,6 +341,64 @@ export function planParts(p: Parts, now: Date): Plan | NotPossible {
           const show = (t: number) => `${new Date(Math.floor(t) * 1000).toISOString().replace(/\.000Z$/, 'Z')} (${secs(Math.max(0, at.getTime() / 1000 - t))} ago)`;
           if (p.threshold) return thresholdVerdict(rows.map((x) => ({ ...x, value: at.getTime() / 1000 - x.value })), secs, `time since the ${c.noun}`);
           return `The ${c.noun}${filt}: ${list(rows, groups, show)}.`;
+        },
+      };
+    }
+    case 'last_status': {
+      // The status whose counter moved last is how the last run ended (a counter that never moved is left out).
+      const m = sel(matchers({ ...p, filters: p.filters.filter((f) => f.label !== 'status') }, c));
+      const promql = `max by (pipeline_name, environment, status) (tlast_change_over_time(${c.metric}${m}[${r}]) and (increase(${c.metric}${m}[${r}]) > 0))`;
+      const asked = p.filters.find((f) => f.label === 'status')?.values[0] ?? null;
+      const filt0 = describeFilters({ ...p, filters: p.filters.filter((f) => f.label !== 'status') }, c);
+      return {
+        queries: [{ promql, what: 'time of the last change of each run status' }],
+        render: ([d], at) => {
+          const last = new Map<string, { status: string; t: number }>();
+          for (const x of vec(d)) {
+            const k = key(x.metric, ['pipeline_name', 'environment']);
+            if (!last.has(k) || x.value > last.get(k)!.t) last.set(k, { status: x.metric.status, t: x.value });
+          }
+          if (last.size === 0) return `No run${filt0} ended ${w.phrase}.`;
+          const verb = (s: string) => (s === 'success' ? 'succeeded' : s === 'failed' ? 'failed' : s === 'abandoned' ? 'was abandoned' : `ended ${s}`);
+          const when = (t: number) => `${new Date(Math.floor(t) * 1000).toISOString().replace(/\.000Z$/, 'Z')} (${secs(Math.max(0, at.getTime() / 1000 - t))} ago)`;
+          const list = [...last].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([k, v]) => `${k} ${verb(v.status)} at ${when(v.t)}`).join('; ');
+          const yes = p.yesno && asked ? ([...last.values()].every((v) => v.status === asked) ? 'Yes: ' : 'No: ') : '';
+          return `${yes}${yes ? 'the' : 'The'} last run${filt0} ${w.phrase}: ${list}.`;
+        },
+      };
+    }
+    case 'ratio': {
+      const ratio = c.ratio!;
+      if (how && !['latest', 'total', 'count', 'avg'].includes(how)) {
+        return refuse(p, c, `${c.noun} is a share over the window: it has no ${how === 'percentile' ? 'percentiles' : how === 'rate' ? 'rate' : how === 'trend' ? 'trend here' : how === 'when' ? 'time of its own' : 'maximum or minimum'}`, [{ how: null }]);
+      }
+      // The question's filters apply to each side that has the label; each side keeps its own matchers.
+      const side = (x: { metric: string; match: Record<string, string> }) => {
+        const labels = CATALOG_LABELS.get(x.metric) ?? [];
+        const own = Object.entries(x.match).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
+        const asked = matchers({ ...p, filters: p.filters.filter((f) => labels.includes(f.label)) }, { ...c, defaults: {}, fixed: {} });
+        return sel([...own, ...asked]);
+      };
+      const of = `sum${by} (increase(${ratio.of.metric}${side(ratio.of)}[${r}]))`;
+      const over = `sum${by} (increase(${ratio.over.metric}${side(ratio.over)}[${r}]))`;
+      const show = (x: number) => `${fmt(x, 2)}%`;
+      return {
+        queries: [
+          { promql: of, what: `numerator of the ${c.noun}` },
+          { promql: over, what: `denominator of the ${c.noun}` },
+        ],
+        render: ([dOf, dOver]) => {
+          const part = new Map(vec(dOf).map((x) => [key(x.metric, groups), x.value]));
+          const rows = vec(dOver).filter((x) => x.value > 0).map((x) => ({ metric: x.metric, value: (100 * (part.get(key(x.metric, groups)) ?? 0)) / x.value, n: part.get(key(x.metric, groups)) ?? 0, of: x.value }));
+          const detail = new Map(rows.map((x) => [key(x.metric, groups), `(${fmt(Math.round(x.n))} of ${fmt(Math.round(x.of))} ${ratio.unit})`]));
+          const withDetail = (r: Row) => `${show(r.value)} ${detail.get(key(r.metric, groups)) ?? ''}`.trim();
+          // "Log error rate (lines at ERROR or above; component kafka)": one pair of brackets.
+          const subject = c.noun.endsWith(')') && filt ? `${c.noun.slice(0, -1)}; ${filt.slice(2)}` : `${c.noun}${filt}`;
+          if (rows.length === 0) return `${cap(subject)} ${w.phrase}: nothing to divide by (no ${ratio.unit} counted).`;
+          if (p.threshold) return thresholdVerdict(rows, show, c.noun);
+          if (dir) return answerRows(rows, c.noun, show, false);
+          const sorted = sortRows(rows, groups);
+          return `${cap(subject)} ${w.phrase}: ${sorted.map((x) => `${groups.length ? `${key(x.metric, groups)} ` : ''}${withDetail(x)}`).join(', ')}.`;
         },
       };
     }

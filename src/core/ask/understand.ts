@@ -39,9 +39,13 @@ export interface Parts {
   unknownValues: { label: string; value: string; nearest: string[] }[];
   followUp: boolean;
   /** The direction a trend question asks about: "dropping" is down, "growing" and "slower" up. */
-  trend: 'up' | 'down' | null;
+  trend: 'up' | 'down' | 'any' | null;
   /** "worst"/"best": ranked by what is good for the measure, not by its size. */
   goodRank: boolean;
+  /** "per hour": a rate given per this many seconds, as the increase over the window divided by them. */
+  per: number | null;
+  /** "which pipelines are there?": the label whose values are listed. */
+  list: string | null;
   /** Other concepts the words could name, best first. */
   alternatives: Concept[];
 }
@@ -56,7 +60,7 @@ export interface Live {
 }
 
 /** Words that carry no part of the question on their own. */
-const FILLER = new Set(`a an the of in on at to for from by with and or but how many much me show tell give list i we our my us you your did do does done has have had was were be been being is are am there any anything this that these those it its so far please can could would should will get got see let know what which who whose where whats all across number amount value values some about just currently right now also same then ok okay well again thing things been there here into out up down as per each every than than if whether ever yet still only much more one ones do currently
+const FILLER = new Set(`a an the of in on at to for from by with and or but how many much me show tell give list i we our my us you your did do does done has have had was were be been being is are am there any anything this that these those it its so far please can could would should will get got see let know what which who whose where whats all across number amount value values some about just currently right now also same then ok okay well again thing things been there here into out up down as per each every if whether ever yet still only much more one ones do currently
 lately recently removed dropped found seen had happen happened happening occur occurred occurring produce produced made make making go going went come came doing data pipeline pipelines etl system systems job jobs were our their them they overall give gave report reporting look like looks value figure figures stat stats statistic statistics metric metrics measure measured use uses using consume consumed spend read wat wht waht hwo whta teh hte pls plz because due caused common frequent often frequently usual usually please kindly quick quickly summary summarize okay hey hi hello yo time times tell show display print return returned value number count write wrote written emit emitted`.split(/\s+/));
 
 const HOW_WORDS: [RegExp, How][] = [
@@ -67,7 +71,7 @@ const HOW_WORDS: [RegExp, How][] = [
   [/^(minimum|min)$/, 'min'],
   [/^(current|currently|latest|now|present|newest|right-now)$/, 'latest'],
   [/^(when|what-time)$/, 'when'],
-  [/^(trend|trending|slower|dropping|drop|dropped|falling|fell|declining|decreasing|decreased|increasing|increased|growing|grew|grow|rising|rose|changed|change|changing|worse|worsening|better|improving|improved|degrading|degraded|regressed|regression|regressing|slowing|sliding)$/, 'trend'],
+  [/^(trend|trending|slower|dropping|drop|falling|fell|declining|decreasing|decreased|increasing|increased|growing|grew|grow|rising|rose|changed|change|changing|worse|worsening|better|improving|improved|degrading|degraded|regressed|regression|regressing|slowing|sliding)$/, 'trend'],
 ];
 
 const SUPERLATIVE: Record<string, { rank: 'top' | 'bottom'; base?: string; good?: boolean }> = {
@@ -79,7 +83,7 @@ const SUPERLATIVE: Record<string, { rank: 'top' | 'bottom'; base?: string; good?
 
 const HEALTH = [
   /\b(anything|something|what is|what|whats) (wrong|broken|off|failing|bad|on fire)\b/, /\bany (problem|problems|issue|issues|trouble|alert|alerts|incident|incidents)\b/, /\b(everything|all|things|it) (ok|okay|fine|alright|good|healthy|green|working)\b/,
-  /\b(health|healthy|healthcheck|alerts?|alerting|firing)\b/, /\bhow are (things|we doing|the pipelines|my pipelines)\b/, /\bshould i (worry|be worried)\b/, /\bstatus of (the |my )?(system|pipelines|stack)\b/, /\ball good\b/, /\bproblems?\b$/, /\bis (it|everything) (all )?(right|well)\b/,
+  /\b(health|healthy|healthcheck|alerts?|alerting|firing)\b/, /\b(pipelines?|system|stack|anything|something|everything) (is |are )?(broken|down|failing)\b/, /\bhow are (things|we doing|the pipelines|my pipelines)\b/, /\bshould i (worry|be worried)\b/, /\bstatus of (the |my )?(system|pipelines|stack)\b/, /\ball good\b/, /\bproblems?\b$/, /\bis (it|everything) (all )?(right|well)\b/,
 ];
 const YESNO_START = /^(and )?(is|are|did|does|do|has|have|was|were|any|can|should|will|were)\b/;
 const FOLLOW_UP_START = /^(and|what about|how about|same for|same but|also|now for|then for|ok and|and what about|and for|and in|and by|what of)\b/;
@@ -95,6 +99,7 @@ function vocabulary(live: Live): Set<string> {
     for (const w of x.toLowerCase().split(/[_\s-]+/)) if (w.length > 3) v.add(w);
   }
   for (const w of Object.keys(SUPERLATIVE)) v.add(w);
+  for (const w of STRUCTURE) v.add(w);
   for (const labels of live.labelsOf?.values() ?? []) for (const l of labels) v.add(l);
   for (const w of ['average', 'mean', 'rate', 'throughput', 'total', 'maximum', 'minimum', 'current', 'latest', 'when', 'trend', 'slower', 'dropping', 'growing', 'increasing', 'decreasing', 'percentile', 'wrong', 'broken', 'problems', 'issues', 'healthy', 'alerts', 'fresh', 'stale', 'why', 'which', 'between', 'compare', 'second', 'minute', 'hour', 'change', 'changed']) v.add(w);
   return v;
@@ -144,8 +149,12 @@ function scoreConcepts(stems: string[], idx: number[], candidates: readonly Conc
       for (let i = m.start; i < m.end; i++) covered.add(idx[i]);
       score += weight;
     }
-    // Words that name one of its labels ("dag", "topic") tip a tie its way.
+    // Words that name one of its labels ("dag", "topic") tip a tie its way; a system it is not about
+    // ("airflow" for a pipeline stage, "dag" for a stage duration) weighs against it.
     if (score > 0) for (const label of c.labels) if (LABEL_STEMS.some(([l, ws]) => l === label && ws.length === 1 && stems.includes(ws[0]))) score += 0.25;
+    if (score > 0) {
+      for (const [word, prefix, label] of DOMAINS) if (stems.includes(word) && !c.metric.startsWith(prefix) && !(label && c.labels.includes(label))) score -= 1;
+    }
     if (score > 0) scored.push({ concept: c, score, covered });
   }
   return scored.sort((a, b) => b.score - a.score);
@@ -157,6 +166,14 @@ export interface UnderstandInput {
   live: Live;
   previous?: Parts | null;
 }
+
+const CATALOG_LABEL_SET = new Set(CATALOG.flatMap((m) => m.labels));
+
+/** Words that name a system or one of its labels, with the metric prefix that system's metrics share. */
+const DOMAINS: [string, string, string | null][] = [
+  ['airflow', 'pipeobs_airflow', null], ['dag', 'pipeobs_airflow', 'dag_id'], ['kafka', 'pipeobs_kafka', null], ['topic', 'pipeobs_kafka', 'topic'],
+  ['llm', 'pipeobs_llm', 'model'], ['openai', 'pipeobs_llm', null],
+];
 
 /** Stems of the words that name each label. */
 const LABEL_STEMS: [string, string[]][] = Object.entries(LABEL_WORDS).flatMap(([label, ws]) => ws.map((w) => [label, phraseStems(w)] as [string, string[]]));
@@ -175,7 +192,7 @@ export function understand({ question, now, live, previous }: UnderstandInput): 
 
   const parts: Parts = {
     concept: null, how: null, quantile: null, filters: [], by: [], rank: null, window, threshold, yesno: yesnoWords, health,
-    corrections: [], unknown: [], unknownValues: [], followUp: false, trend: null, goodRank: false, alternatives: [],
+    corrections: [], unknown: [], unknownValues: [], followUp: false, trend: null, goodRank: false, per: null, list: null, alternatives: [],
   };
   if (health) return parts;
 
@@ -242,7 +259,14 @@ export function understand({ question, now, live, previous }: UnderstandInput): 
     }
     if (GLUE.has(w)) return;
     // A value of a pipeline or environment ("the last billing run") does not break a phrase.
-    if (valueWords.has(w)) return;
+    if (valueWords.has(w)) {
+      // ...and the preposition before it: "the last run of billing failed" reads "last run failed".
+      if (stems.length && ['of', 'for', 'in', 'from', 'on'].includes(stems[stems.length - 1])) {
+        stems.pop();
+        idx.pop();
+      }
+      return;
+    }
     stems.push(stem(w));
     idx.push(i);
     const base = /^(slower|slowed|slowing|slowdown)$/.test(w) ? 'slow' : /^(faster|quicker|sped)$/.test(w) ? 'fast' : null;
@@ -254,11 +278,26 @@ export function understand({ question, now, live, previous }: UnderstandInput): 
   const joined = words.join(' ');
   if (/\bhow many\b|\bnumber of\b|\bcount of\b/.test(joined) && !parts.how) parts.how = 'count';
   if (/\bhow much\b/.test(joined) && !parts.how) parts.how = 'total';
-  if (/\bper (second|minute|sec|s)\b|\bhow fast\b/.test(joined)) {
+  if (/\bper (second|sec|s)\b|\bhow fast\b/.test(joined)) {
     parts.how = 'rate';
-    words.forEach((w, i) => { if (['second', 'minute', 'sec', 'fast'].includes(w) && (words[i - 1] === 'per' || words[i - 1] === 'how')) used.add(i); });
+    words.forEach((w, i) => { if (['second', 'sec', 's', 'fast'].includes(w) && (words[i - 1] === 'per' || words[i - 1] === 'how')) used.add(i).add(i - 1); });
+  }
+  // "errors per hour": the increase over the window divided by its hours.
+  const per = /\b(?:per|an|a|each|every) (minute|min|hour|hr|day)\b/.exec(joined);
+  if (per && !window?.phrase.startsWith(`in the last ${per[1]}`)) {
+    parts.how = 'rate';
+    parts.per = per[1].startsWith('m') ? 60 : per[1].startsWith('h') ? 3600 : 86_400;
+    words.forEach((w, i) => { if (w === per[1] && /^(per|an|a|each|every)$/.test(words[i - 1] ?? '')) used.add(i).add(i - 1); });
   }
   if (/\bhow long ago\b|\bwhat time\b|\bat what time\b/.test(joined)) parts.how = 'when';
+  const upDown = /\b(?:going|go|goes|gone|went|trending) (up|down)\b/.exec(joined);
+  if (upDown) {
+    parts.how = 'trend';
+    parts.trend = upDown[1] === 'up' ? 'up' : 'down';
+    words.forEach((w, i) => {
+      if ((w === 'up' || w === 'down') && /^(going|go|goes|gone|went|trending)$/.test(words[i - 1] ?? '')) used.add(i).add(i - 1);
+    });
+  }
   if (/\bgot slower\b|\bslowed down\b|\bslowing down\b|\bgetting slower\b/.test(joined)) {
     parts.how = 'trend';
     parts.trend = 'up';
@@ -274,6 +313,7 @@ export function understand({ question, now, live, previous }: UnderstandInput): 
           parts.how = 'trend';
           if (/^(slower|grow|grew|growing|increas|ris|rose|worse|worsening|degrad|regress|slowing)/.test(w)) parts.trend = 'up';
           else if (/^(drop|fall|fell|declin|decreas|sliding|improv|better)/.test(w)) parts.trend = 'down';
+          else if (/^chang/.test(w)) parts.trend = 'any';
         }
         used.add(i);
       }
@@ -288,7 +328,9 @@ export function understand({ question, now, live, previous }: UnderstandInput): 
   let scored = scoreConcepts(stems, idx, CONCEPTS);
   // A percentile is of a distribution: a count named only weakly ("the load stage") is not what is meant.
   const distribution = parts.how === 'percentile' || parts.how === 'avg' || parts.trend !== null || (threshold !== null && /\b(seconds?|secs?|minutes?|mins?|ms|hours?)\b/.test(r1));
-  if (distribution && !named && (!scored.length || (scored[0].concept.kind !== 'histogram' && scored[0].score < 1))) {
+  const carryable = Boolean(previous && !previous.health && previous.concept);
+  // With nothing named and a conversation going on, the previous measure is meant ("and with an SLA of 30 minutes").
+  if (distribution && !named && (scored.length ? scored[0].concept.kind !== 'histogram' && scored[0].score < 1 : !carryable)) {
     const hist = scored.filter((x) => x.concept.kind === 'histogram');
     const durationWords = parts.how === 'percentile' || parts.how === 'avg' || threshold !== null || /\b(slower|faster|slowed|slowing)\b/.test(joined);
     const pick = hist[0]?.concept ?? (durationWords ? CONCEPTS.find((c) => c.id === 'stage_duration') : undefined);
@@ -312,11 +354,30 @@ export function understand({ question, now, live, previous }: UnderstandInput): 
     if (concept && !named) for (const i of scored[0].covered) used.delete(i);
     concept = carry.concept;
     parts.followUp = true;
-  } else if (carry && followMarker && concept) {
+  } else if (carry && concept && (followMarker || (!named && scored[0]?.score < 1 && concept.metric === carry.concept!.metric))) {
+    // "by task" after a question about Airflow tasks: the same measure, named again in passing.
+    if (!followMarker) concept = carry.concept;
     parts.followUp = true;
   }
   parts.concept = concept;
   if (!concept) {
+    // "which pipelines are there?", "list the stages": the values of a label the catalog's metrics carry.
+    if (/\b(list|lists|exist|exists|there|have|all|show|which|what|many|names?)\b/.test(joined)) {
+      words.forEach((w, i) => {
+        if (parts.list) return;
+        for (const [label, ws] of LABEL_STEMS) {
+          if (ws.length === 1 && ws[0] === stem(w) && CATALOG_LABEL_SET.has(label) && /s$/.test(w)) {
+            parts.list = label;
+            used.add(i);
+            return;
+          }
+        }
+      });
+      if (parts.list) {
+        parts.unknown = words.filter((w, i) => !used.has(i) && isContentWord(w, null) && !/^(exist|exists|list|names?)$/.test(w));
+        return parts;
+      }
+    }
     parts.unknown = words.filter((w, i) => !used.has(i) && isContentWord(w, null));
     if (absolute) parts.unknown.unshift(absolute[0]);
     return parts;
@@ -379,8 +440,9 @@ export function understand({ question, now, live, previous }: UnderstandInput): 
   }
   // "why" asks for the reason.
   words.forEach((w, i) => {
-    if (w === 'why' && labels.includes('reason') && !parts.by.includes('reason')) {
-      parts.by.push('reason');
+    const cause = ['reason', 'error_type'].find((l) => labels.includes(l));
+    if (w === 'why' && cause && !parts.by.includes(cause)) {
+      parts.by.push(cause);
       used.add(i);
     }
   });
@@ -439,11 +501,25 @@ export function understand({ question, now, live, previous }: UnderstandInput): 
     const after = labelAt(start + len);
     if (after?.label === pick.label) for (let j = 0; j < after.len; j++) used.add(start + len + j);
   }
+  // "not in prod", "except billing", "excluding the load stage": the value is excluded.
+  const NEGATION = new Set(['not', 'except', 'excluding', 'without', 'besides', 'but']);
+  const negated = (start: number) => {
+    for (let k = start - 1; k >= Math.max(0, start - 3); k--) {
+      if (NEGATION.has(words[k]) || (words[k] === 'than' && words[k - 1] === 'other')) return k;
+      if (!['in', 'for', 'the', 'of', 'on', 'from', 'stage', 'pipeline', 'environment', 'env', 'for'].includes(words[k])) return -1;
+    }
+    return -1;
+  };
   for (const c of chosen) {
-    const f = parts.filters.find((x) => x.label === c.label);
+    const neg = negated(c.start);
+    if (neg >= 0) {
+      used.add(neg);
+      if (words[neg] === 'than') used.add(neg - 1);
+    }
+    const f = parts.filters.find((x) => x.label === c.label && Boolean(x.not) === neg >= 0);
     if (f) {
       if (!f.values.includes(c.value)) f.values.push(c.value);
-    } else parts.filters.push({ label: c.label, values: [c.value] });
+    } else parts.filters.push({ label: c.label, values: [c.value], ...(neg >= 0 ? { not: true } : {}) });
   }
 
   // A label word with a word beside it that nobody understood: a value the server does not have.
@@ -479,6 +555,15 @@ export function understand({ question, now, live, previous }: UnderstandInput): 
     }
   });
 
+  // "succeeded vs failed", "compare prod and staging": the values named are shown side by side.
+  const versus = words.findIndex((w) => /^(vs|versus|compare|compared|comparing|against)$/.test(w));
+  if (versus >= 0) {
+    const multi = parts.filters.find((f) => f.values.length > 1 && !f.not);
+    if (multi && !parts.by.includes(multi.label)) {
+      parts.by.push(multi.label);
+      used.add(versus);
+    }
+  }
   parts.unknown = words.filter((w, i) => !used.has(i) && isContentWord(w, concept));
   if (absolute) parts.unknown.unshift(absolute[0]);
 
@@ -489,7 +574,7 @@ export function understand({ question, now, live, previous }: UnderstandInput): 
     parts.filters = [...carry.filters.filter((f) => !mine.has(f.label) && labels.includes(f.label)), ...parts.filters];
     if (!parts.window) parts.window = carry.window;
     if (sameConcept) {
-      if (!parts.how) { parts.how = carry.how; parts.quantile = carry.quantile; }
+      if (!parts.how) { parts.how = carry.how; parts.quantile = carry.quantile; parts.per = carry.per; }
       if (!parts.by.length) parts.by = carry.by.filter((b) => !mine.has(b));
       if (!parts.rank) parts.rank = carry.rank;
       if (!parts.threshold) parts.threshold = carry.threshold;
@@ -505,6 +590,8 @@ export function understand({ question, now, live, previous }: UnderstandInput): 
 function isContentWord(w: string, c: Concept | null): boolean {
   // "rows" and "records" say what is counted: fine for a count of rows, not for errors or runs.
   if (/^(rows?|records?)$/.test(w)) return !c || !['rows', 'records'].includes(c.unit);
+  // The measure's own unit ("lines" of log lines, "messages" of lag) says nothing more.
+  if (c && c.unit && stem(w) === stem(c.unit)) return false;
   // A number left over ("errors in 2025", "top 5") is a part not understood, not noise.
   if (/^\d/.test(w)) return true;
   return !FILLER.has(w) && !FILLER_STEMS.has(stem(w)) && !GLUE.has(w) && !STRUCTURE.has(w) && w.length > 2;
@@ -513,7 +600,7 @@ function isContentWord(w: string, c: Concept | null): boolean {
 const FILLER_STEMS = new Set([...FILLER].map(stem));
 
 /** Words of a question's grammar that may be left over without loss. */
-const STRUCTURE = new Set(['why', 'which', 'between', 'compare', 'second', 'minute', 'hour', 'ago', 'since', 'last', 'past', 'first', 'did', 'not', 'no', 'yes', 'how', 'long', 'old', 'big', 'far', 'fast', 'slow', 'took', 'take', 'takes', 'taking', 'spent', 'spend', 'happen', 'currently', 'today', 'the', 'whole', 'far', 'end', 'right', 'good', 'bad', 'high', 'low', 'large', 'small', 'huge', 'value', 'level', 'levels', 'usage', 'used', 'being', 'them', 'data', 'in', 'for', 'on', 'of', 'from', 'about', 'by', 'per', 'each', 'every', 'across', 'and', 'or', 'with', 'without', 'over', 'under', 'during', 'within', 'at', 'to', 'into', 'through', 'after', 'before', 'while', 'out']);
+const STRUCTURE = new Set(['why', 'which', 'between', 'second', 'minute', 'hour', 'ago', 'since', 'last', 'past', 'did', 'no', 'yes', 'how', 'long', 'old', 'big', 'far', 'fast', 'slow', 'took', 'take', 'takes', 'taking', 'spent', 'spend', 'happen', 'currently', 'today', 'the', 'whole', 'far', 'end', 'right', 'good', 'bad', 'high', 'low', 'large', 'small', 'huge', 'value', 'level', 'levels', 'usage', 'used', 'being', 'them', 'data', 'in', 'for', 'on', 'of', 'from', 'about', 'by', 'per', 'each', 'every', 'across', 'and', 'or', 'with', 'over', 'under', 'during', 'within', 'at', 'to', 'into', 'through', 'out']);
 
 /** Edit distance relative to the longer word: 0 is the same word, 1 nothing in common. */
 function levenshteinRatio(a: string, b: string): number {

@@ -7,7 +7,7 @@
 import { levenshtein } from './promql.js';
 
 /** Words never part of a phrase match: "rows were quarantined" matches "row quarantined". */
-export const GLUE = new Set(['the', 'a', 'an', 'were', 'was', 'is', 'are', 'been', 'be', 'did', 'do', 'does', 'have', 'has', 'had', 'get', 'got', 'my', 'our', 'we', 'it', 'its', 'this', 'that', 'to', 'much']);
+export const GLUE = new Set(['the', 'a', 'an', 'were', 'was', 'is', 'are', 'been', 'be', 'did', 'do', 'does', 'have', 'has', 'had', 'get', 'got', 'my', 'our', 'we', 'us', 'it', 'its', 'this', 'that', 'to', 'much', 'see', 'saw', 'seen']);
 
 export interface Window {
   seconds: number;
@@ -181,15 +181,16 @@ export interface Threshold {
 
 /** "SLA 15 minutes", "under 2 seconds", "above 95", "more than 1000". */
 export function extractThreshold(q: string): { threshold: Threshold | null; rest: string } {
-  const re = new RegExp(`\\b(sla(?: of| is)?|within|under|below|less than|lower than|over|above|more than|greater than|higher than|exceed(?:s|ing)?|at least|at most)\\s+${NUM_RE}\\s*(%|percent|${UNIT_RE}|${COUNT_UNITS})?(?=\\s|$)`);
+  const re = new RegExp(`\\b(sla(?: of| is)?|within|under|below|less than|lower than|over|above|more than|greater than|higher than|older than|newer than|exceed(?:s|ing)?|at least|at most)\\s+${NUM_RE}\\s*(%|percent|${UNIT_RE}|${COUNT_UNITS})?(?=\\s|$)`);
   const m = re.exec(q);
   if (!m) return { threshold: null, rest: q };
   const word = m[1];
   const value = num(m[2]) * (m[3] && UNIT[m[3]] ? UNIT[m[3]] : 1);
-  const op: '>' | '<' = /^(over|above|more|greater|higher|exceed|at least)/.test(word) ? '>' : '<';
-  const sla = word.startsWith('sla') || word === 'within';
+  const op: '>' | '<' = /^(over|above|more|greater|higher|older|exceed|at least)/.test(word) ? '>' : '<';
+  const sla = word.startsWith('sla') || word === 'within' || word === 'older than' || word === 'newer than';
   return {
     threshold: { op, value, text: `${m[2]}${m[3] ? ` ${m[3]}` : ''}`, sla },
-    rest: `${q.slice(0, m.index)} ${q.slice(m.index + m[0].length)}`.replace(/\s+/g, ' ').trim(),
+    // "older than": the word also says what is measured (the data's age), so it stays in the question.
+    rest: `${q.slice(0, m.index)} ${/^(older|newer)/.test(word) ? 'older ' : ''}${q.slice(m.index + m[0].length)}`.replace(/\s+/g, ' ').trim(),
   };
 }
