@@ -270,6 +270,9 @@ test('bad rules: each error names the file, the rule\'s line and what is wrong (
   const missing = await runCli(['check', 'nope.parquet', '--rules', 'r.yml'], { cwd: dir });
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /cannot read nope\.parquet: no such file or directory/);
+  const noDir = await runCli(['check', 'o.csv', '--state', 'no-such-dir/o.state.json'], { cwd: dir });
+  assert.equal(noDir.code, 3);
+  assert.match(noDir.stderr, /cannot write the state file .*no-such-dir\/o\.state\.json: ENOENT/);
   const noRules = await runCli(['check', 'o.csv', '--rules', 'absent.yml'], { cwd: dir });
   assert.equal(noRules.code, 3);
   assert.match(noRules.stderr, /cannot read the rules file .*absent\.yml: no such file/);
