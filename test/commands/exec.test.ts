@@ -39,11 +39,11 @@ async function exec(pipeline: string, args: string[], opts: { env?: Record<strin
   return { ...r, doc: r.stdout ? (JSON.parse(r.stdout) as JsonCase<ExecResult>) : null, cwd };
 }
 
-const value = async (promql: string): Promise<number> => {
-  const r = await vm.queryWhen(promql, (x) => x.length > 0);
-  assert.equal(r.length, 1, `${promql} should give one series, got ${JSON.stringify(r)}`);
-  return Number(r[0].value[1]);
-};
+/**
+ * Waits until the query gives one series with the expected value (a run pushes 0 first, then its
+ * value: right after the push, VictoriaMetrics may still answer with the 0); fails with the last answer.
+ */
+const expectValue = (promql: string, expected: number) => vm.queryWhen(promql, (x) => x.length === 1 && Number(x[0].value[1]) === expected);
 
 // ---- the metrics file parser ----
 
@@ -117,17 +117,17 @@ test('a command that succeeds: exit 0, its figures and the run\'s metrics arrive
   assert.ok(r.doc.metrics.push.pushes.length >= 3 && r.doc.metrics.push.pushes.every((p) => p.sent));
 
   const sel = 'pipeline_name="exec_ok",environment="dev"';
-  assert.equal(await value(`pipeline_runs_total{${sel},status="success"}`), 1);
-  assert.equal(await value(`pipeline_runs_total{${sel},status="failed"}`), 0);
-  assert.equal(await value(`pipeline_runs_total{${sel},status="abandoned"}`), 0);
-  assert.equal(await value(`pipeline_last_success_timestamp_seconds{${sel}}`), Date.parse(r.doc.finished_at) / 1000);
-  assert.equal(await value(`pipeline_stage_duration_seconds_count{${sel},stage="load"}`), 1);
-  assert.equal(await value(`pipeline_stage_duration_seconds_sum{${sel},stage="load"}`), r.doc.duration_seconds);
-  assert.equal(await value(`pipeline_last_run_duration_seconds{${sel}}`), r.doc.duration_seconds);
-  assert.equal(await value(`pipeline_errors_total{${sel},stage="load",error_type="stage_failure"}`), 0);
-  assert.equal(await value(`pipeline_rows_processed_total{${sel},stage="load",data_source="orders"}`), 1200);
-  assert.equal(await value(`etl_batch_rows{${sel},table="orders"}`), 7);
-  assert.equal(await value(`pipeline_data_quality_score{${sel},check_type="overall"}`), 99.5);
+  await expectValue(`pipeline_runs_total{${sel},status="success"}`, 1);
+  await expectValue(`pipeline_runs_total{${sel},status="failed"}`, 0);
+  await expectValue(`pipeline_runs_total{${sel},status="abandoned"}`, 0);
+  await expectValue(`pipeline_last_success_timestamp_seconds{${sel}}`, Date.parse(r.doc.finished_at) / 1000);
+  await expectValue(`pipeline_stage_duration_seconds_count{${sel},stage="load"}`, 1);
+  await expectValue(`pipeline_stage_duration_seconds_sum{${sel},stage="load"}`, r.doc.duration_seconds);
+  await expectValue(`pipeline_last_run_duration_seconds{${sel}}`, r.doc.duration_seconds);
+  await expectValue(`pipeline_errors_total{${sel},stage="load",error_type="stage_failure"}`, 0);
+  await expectValue(`pipeline_rows_processed_total{${sel},stage="load",data_source="orders"}`, 1200);
+  await expectValue(`etl_batch_rows{${sel},table="orders"}`, 7);
+  await expectValue(`pipeline_data_quality_score{${sel},check_type="overall"}`, 99.5);
   // counters start at 0 at the start of the run, so increase() counts this run exactly
   const runs = await vm.exportWhen(`pipeline_runs_total{${sel},status="success"}`, (x) => x.length > 0 && x[0].values.length >= 2);
   assert.deepEqual(runs[0].values, [0, 1]);
@@ -143,8 +143,8 @@ test('a command that fails: its exit code, status failed, a stage_failure error;
   assert.equal(r.doc?.reason, 'exit_code');
   assert.match(r.stderr, /error: the command exited with code 3/);
   const sel = 'pipeline_name="exec_fail",environment="dev"';
-  assert.equal(await value(`pipeline_runs_total{${sel},status="failed"}`), 1);
-  assert.equal(await value(`pipeline_errors_total{${sel},stage="run",error_type="stage_failure"}`), 1);
+  await expectValue(`pipeline_runs_total{${sel},status="failed"}`, 1);
+  await expectValue(`pipeline_errors_total{${sel},stage="run",error_type="stage_failure"}`, 1);
   assert.deepEqual(await vm.query(`pipeline_last_success_timestamp_seconds{${sel}}`), []);
 
   const ok = await exec('exec_fail', ['--', 'true']);
@@ -164,8 +164,8 @@ test('a command killed by a signal: exit 128+n; SIGKILL is a failure, SIGTERM an
   const termed = await exec('exec_termed', ['--', 'sh', '-c', 'kill -TERM $$']);
   assert.equal(termed.code, 143);
   assert.equal(termed.doc?.status, 'abandoned');
-  assert.equal(await value('pipeline_runs_total{pipeline_name="exec_killed",status="failed"}'), 1);
-  assert.equal(await value('pipeline_runs_total{pipeline_name="exec_termed",status="abandoned"}'), 1);
+  await expectValue('pipeline_runs_total{pipeline_name="exec_killed",status="failed"}', 1);
+  await expectValue('pipeline_runs_total{pipeline_name="exec_termed",status="abandoned"}', 1);
 });
 
 test('SIGTERM sent to pipeobs reaches the command; the run is abandoned and pipeobs exits 143', async () => {
@@ -180,7 +180,7 @@ test('SIGTERM sent to pipeobs reaches the command; the run is abandoned and pipe
   assert.equal(r.code, 143);
   assert.equal(r.doc?.status, 'abandoned');
   assert.equal(r.doc?.reason, 'interrupted');
-  assert.equal(await value('pipeline_runs_total{pipeline_name="exec_forward",status="abandoned"}'), 1);
+  await expectValue('pipeline_runs_total{pipeline_name="exec_forward",status="abandoned"}', 1);
 });
 
 test('--timeout stops a command that runs too long: exit 124, status failed, error_type timeout', async () => {
@@ -193,9 +193,9 @@ test('--timeout stops a command that runs too long: exit 124, status failed, err
   assert.ok(r.doc!.duration_seconds >= 0.5 && r.doc!.duration_seconds < 5, String(r.doc!.duration_seconds));
   assert.match(r.stderr, /ran longer than --timeout 0.5 s/);
   const sel = 'pipeline_name="exec_timeout"';
-  assert.equal(await value(`pipeline_errors_total{${sel},error_type="timeout"}`), 1);
-  assert.equal(await value(`pipeline_errors_total{${sel},error_type="stage_failure"}`), 0);
-  assert.equal(await value(`pipeline_runs_total{${sel},status="failed"}`), 1);
+  await expectValue(`pipeline_errors_total{${sel},error_type="timeout"}`, 1);
+  await expectValue(`pipeline_errors_total{${sel},error_type="stage_failure"}`, 0);
+  await expectValue(`pipeline_runs_total{${sel},status="failed"}`, 1);
 });
 
 test('a command that ignores SIGTERM is killed --kill-after seconds after the timeout', async () => {
@@ -210,15 +210,15 @@ test('a command that does not exist: exit 127, status failed, said in words', as
   assert.equal(r.code, 127);
   assert.equal(r.doc?.reason, 'not_started');
   assert.match(r.stderr, /command not found: no-such-command-pipeobs/);
-  assert.equal(await value('pipeline_runs_total{pipeline_name="exec_missing",status="failed"}'), 1);
+  await expectValue('pipeline_runs_total{pipeline_name="exec_missing",status="failed"}', 1);
 });
 
 test('--push influx carries the same figures', async () => {
   const r = await exec('exec_influx', ['--push', 'influx', '--', 'sh', '-c', 'echo "pipeline_rows_processed_total{stage=\\"load\\"} 5" >> "$PIPEOBS_METRICS_FILE"; echo "nounderscore 1" >> "$PIPEOBS_METRICS_FILE"']);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /nounderscore.*not sent with --push influx/);
-  assert.equal(await value('pipeline_runs_total{pipeline_name="exec_influx",status="success"}'), 1);
-  assert.equal(await value('pipeline_rows_processed_total{pipeline_name="exec_influx",stage="load"}'), 5);
+  await expectValue('pipeline_runs_total{pipeline_name="exec_influx",status="success"}', 1);
+  await expectValue('pipeline_rows_processed_total{pipeline_name="exec_influx",stage="load"}', 5);
 });
 
 test('with VictoriaMetrics unreachable the command still runs and exits with its code; the samples wait in the spool', async () => {
@@ -283,12 +283,12 @@ test('--dbt-results: rows per model, failed models and tests, and the share of t
     model_rows: { orders: 120, customers: 30, countries: 5 },
   });
   const sel = 'pipeline_name="dbt_shop",environment="dev"';
-  assert.equal(await value(`pipeline_rows_processed_total{${sel},stage="transform",data_source="orders"}`), 120);
-  assert.equal(await value(`pipeline_rows_processed_total{${sel},stage="transform",data_source="countries"}`), 5);
-  assert.equal(await value(`pipeline_errors_total{${sel},stage="transform",error_type="dbt_model_error"}`), 1);
-  assert.equal(await value(`pipeline_errors_total{${sel},stage="transform",error_type="dbt_test_failed"}`), 1);
-  assert.equal(await value(`pipeline_data_quality_score{${sel},check_type="dbt_tests"}`), 66.67);
-  assert.equal(await value(`pipeline_runs_total{${sel},status="failed"}`), 1);
+  await expectValue(`pipeline_rows_processed_total{${sel},stage="transform",data_source="orders"}`, 120);
+  await expectValue(`pipeline_rows_processed_total{${sel},stage="transform",data_source="countries"}`, 5);
+  await expectValue(`pipeline_errors_total{${sel},stage="transform",error_type="dbt_model_error"}`, 1);
+  await expectValue(`pipeline_errors_total{${sel},stage="transform",error_type="dbt_test_failed"}`, 1);
+  await expectValue(`pipeline_data_quality_score{${sel},check_type="dbt_tests"}`, 66.67);
+  await expectValue(`pipeline_runs_total{${sel},status="failed"}`, 1);
 
   // results left by an earlier run are not this run's: not read, and said so
   mkdirSync(path.join(cwd, 'target'), { recursive: true });

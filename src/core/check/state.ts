@@ -4,8 +4,7 @@
  * the last checks: median ± 3 scaled MADs, as Elementary and Monte Carlo do with their own
  * statistics). The state is a small JSON file, written atomically.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import path from 'node:path';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { ConfigError } from '../errors.js';
 import type { Column } from './compile.js';
 
@@ -93,10 +92,15 @@ export async function readState(file: string): Promise<CheckState | null> {
 }
 
 export async function writeState(file: string, state: CheckState): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
   const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, `${JSON.stringify(state, null, 2)}\n`);
-  await rename(tmp, file);
+  try {
+    // No mkdir: the directory is the rules' own or one the user named (and a recursive mkdir can spin on /proc).
+    await writeFile(tmp, `${JSON.stringify(state, null, 2)}\n`);
+    await rename(tmp, file);
+  } catch (err) {
+    await rm(tmp, { force: true }).catch(() => {});
+    throw new ConfigError(`cannot write the state file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'give a writable file in an existing directory with --state');
+  }
 }
 
 function round2(x: number): number {

@@ -175,8 +175,10 @@ export async function runExec(opts: ExecOptions, ctx: ExecContext): Promise<Exec
     }
     if (opts.push === 'influx') jobSamples = jobSamples.filter((s) => influxCarries(s, problems));
 
-    if (pushing) {
-      const { target, pushBatch, zeroPush } = await pushing;
+    const ready = pushing ? await pushing.catch((err: unknown) => new Error(`cannot push: ${err instanceof Error ? err.message : String(err)}`)) : null;
+    if (ready instanceof Error) pushErrors.push(ready.message);
+    else if (ready) {
+      const { target, pushBatch, zeroPush } = ready;
       targetUrl = target.client.writeUrl;
       spoolDir = target.spool.forTarget(target.client.writeTarget).dir;
       const record = (r: PushOutcome | Error) => (r instanceof Error ? pushErrors.push(r.message) : pushes.push(r));
