@@ -430,3 +430,42 @@ test('the timeout is per read: a slow export that keeps sending succeeds; a stal
   assert.deepEqual(fileSizes(out), filesBefore);
   assert.ok(!existsSync(path.join(out, '.pipeobs-tmp')));
 });
+
+test('an export cut into many chunks converted two at a time: every sample once, every file sorted, one file per chunk and day', async () => {
+  const { exportWindow } = await import('../../src/core/export/parquet.js');
+  const { VmClient } = await import('../../src/core/victoria/client.js');
+  // 60 series over two days, 2 minutes apart: each series' lines (1000 samples) span midnight.
+  let body = '';
+  const series = 60;
+  for (let i = 0; i < 1440; i++) {
+    for (let s = 0; s < series; s++) body += `chunked_metric{pipeline_name="p${s % 7}",stage="s${s}",extra="${s % 3}"} ${i * series + s} ${BASE - 86_400_000 + i * 120_000}\n`;
+  }
+  assert.equal((await fetch(`${vm.url}/api/v1/import/prometheus`, { method: 'POST', body })).status, 204);
+  await vm.queryWhen('sum(count_over_time(chunked_metric[5d]))', (r) => r.length === 1 && Number(r[0].value[1]) === 1440 * series, 20_000);
+  const workDir = tempDir();
+  const client = new VmClient({ readUrl: vm.url, writeUrl: vm.url, timeoutMs: 10_000, retries: 0, sleep: async () => {} });
+  const afterMs = BASE - 2 * 86_400_000;
+  const untilMs = BASE + 86_400_000;
+  const result = await exportWindow(client, { match: ['chunked_metric'], afterMs, untilMs, partitionBy: 'day', workDir, memoryLimitMb: 256, chunkBytes: 64 << 10 }, () => import('@duckdb/node-api'));
+  assert.equal(result.samples, 1440 * series);
+  assert.equal(result.series, series);
+  const chunks = new Set(result.files.map((f) => /-(\d{4})-\d+\.parquet$/.exec(f.relPath)![1]));
+  assert.ok(chunks.size >= 8, `${chunks.size} chunks`);
+  assert.equal(new Set(result.files.map((f) => f.relPath)).size, result.files.length, 'no two files with one name');
+  const dir = path.join(workDir, 'data');
+  const { rows, perFile } = await readDuck(dir);
+  const want: Row[] = [];
+  for (const s of await vm.exportSeries('chunked_metric')) {
+    const { __name__, ...labels } = s.metric;
+    s.timestamps.forEach((t, i) => want.push({ metric: __name__, labels, ts: t, value: s.values[i] }));
+  }
+  sameSamples(rows, want);
+  for (const f of perFile) {
+    for (let i = 1; i < f.length; i++) {
+      const a = [f[i - 1].labels.pipeline_name, f[i - 1].labels.stage, f[i - 1].labels.extra, f[i - 1].ts];
+      const b = [f[i].labels.pipeline_name, f[i].labels.stage, f[i].labels.extra, f[i].ts];
+      const cmp = a.findIndex((x, j) => x !== b[j]);
+      assert.ok(cmp < 0 || a[cmp]! < b[cmp]!, `row ${i} out of order: ${JSON.stringify(a)} then ${JSON.stringify(b)}`);
+    }
+  }
+});
