@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import http from 'node:http';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -467,5 +467,34 @@ test('an export cut into many chunks converted two at a time: every sample once,
       const cmp = a.findIndex((x, j) => x !== b[j]);
       assert.ok(cmp < 0 || a[cmp]! < b[cmp]!, `row ${i} out of order: ${JSON.stringify(a)} then ${JSON.stringify(b)}`);
     }
+  }
+});
+
+test('a full disk (a 512 KiB tmpfs): exit 1 saying so, nothing kept of the run, the state and earlier files untouched', async () => {
+  let body = '';
+  for (let i = 0; i < 100_000; i++) body += `full_disk_metric{pipeline_name="p${i % 10}"} ${i * 1.5} ${BASE + Math.floor(i / 10) * 1000}\n`;
+  assert.equal((await fetch(`${vm.url}/api/v1/import/prometheus`, { method: 'POST', body })).status, 204);
+  await vm.queryWhen('sum(count_over_time(full_disk_metric[3d]))', (r) => r.length === 1 && Number(r[0].value[1]) === 100_000, 20_000);
+  const out = tempDir();
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=512k', 'tmpfs', out], { encoding: 'utf8' });
+  assert.equal(mounted.status, 0, `this test mounts a tmpfs and needs root: ${mounted.stderr}`);
+  try {
+    // A small export that fits, then one whose JSON alone (about 3 MB) does not.
+    const small = await exportCli(['--out', out, '--match', 'pipeline_errors_total', '--start', String(BASE / 1000 + 3000), '--end', String(BASE / 1000 + 3600)]);
+    assert.equal(small.code, 0, small.stderr);
+    assert.equal(small.doc!.samples, 20);
+    const stateBefore = readFileSync(path.join(out, '.pipeobs-export-state.json'), 'utf8');
+    const filesBefore = fileSizes(out);
+    const full = await exportCli(['--out', out, '--match', 'full_disk_metric', '--start', String(BASE / 1000 - 60), '--end', String(BASE / 1000 + 3000)]); // 10 samples a second
+    assert.equal(full.code, 1, full.stderr);
+    assert.match(full.stderr, new RegExp(`error: no space left on the device of ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    assert.match(full.stderr, /hint: free some space/);
+    assert.doesNotMatch(full.stderr, /internal error/);
+    assert.equal(readFileSync(path.join(out, '.pipeobs-export-state.json'), 'utf8'), stateBefore);
+    assert.deepEqual(fileSizes(out), filesBefore);
+    assert.ok(!existsSync(path.join(out, '.pipeobs-tmp')), 'the partial work is removed');
+    assert.ok(!existsSync(path.join(out, '.pipeobs-export.lock')));
+  } finally {
+    spawnSync('umount', [out]);
   }
 });

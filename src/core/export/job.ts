@@ -364,6 +364,13 @@ export async function runExportJob(client: VmClient, job: ExportJob, loadDuck: (
     // Nothing was committed: drop the partial work, keep the state and the existing files.
     const committed = await stat(path.join(tmpRoot, 'pending.json')).then(() => true, () => false);
     if (!committed) await rm(tmpRoot, { recursive: true, force: true });
+    const code = (err as NodeJS.ErrnoException)?.code;
+    if (code === 'ENOSPC' || code === 'EDQUOT') {
+      throw new WorkFailedError(
+        `no space left on the device of ${job.outDir} (${code})`,
+        committed ? 'free some space: the next run finishes moving this run\'s files into place' : 'free some space (or choose another --out) and run the export again; nothing of this run was kept',
+      );
+    }
     throw err;
   } finally {
     summary.seconds = Math.round(performance.now() - t0) / 1000;

@@ -163,6 +163,7 @@ class ChunkWriter {
   private headBytes = 0;
   private headDone = false;
   private lineBytes = 0;
+  private failed: Error | null = null;
 
   constructor(
     private readonly dir: string,
@@ -228,8 +229,11 @@ class ChunkWriter {
     if (!this.out) {
       this.file = path.join(this.dir, `chunk-${String(this.count).padStart(4, '0')}.jsonl`);
       this.out = createWriteStream(this.file);
+      // A failed write (a full disk) is reported by the next write or the cut, never left unheard.
+      this.out.on('error', (err) => (this.failed ??= err));
       this.written = 0;
     }
+    if (this.failed) throw this.failed;
     this.written += piece.length;
     if (!this.out.write(piece)) await waitDrain(this.out);
   }
@@ -238,6 +242,7 @@ class ChunkWriter {
     const out = this.out!;
     this.out = null;
     await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    if (this.failed) throw this.failed;
     const labels = chunkLabels(this.chunkSeries.values());
     this.chunkSeries = new Map();
     await this.onChunk(this.file, this.count++, labels);
