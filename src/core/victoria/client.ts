@@ -176,12 +176,16 @@ export class VmClient {
     // The timeout applies to each wait for data (the answer, then every read), not to the whole
     // download: a large export over a slow link is fine as long as bytes keep coming.
     let idle = new IdleTimeout(this.opts.timeoutMs);
-    const res = await this.form(this.endpoints.export, params, 'export', () => {
-      idle.clear();
-      idle = new IdleTimeout(this.opts.timeoutMs);
-      return idle.signal;
-    });
-    idle.clear();
+    let res: HttpResponse;
+    try {
+      res = await this.form(this.endpoints.export, params, 'export', () => {
+        idle.clear();
+        idle = new IdleTimeout(this.opts.timeoutMs);
+        return idle.signal;
+      });
+    } finally {
+      idle.clear(); // armed again for each read below
+    }
     await this.expectOk(res, 'export', ExitCode.usage);
     const shown = redactUrl(res.url);
     const body = res.body[Symbol.asyncIterator]();
