@@ -68,12 +68,21 @@ async function readDuck(dir: string): Promise<{ rows: Row[]; perFile: Row[][] }>
   const perFile: Row[][] = [];
   for (const f of files) {
     const r = (await conn.runAndReadAll(`SELECT metric, ${COLS.map((c) => `"${c}"`).join(', ')}, map_entries(labels) AS other, epoch_ms("timestamp") AS ts, value FROM read_parquet('${f}')`)).getRowObjectsJS();
-    perFile.push(r.map((x) => {
+    const rows = r.map((x) => {
       const labels: Record<string, string> = {};
       for (const c of COLS) if (x[c] !== null) labels[c] = x[c] as string;
       for (const e of x.other as { key: string; value: string }[]) labels[e.key] = e.value;
       return { metric: x.metric as string, labels, ts: Number(x.ts), value: x.value as number };
-    }));
+    });
+    // Every row lies in the partition its file is in.
+    const day = /date=(\d{4}-\d\d-\d\d)/.exec(f)?.[1];
+    const hour = /hour=(\d\d)/.exec(f)?.[1];
+    for (const row of rows) {
+      const iso = new Date(row.ts).toISOString();
+      if (day) assert.equal(iso.slice(0, 10), day, `${f}: a row of ${iso}`);
+      if (hour) assert.equal(iso.slice(11, 13), hour, `${f}: a row of ${iso}`);
+    }
+    perFile.push(rows);
   }
   // The Hive layout reads as partitions.
   if (files.length) {

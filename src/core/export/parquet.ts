@@ -66,6 +66,14 @@ export interface ExportResult {
 }
 
 const VALUES_MARK = Buffer.from(',"values":[');
+const TIMESTAMPS_MARK = Buffer.from('"timestamps":[');
+
+/** The Hive directory of a time, as DuckDB's PARTITION_BY names it ('' when not partitioned). */
+export function partitionDir(ms: number, partitionBy: PartitionBy): string {
+  if (partitionBy === 'none') return '';
+  const iso = new Date(ms).toISOString();
+  return partitionBy === 'day' ? `date=${iso.slice(0, 10)}` : `date=${iso.slice(0, 10)}/hour=${iso.slice(11, 13)}`;
+}
 /** Enough for one line of 1000 samples with 40 labels of 16 KiB (VictoriaMetrics' limits); a longer line is refused. It is also
  * the size of the buffers DuckDB reads JSON with, so it bounds memory too. */
 const MAX_LINE_BYTES = 2 << 20;
@@ -164,11 +172,21 @@ class ChunkWriter {
   private headDone = false;
   private lineBytes = 0;
   private failed: Error | null = null;
+  // The current line's first timestamp (read after TIMESTAMPS_MARK) and its last bytes (where the
+  // last timestamp is); lines hold their samples in time order.
+  private tsState: 'marker' | 'first' | 'done' = 'marker';
+  private tsCarry: Buffer = Buffer.alloc(0);
+  private tsDigits = '';
+  private lineFirstMs = NaN;
+  private lineTail: Buffer = Buffer.alloc(0);
+  /** The time range of the chunk being written, from its lines' first and last timestamps. */
+  private chunkMinMs = Infinity;
+  private chunkMaxMs = -Infinity;
 
   constructor(
     private readonly dir: string,
     private readonly chunkBytes: number,
-    private readonly onChunk: (file: string, index: number, labels: ChunkLabels) => Promise<void>,
+    private readonly onChunk: (file: string, index: number, labels: ChunkLabels, span: { minMs: number; maxMs: number }) => Promise<void>,
   ) {}
 
   async push(chunk: Buffer): Promise<void> {
@@ -177,6 +195,7 @@ class ChunkWriter {
       const nl = chunk.indexOf(10, pos);
       const end = nl < 0 ? chunk.length : nl + 1;
       this.noteHead(chunk, pos, nl < 0 ? end : nl);
+      this.noteTimes(chunk, pos, nl < 0 ? end : nl);
       this.lineBytes += end - pos;
       if (this.lineBytes > MAX_LINE_BYTES) throw new WorkFailedError(`an export line is longer than ${MAX_LINE_BYTES >> 20} MiB`, 'this is not the export format pipeobs knows; check --vm-url points at VictoriaMetrics');
       if (nl < 0) {
@@ -184,6 +203,7 @@ class ChunkWriter {
         break;
       }
       // A whole line ends here: the chunk may be cut after it.
+      this.endTimes();
       this.lines++;
       this.lineBytes = 0;
       this.head = [];
@@ -205,6 +225,50 @@ class ChunkWriter {
   abort(): void {
     this.out?.destroy();
     this.out = null;
+  }
+
+  private noteTimes(chunk: Buffer, from: number, to: number): void {
+    let piece = chunk.subarray(from, to);
+    this.lineTail = this.lineTail.length ? Buffer.concat([this.lineTail, piece]).subarray(-32) : Buffer.from(piece.subarray(-32));
+    if (this.tsState === 'marker') {
+      const hay = this.tsCarry.length ? Buffer.concat([this.tsCarry, piece]) : piece;
+      const at = hay.indexOf(TIMESTAMPS_MARK);
+      if (at < 0) {
+        this.tsCarry = Buffer.from(hay.subarray(Math.max(0, hay.length - TIMESTAMPS_MARK.length + 1)));
+        return;
+      }
+      this.tsCarry = Buffer.alloc(0);
+      this.tsState = 'first';
+      piece = hay.subarray(at + TIMESTAMPS_MARK.length);
+    }
+    if (this.tsState === 'first') {
+      let i = 0;
+      while (i < piece.length && ((piece[i] >= 48 && piece[i] <= 57) || piece[i] === 45)) i++;
+      this.tsDigits += piece.toString('latin1', 0, i);
+      if (i < piece.length) {
+        this.lineFirstMs = this.tsDigits ? Number(this.tsDigits) : NaN;
+        this.tsState = 'done';
+      }
+    }
+  }
+
+  /** At the end of a line: its last timestamp ends it (`…,1700000000000]}`); the chunk's range grows. */
+  private endTimes(): void {
+    const tail = this.lineTail.toString('latin1');
+    const last = /(-?\d+)\]\}\s*$/.exec(tail);
+    if (Number.isFinite(this.lineFirstMs) && last) {
+      this.chunkMinMs = Math.min(this.chunkMinMs, this.lineFirstMs);
+      this.chunkMaxMs = Math.max(this.chunkMaxMs, Number(last[1]));
+    } else {
+      // Not the shape expected: treat the chunk as spanning every partition.
+      this.chunkMinMs = -Infinity;
+      this.chunkMaxMs = Infinity;
+    }
+    this.tsState = 'marker';
+    this.tsCarry = Buffer.alloc(0);
+    this.tsDigits = '';
+    this.lineFirstMs = NaN;
+    this.lineTail = Buffer.alloc(0);
   }
 
   private noteHead(chunk: Buffer, from: number, to: number): void {
@@ -244,8 +308,11 @@ class ChunkWriter {
     await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
     if (this.failed) throw this.failed;
     const labels = chunkLabels(this.chunkSeries.values());
+    const span = { minMs: this.chunkMinMs, maxMs: this.chunkMaxMs };
     this.chunkSeries = new Map();
-    await this.onChunk(this.file, this.count++, labels);
+    this.chunkMinMs = Infinity;
+    this.chunkMaxMs = -Infinity;
+    await this.onChunk(this.file, this.count++, labels, span);
   }
 }
 
@@ -293,15 +360,21 @@ export async function exportWindow(client: VmClient, req: ExportRequest, loadDuc
   const waiting: (() => void)[] = [];
 
   let samples = 0;
-  const convert = async (file: string, index: number, labels: ChunkLabels): Promise<void> => {
+  const convert = async (file: string, index: number, labels: ChunkLabels, span: { minMs: number; maxMs: number }): Promise<void> => {
     const idle = await idleReady;
     while (idle.length === 0) await new Promise<void>((resolve) => waiting.push(resolve));
     const conn = idle.pop()!;
     try {
       const chunkDir = path.join(dataDir, `c${String(index).padStart(4, '0')}`);
       await mkdir(chunkDir, { recursive: true });
-      const target = req.partitionBy === 'none' ? path.join(chunkDir, 'part-0.parquet') : chunkDir;
-      const { setup, copy, cleanup } = chunkStatements(file, target, req.partitionBy, labels, `chunk_labels_${index}`);
+      // A chunk whose lines all fall in one partition (the usual case: an export within a day) is
+      // written straight into it; DuckDB's PARTITION_BY costs a quarter of the conversion.
+      const valid = (ms: number) => Number.isFinite(ms) && Math.abs(ms) < 8.64e15; // a Date can hold it
+      const only = valid(span.minMs) && valid(span.maxMs) && partitionDir(span.minMs, req.partitionBy) === partitionDir(span.maxMs, req.partitionBy);
+      const partitionBy = only ? 'none' : req.partitionBy;
+      const target = partitionBy === 'none' ? path.join(chunkDir, partitionDir(span.minMs, req.partitionBy), 'part-0.parquet') : chunkDir;
+      await mkdir(path.dirname(target), { recursive: true });
+      const { setup, copy, cleanup } = chunkStatements(file, target, partitionBy, labels, `chunk_labels_${index}`);
       try {
         for (const sql of setup) await conn.run(sql);
         const result = await conn.runAndReadAll(copy);
@@ -318,8 +391,8 @@ export async function exportWindow(client: VmClient, req: ExportRequest, loadDuc
   };
   // Conversions not finished yet, oldest first.
   const pending: Promise<void>[] = [];
-  const writer = new ChunkWriter(jsonDir, req.chunkBytes ?? 4 << 20, async (file, index, labels) => {
-    const done = convert(file, index, labels);
+  const writer = new ChunkWriter(jsonDir, req.chunkBytes ?? 4 << 20, async (file, index, labels, span) => {
+    const done = convert(file, index, labels, span);
     done.catch(() => {});
     pending.push(done);
     // One chunk waiting beyond those converting keeps DuckDB busy; more would only use disk.
