@@ -233,7 +233,9 @@ async function lock(outDir: string, pid: number): Promise<() => Promise<void>> {
       continue;
     }
     try {
-      if ((await lockHolder(file)) === holder || Number.isNaN(holder)) await rm(file, { force: true });
+      // Still the lock that was found dead (or unreadable)? Another run may have replaced it meanwhile.
+      const current = await lockHolder(file);
+      if (current === holder || (Number.isNaN(current) && Number.isNaN(holder))) await rm(file, { force: true });
     } finally {
       await rm(guard, { force: true });
     }
