@@ -2,9 +2,12 @@
  * monitor-logs, batch and server (issue 3), side by side with mtail (one-shot mode, the
  * equivalent programs in bench/mtail/) and `wc -l` as the floor, in one run:
  * - 1,000,000 Kafka-format JSON lines (~270 MB) and 1,000,000 lines of all formats mixed;
+ * - 1,000,000 lines of Python logging's stock layouts, read as a built-in format and through a
+ *   user's regular expression (--format-file), pipeobs only (mtail has no such program here);
  * - peak memory on 10,000,000 lines;
  * - server mode: how fast it takes in lines appended to a followed file.
- * Targets: ≥ 1,000,000 lines/s batch, < 300 MB peak, server ≥ 200,000 appended lines/s.
+ * Targets: ≥ 1,000,000 lines/s batch (Python's layout too), ≥ 300,000 lines/s through a user
+ * regex format, < 300 MB peak, server ≥ 200,000 appended lines/s.
  */
 import { createWriteStream, mkdtempSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
@@ -83,6 +86,50 @@ async function batch(name: string, file: string, program: string, lines: number,
   };
 }
 
+/** pipeobs alone on a file (default threads and one thread), with wc -l as the floor. */
+async function pipeobsOnly(name: string, file: string, lines: number, extra: string[]) {
+  const runs: Record<string, number[]> = { wc: [], pipeobs: [], pipeobs_one_thread: [] };
+  let rss = 0;
+  for (let r = 0; r < ROUNDS; r++) {
+    runs.wc.push((await timed('wc', ['-l', file])).wallSeconds);
+    for (const [key, threads] of [['pipeobs', []], ['pipeobs_one_thread', ['--workers', '1']]] as const) {
+      const p = await timed(process.execPath, report(file, [...extra, ...threads]), { ...process.env, CI: 'true' });
+      if (p.code !== 0) throw new Error(`pipeobs failed: ${p.stderr}`);
+      const doc = JSON.parse(p.stdout);
+      if (doc.summary.lines_used !== lines) throw new Error(`pipeobs used ${doc.summary.lines_used} of ${lines} lines`);
+      runs[key].push(p.wallSeconds);
+      if (key === 'pipeobs') rss = Math.max(rss, p.maxRssMb);
+    }
+    process.stderr.write(`monitor-logs ${name} round ${r + 1}: wc ${round(runs.wc[r], 3)} s, pipeobs ${round(runs.pipeobs[r], 3)} s, one thread ${round(runs.pipeobs_one_thread[r], 3)} s\n`);
+  }
+  const pipeobs = median(runs.pipeobs);
+  return {
+    lines,
+    wc_seconds: round(median(runs.wc), 3),
+    pipeobs_seconds: round(pipeobs, 3),
+    pipeobs_one_thread_seconds: round(median(runs.pipeobs_one_thread), 3),
+    pipeobs_lines_per_second: Math.round(lines / pipeobs),
+    pipeobs_one_thread_lines_per_second: Math.round(lines / median(runs.pipeobs_one_thread)),
+    pipeobs_peak_rss_mb: round(rss, 1),
+    runs,
+  };
+}
+
+/** The issue's example: Python's stock layouts through the user's regular expressions, phrases by regex. */
+const FIELDS = `    group: [logger]
+    fields:
+      records: 'Records ingested: (?<value>\\d+)'
+      latency_ms: 'took (?<value>[\\d.]+) ?ms'
+`;
+const PYTHON_FORMAT_FILE = `formats:
+  - name: dashes
+    component: ingest
+    regex: '^(?<time>\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d,\\d{3}) - (?<logger>\\S+) - (?<level>[A-Z]+) - (?<message>.*)$'
+${FIELDS}  - name: colon
+    component: ingest
+    regex: '^(?<time>\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d,\\d{3}) (?<level>[A-Z]+) (?<logger>\\S+): (?<message>.*)$'
+${FIELDS}`;
+
 /** Lines appended to a followed file as fast as the writer can, until /metrics has counted them all. */
 async function server(dir: string) {
   const lines = 2_000_000;
@@ -127,6 +174,13 @@ export async function benchMonitorLogs() {
     const mixed = await batch('mixed', mixedFile, 'mixed.mtail', 1_000_000, startSeconds);
     rmSync(kafkaFile);
     rmSync(mixedFile);
+    const pythonFile = path.join(dir, 'python.log');
+    await writeLogs(pythonFile, ['python'], 1_000_000, 6);
+    const python = await pipeobsOnly('python', pythonFile, 1_000_000, []);
+    const formatFile = path.join(dir, 'formats.yaml');
+    writeFileSync(formatFile, PYTHON_FORMAT_FILE);
+    const userRegex = await pipeobsOnly('user regex', pythonFile, 1_000_000, ['--format-file', formatFile]);
+    rmSync(pythonFile);
     // A month of logs: 30 × 24 hours for each of 58 groups, the most rows a report holds here.
     const monthFile = path.join(dir, 'month.log');
     await writeLogs(monthFile, ['kafka', 'ml', 'airflow', 'airflow-text'], 1_000_000, 5, 30);
@@ -148,10 +202,12 @@ export async function benchMonitorLogs() {
       startup_seconds: round(startSeconds, 3),
       kafka_1m: kafka,
       mixed_1m: mixed,
+      python_1m: python,
+      user_regex_1m: userRegex,
       month_1m: { lines: 1_000_000, hours: 720, seconds: round(month.wallSeconds, 2), peak_rss_mb: round(month.maxRssMb, 1), rows: 'every component × group × hour: ~40,000' },
       big: { lines: BIG_LINES, seconds: round(big.wallSeconds, 2), lines_per_second: Math.round(BIG_LINES / big.wallSeconds), peak_rss_mb: round(big.maxRssMb, 1) },
       server: live,
-      targets: { lines_per_second: 1_000_000, peak_rss_mb: 300, server_lines_per_second: 200_000 },
+      targets: { lines_per_second: 1_000_000, user_regex_lines_per_second: 300_000, peak_rss_mb: 300, server_lines_per_second: 200_000 },
     };
     saveResult('monitor-logs', result);
     return result;

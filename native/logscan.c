@@ -16,8 +16,14 @@
 #include <emmintrin.h>
 #endif
 
-#define STRIDE 12
-enum { K_JS = 0, K_KAFKA = 1, K_ML = 2, K_BLANK = 3, K_AIRFLOW = 4 };
+/*
+ * One line's record in the output: its slots, in the order of Slot in src/core/logs/native.ts
+ * (a test reads both declarations and holds them equal). Every slot means the same for every
+ * kind of line: NaN (or 0 for counts) where the line says nothing.
+ */
+enum { R_START, R_END, R_KIND, R_TIME, R_ERROR, R_RECORDS, R_FAILED, R_LATENCY, R_LAG, R_MPS, R_CONFIDENCE, R_OUTCOME, R_HASH_A, R_HASH_B, STRIDE };
+/* The kinds of line, as NativeKind in src/core/logs/native.ts. */
+enum { K_JS = 0, K_KAFKA = 1, K_ML = 2, K_BLANK = 3, K_AIRFLOW = 4, K_PYTHON = 5 };
 enum { T_ABSENT = 0, T_STRING, T_ESCAPED, T_NUMBER, T_TRUE, T_FALSE, T_NULL, T_OBJECT, T_ARRAY };
 enum { F_TIMESTAMP = 0, F_LEVEL, F_LAG, F_TOPIC, F_PARTITION, F_GROUP, F_LATENCY, F_MPS, F_BATCH, F_SERVICE, F_MODEL, F_PREDICTION, F_CONFIDENCE, F_LOGGER, F_MESSAGE, F_DAG, F_TASK, NFIELDS };
 static const char *NAMES[NFIELDS] = { "timestamp", "level", "consumer_lag", "topic", "partition", "consumer_group", "latency_ms",
@@ -31,8 +37,10 @@ static uint8_t NUMCHAR[256];
 static int8_t KEY_INDEX[KEY_LEN_MAX][128];
 
 static void init_message_classes(void);
+static void init_phrases(void);
 static void init_names(void) {
   init_message_classes();
+  init_phrases();
   SPACE[' '] = SPACE['\t'] = SPACE['\r'] = SPACE['\n'] = 1;
   for (int c = '0'; c <= '9'; c++) NUMCHAR[c] = 1;
   NUMCHAR['.'] = NUMCHAR['e'] = NUMCHAR['E'] = NUMCHAR['+'] = NUMCHAR['-'] = 1;
@@ -393,6 +401,7 @@ static int range_is(const uint8_t *b, int64_t s, int64_t e, const char *w) {
 
 typedef struct {
   double records, failed, duration;
+  int pair_records, pair_failed;   /* a key=value pair gave the fact: phrases for it are ignored */
   int outcome;
   int64_t start_s, start_e, end_s, end_e;   /* start_date, end_date values (last one wins) */
   int64_t dag_s, dag_e, task_s, task_e;     /* first dag_id, task_id values */
@@ -417,11 +426,24 @@ static int message_outcome(const uint8_t *b, int64_t s, int64_t e) {
   return O_NONE;
 }
 
-/* messageNumber: full stops and an "s" dropped, then the fast decimal path; 0 when TypeScript must decide. */
+/* What may close a value in running text (isClosing in message.ts). */
+static int closing(uint8_t c) { return c == '.' || c == ')' || c == ']'; }
+
+/* messageNumber: full stops, closing brackets and an "s" dropped, then the fast decimal path; 0 when TypeScript must decide. */
 static int message_number(const uint8_t *b, int64_t s, int64_t e, double *out) {
-  while (e > s && b[e - 1] == '.') e--;
+  while (e > s && closing(b[e - 1])) e--;
   if (e > s && b[e - 1] == 's') e--;
   return fast_decimal(b, s, e, out);
+}
+
+/* messageDurationMs: "150ms" is milliseconds, else the key's unit (scale ms per unit). */
+static int message_duration(const uint8_t *b, int64_t s, int64_t e, double scale, double *out) {
+  int64_t e2 = e;
+  while (e2 > s && closing(b[e2 - 1])) e2--;
+  if (e2 - s >= 2 && b[e2 - 1] == 's' && b[e2 - 2] == 'm') return fast_decimal(b, s, e2 - 2, out);
+  if (!message_number(b, s, e, out)) return 0;
+  *out *= scale;
+  return 1;
 }
 
 /* One key=value pair; 0 when TypeScript must decide. */
@@ -429,18 +451,20 @@ static int message_pair(const uint8_t *b, int64_t ks, int64_t ke, int64_t vs, in
   double v;
   /* Every key read starts with one of these letters: the others cost one comparison. */
   uint8_t c0 = b[ks];
-  if (c0 != 'r' && c0 != 'f' && c0 != 'd' && c0 != 's' && c0 != 'e' && c0 != 't') return 1;
-  if (range_is(b, ks, ke, "records_processed") || range_is(b, ks, ke, "rows_processed")) {
+  if (c0 != 'r' && c0 != 'f' && c0 != 'd' && c0 != 's' && c0 != 'e' && c0 != 't' && c0 != 'l') return 1;
+  if (range_is(b, ks, ke, "records_processed") || range_is(b, ks, ke, "rows_processed") || range_is(b, ks, ke, "records") || range_is(b, ks, ke, "rows")) {
     if (!message_number(b, vs, ve, &v)) return 0;
     m->records += v;
+    m->pair_records = 1;
   } else if (range_is(b, ks, ke, "records_failed") || range_is(b, ks, ke, "failed_records")) {
     if (!message_number(b, vs, ve, &v)) return 0;
     m->failed += v;
+    m->pair_failed = 1;
   } else if (range_is(b, ks, ke, "duration") || range_is(b, ks, ke, "duration_seconds")) {
-    if (!message_number(b, vs, ve, &v)) return 0;
-    m->duration = v * 1000;
-  } else if (range_is(b, ks, ke, "duration_ms")) {
-    if (!message_number(b, vs, ve, &v)) return 0;
+    if (!message_duration(b, vs, ve, 1000, &v)) return 0;
+    m->duration = v;
+  } else if (range_is(b, ks, ke, "duration_ms") || range_is(b, ks, ke, "latency_ms") || range_is(b, ks, ke, "took_ms") || range_is(b, ks, ke, "elapsed_ms")) {
+    if (!message_duration(b, vs, ve, 1, &v)) return 0;
     m->duration = v;
   } else if (range_is(b, ks, ke, "start_date")) { m->start_s = vs; m->start_e = ve; }
   else if (range_is(b, ks, ke, "end_date")) { m->end_s = vs; m->end_e = ve; }
@@ -449,12 +473,16 @@ static int message_pair(const uint8_t *b, int64_t ks, int64_t ke, int64_t vs, in
   return 1;
 }
 
+static int message_phrases(const uint8_t *b, int64_t s, int64_t e, Message *m, int pair_duration);
+
 static int read_message(const uint8_t *b, int64_t s, int64_t e, Message *m) {
   m->records = 0; m->failed = 0; m->duration = NAN;
+  m->pair_records = m->pair_failed = 0;
   m->start_s = m->end_s = m->dag_s = m->task_s = -1;
   m->start_e = m->end_e = m->dag_e = m->task_e = -1;
   m->outcome = message_outcome(b, s, e);
-  if (!memchr(b + s, '=', (size_t)(e - s))) return 1;
+  if (s >= e) return 1;
+  if (!memchr(b + s, '=', (size_t)(e - s))) return message_phrases(b, s, e, m, 0);
   int64_t i = s;
   while (i < e) {
     uint8_t cls = MSG[b[i]];
@@ -487,6 +515,188 @@ static int read_message(const uint8_t *b, int64_t s, int64_t e, Message *m) {
     if (!message_pair(b, i, j, vs, ve, m)) return 0;
     i = k;
   }
+  return message_phrases(b, s, e, m, !isnan(m->duration));
+}
+
+/* ---- Phrases in messages, by the rules of PHRASES in src/core/logs/message.ts (ASCII text). */
+
+/* The words a phrase starts with, by kind; and by first letter, for the scan. */
+enum { P_RECORDS = 0, P_FAILED = 1, P_VERB = 2, P_TOOK = 3 };
+typedef struct { const char *w; int len; int kind; } PhraseHead;
+static PhraseHead HEADS[] = {
+  { "records ingested", 0, P_RECORDS }, { "records processed", 0, P_RECORDS }, { "records exported", 0, P_RECORDS }, { "records loaded", 0, P_RECORDS },
+  { "records written", 0, P_RECORDS }, { "rows processed", 0, P_RECORDS }, { "rows exported", 0, P_RECORDS }, { "rows loaded", 0, P_RECORDS },
+  { "rows inserted", 0, P_RECORDS }, { "rows written", 0, P_RECORDS }, { "duplicates marked", 0, P_RECORDS },
+  { "records failed", 0, P_FAILED }, { "failed records", 0, P_FAILED }, { "rows failed", 0, P_FAILED }, { "failed rows", 0, P_FAILED },
+  { "processed", 0, P_VERB }, { "ingested", 0, P_VERB }, { "exported", 0, P_VERB }, { "loaded", 0, P_VERB }, { "inserted", 0, P_VERB },
+  { "wrote", 0, P_VERB }, { "written", 0, P_VERB },
+  { "took", 0, P_TOOK },
+};
+#define NHEADS ((int)(sizeof HEADS / sizeof HEADS[0]))
+/* HEADS in the order they are tried (labels, then verbs, then took: the order of PHRASES' alternatives), by their first two letters. */
+static int8_t HEADS_BY_PAIR[26][26][NHEADS + 1];
+static const char *const RECORD_NOUNS[] = { "records", "record", "rows", "row", NULL };
+
+static void init_phrases(void) {
+  for (int k = 0; k < NHEADS; k++) HEADS[k].len = (int)strlen(HEADS[k].w);
+  for (int c = 0; c < 26; c++)
+    for (int d = 0; d < 26; d++) {
+      int n = 0;
+      for (int k = 0; k < NHEADS; k++) if (HEADS[k].w[0] == 'a' + c && HEADS[k].w[1] == 'a' + d) HEADS_BY_PAIR[c][d][n++] = (int8_t)k;
+      HEADS_BY_PAIR[c][d][n] = -1;
+    }
+}
+
+static int is_word(uint8_t c) { return MSG[c] & M_WORD; }
+static int is_digit(uint8_t c) { return c >= '0' && c <= '9'; }
+static int is_letter(uint8_t c) { return ((c | 0x20) >= 'a' && (c | 0x20) <= 'z'); }
+
+/* The ASCII-case-insensitive word w (n bytes) at b[i, e)? Its length, or 0. */
+static int64_t word_at(const uint8_t *b, int64_t i, int64_t e, const char *w, int64_t n) {
+  if (i + n > e) return 0;
+  for (int64_t k = 0; k < n; k++) {
+    uint8_t c = b[i + k];
+    if (c >= 'A' && c <= 'Z') c |= 0x20;
+    if (c != (uint8_t)w[k]) return 0;
+  }
+  return n;
+}
+
+/* \d+(\.\d+)? at i: its end, or -1. */
+static int64_t number_end(const uint8_t *b, int64_t i, int64_t e) {
+  if (i >= e || !is_digit(b[i])) return -1;
+  while (i < e && is_digit(b[i])) i++;
+  if (i + 1 < e && b[i] == '.' && is_digit(b[i + 1])) {
+    i += 2;
+    while (i < e && is_digit(b[i])) i++;
+  }
+  return i;
+}
+
+/* (?!\.?[A-Za-z0-9_]) at i */
+static int number_may_end(const uint8_t *b, int64_t i, int64_t e) {
+  if (i >= e) return 1;
+  if (is_word(b[i])) return 0;
+  if (b[i] == '.' && i + 1 < e && is_word(b[i + 1])) return 0;
+  return 1;
+}
+
+/*
+ * A phrase at i: its end (>i) with its fact added to the sums, 0 when none starts here, -1 when a
+ * number is beyond the fast path (TypeScript decides).
+ */
+static int64_t phrase_at(const uint8_t *b, int64_t i, int64_t e, double *recs, double *failed, double *duration, int *has_duration) {
+  double v;
+  const int8_t *heads = HEADS_BY_PAIR[(b[i] | 0x20) - 'a'][(b[i + 1] | 0x20) - 'a'];
+  for (int h = 0; heads[h] >= 0; h++) {
+    const PhraseHead *ph = &HEADS[heads[h]];
+    if (ph->kind == P_RECORDS || ph->kind == P_FAILED) {
+      int64_t n = word_at(b, i, e, ph->w, ph->len);
+      if (!n) continue;
+      int64_t p = i + n;
+      if (p >= e || b[p] != ':') continue;
+      p++;
+      if (p < e && b[p] == ' ' && p + 1 < e && is_digit(b[p + 1])) p++;
+      int64_t ne = number_end(b, p, e);
+      if (ne < 0 || !number_may_end(b, ne, e)) continue;
+      if (!fast_decimal(b, p, ne, &v)) return -1;
+      if (ph->kind == P_RECORDS) *recs += v; else *failed += v;
+      return ne;
+    }
+  }
+  for (int h = 0; heads[h] >= 0; h++) {
+    const PhraseHead *ph = &HEADS[heads[h]];
+    if (ph->kind != P_VERB) continue;
+    int64_t n = word_at(b, i, e, ph->w, ph->len);
+    if (!n) continue;
+    int64_t p = i + n;
+    if (p >= e || b[p] != ' ') continue;
+    int64_t ne = number_end(b, p + 1, e);
+    if (ne < 0 || ne >= e || b[ne] != ' ') continue;
+    int64_t ws = ne + 1, we = ws;
+    while (we < e && is_letter(b[we])) we++;
+    if (we < e && is_word(b[we])) continue;
+    int noun = 0;
+    for (int q = 0; RECORD_NOUNS[q]; q++) if (word_at(b, ws, we, RECORD_NOUNS[q], (int)strlen(RECORD_NOUNS[q])) == we - ws) noun = 1;
+    if (!noun || we == ws) continue;
+    if (!fast_decimal(b, p + 1, ne, &v)) return -1;
+    *recs += v;
+    return we;
+  }
+  if ((b[i] | 0x20) == 't' && word_at(b, i, e, "took", 4) && i + 4 < e && b[i + 4] == ' ') {
+    int64_t ns = i + 5;
+    int64_t ne = number_end(b, ns, e);
+    if (ne >= 0) {
+      int64_t ws = ne;
+      if (ws < e && b[ws] == ' ') ws++;
+      int64_t we = ws;
+      while (we < e && is_letter(b[we])) we++;
+      /* "took 5 " then no letters: with the space given back, still no letters */
+      if (we > ws && !(we < e && is_word(b[we]))) {
+        double unit = 0;
+        int64_t wl = we - ws;
+        if (word_at(b, ws, we, "ms", 2) == wl) unit = 1;
+        else if (word_at(b, ws, we, "s", 1) == wl || word_at(b, ws, we, "sec", 3) == wl || word_at(b, ws, we, "secs", 4) == wl || word_at(b, ws, we, "second", 6) == wl || word_at(b, ws, we, "seconds", 7) == wl) unit = 1000;
+        if (unit > 0) {
+          if (!fast_decimal(b, ns, ne, &v)) return -1;
+          *duration = v * unit;
+          *has_duration = 1;
+        }
+        return we;
+      }
+    }
+  }
+  return 0;
+}
+
+/*
+ * Every phrase holds a digit right after a space or a colon (its number) at most PHRASE_REACH
+ * bytes after the phrase's start. So only the bytes before such an anchor are looked at: most
+ * messages have few or none, and the rest of the message costs one table lookup a byte.
+ */
+#define PHRASE_REACH 20
+static int64_t next_anchor(const uint8_t *b, int64_t from, int64_t s, int64_t e) {
+  if (from <= s) from = s + 1;
+  int64_t d = from;
+#ifdef __SSE2__
+  /* 16 positions at a time: a digit whose previous byte is a space or a colon. */
+  const __m128i zero = _mm_set1_epi8('0'), span = _mm_set1_epi8(9), space = _mm_set1_epi8(' '), colon = _mm_set1_epi8(':');
+  for (; d + 16 <= e; d += 16) {
+    __m128i v = _mm_loadu_si128((const __m128i *)(b + d));
+    __m128i p = _mm_loadu_si128((const __m128i *)(b + d - 1));
+    /* v - '0' <= 9 unsigned: a digit */
+    __m128i off = _mm_sub_epi8(v, zero);
+    __m128i digit = _mm_cmpeq_epi8(_mm_min_epu8(off, span), off);
+    __m128i after = _mm_or_si128(_mm_cmpeq_epi8(p, space), _mm_cmpeq_epi8(p, colon));
+    int mask = _mm_movemask_epi8(_mm_and_si128(digit, after));
+    if (mask) return d + __builtin_ctz((unsigned)mask);
+  }
+#endif
+  for (; d < e; d++)
+    if (is_digit(b[d]) && (b[d - 1] == ' ' || b[d - 1] == ':')) return d;
+  return e;
+}
+
+static int message_phrases(const uint8_t *b, int64_t s, int64_t e, Message *m, int pair_duration) {
+  double recs = 0, failed = 0, duration = NAN;
+  int has_duration = 0;
+  int64_t i = s;
+  for (int64_t a = next_anchor(b, s, s, e); a < e; a = next_anchor(b, i > a ? i : a + 1, s, e)) {
+    if (i < a - PHRASE_REACH) i = a - PHRASE_REACH;
+    while (i < a) {
+      if (!is_letter(b[i]) || (i > s && is_word(b[i - 1]))) { i++; continue; }
+      /* Only words starting with a phrase's first two letters are looked at; inside a word no phrase starts. */
+      if (i + 1 < e && is_letter(b[i + 1]) && HEADS_BY_PAIR[(b[i] | 0x20) - 'a'][(b[i + 1] | 0x20) - 'a'][0] >= 0) {
+        int64_t end = phrase_at(b, i, e, &recs, &failed, &duration, &has_duration);
+        if (end < 0) return 0;
+        if (end > 0) { i = end; continue; }
+      }
+      while (i < e && is_word(b[i])) i++;
+    }
+  }
+  if (!m->pair_records) m->records += recs;
+  if (!m->pair_failed) m->failed += failed;
+  if (!pair_duration && has_duration) m->duration = duration;
   return 1;
 }
 
@@ -513,10 +723,91 @@ static void finish_airflow(const uint8_t *b, const Message *m, double *rec) {
     double d = airflow_time(b, m->end_s, m->end_e) - airflow_time(b, m->start_s, m->start_e);
     if (isfinite(d) && d >= 0) duration = d;
   }
-  rec[5] = m->outcome;
-  rec[6] = duration;
-  rec[7] = m->failed;
-  rec[8] = m->records;
+  rec[R_OUTCOME] = m->outcome;
+  rec[R_LATENCY] = duration;
+  rec[R_FAILED] = m->failed;
+  rec[R_RECORDS] = m->records;
+}
+
+/* Slots a kind of line leaves without a value. */
+static void no_values(double *rec) {
+  rec[R_RECORDS] = 0;
+  rec[R_FAILED] = 0;
+  rec[R_LATENCY] = NAN;
+  rec[R_LAG] = NAN;
+  rec[R_MPS] = NAN;
+  rec[R_CONFIDENCE] = NAN;
+  rec[R_OUTCOME] = O_NONE;
+}
+
+static int error_level_at(const uint8_t *b, int64_t s, int64_t n) {
+  return (n == 5 && ieq(b, s, "error", 5)) || (n == 8 && ieq(b, s, "critical", 8)) || (n == 5 && ieq(b, s, "fatal", 5));
+}
+
+/* ---- Python logging's stock layouts, by the rules of pythonLineShape (src/core/logs/python.ts), ASCII only. */
+
+static int64_t asctime_end(const uint8_t *b, int64_t s, int64_t e) {
+  static const int DIGITS[] = { 0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18 };
+  if (e - s < 19) return -1;
+  for (int k = 0; k < 14; k++) if (!is_digit(b[s + DIGITS[k]])) return -1;
+  if (b[s + 4] != '-' || b[s + 7] != '-' || b[s + 13] != ':' || b[s + 16] != ':' || (b[s + 10] != ' ' && b[s + 10] != 'T')) return -1;
+  int64_t i = s + 19;
+  if (i + 1 < e && (b[i] == ',' || b[i] == '.') && is_digit(b[i + 1])) {
+    i += 2;
+    while (i < e && is_digit(b[i])) i++;
+  }
+  return i;
+}
+
+static int64_t logger_end(const uint8_t *b, int64_t i, int64_t e, int stop) {
+  int64_t from = i;
+  while (i < e && b[i] != ' ' && b[i] != '\t' && b[i] != stop) i++;
+  return i > from ? i : -1;
+}
+
+static int python_line(const uint8_t *b, int64_t s, int64_t e, double *rec) {
+  int64_t t = asctime_end(b, s, e);
+  if (t < 0) return K_JS;
+  int64_t ns, ne, ls, le, ms;
+  if (t + 3 <= e && b[t] == ' ' && b[t + 1] == '-' && b[t + 2] == ' ') {
+    ns = t + 3;
+    ne = logger_end(b, ns, e, -1);
+    if (ne < 0 || ne + 3 > e || b[ne] != ' ' || b[ne + 1] != '-' || b[ne + 2] != ' ') return K_JS;
+    ls = ne + 3;
+    le = ls;
+    while (le < e && is_letter(b[le])) le++;
+    if (le == ls) return K_JS;
+    if (le + 2 == e && b[le] == ' ' && b[le + 1] == '-') ms = e;
+    else if (le + 3 <= e && b[le] == ' ' && b[le + 1] == '-' && b[le + 2] == ' ') ms = le + 3;
+    else return K_JS;
+  } else if (t < e && b[t] == ' ') {
+    ls = t + 1;
+    le = ls;
+    while (le < e && is_letter(b[le])) le++;
+    if (le == ls || le >= e || b[le] != ' ') return K_JS;
+    ns = le + 1;
+    ne = logger_end(b, ns, e, ':');
+    if (ne < 0 || ne >= e || b[ne] != ':') return K_JS;
+    if (ne + 1 == e) ms = e;
+    else if (b[ne + 1] == ' ') ms = ne + 2;
+    else return K_JS;
+  } else return K_JS;
+  if (has_high(b, s, e)) return K_JS;
+  double ts = parse_timestamp(b, s, t);
+  if (isnan(ts)) return K_JS;
+  Message m;
+  if (!read_message(b, ms, e, &m)) return K_JS;
+  no_values(rec);
+  rec[R_TIME] = ts;
+  rec[R_ERROR] = error_level_at(b, ls, le - ls);
+  rec[R_RECORDS] = m.records;
+  rec[R_FAILED] = m.failed;
+  rec[R_LATENCY] = m.duration;
+  Hash h = { 2166136261u, 0x9747b28cu };
+  hash_bytes(&h, b, ns, ne);
+  rec[R_HASH_A] = h.a;
+  rec[R_HASH_B] = h.b;
+  return K_PYTHON;
 }
 
 /* Airflow's plain-text task log line "[time] {file:line} LEVEL - message", ASCII only. */
@@ -550,24 +841,25 @@ static int airflow_text(const uint8_t *b, int64_t s, int64_t e, double *rec) {
   Message m;
   if (!read_message(b, p, e, &m)) return K_JS;
   if (m.dag_s < 0 || m.dag_e == m.dag_s || m.task_s < 0 || m.task_e == m.task_s) return K_JS;
-  int64_t n = le - ls;
-  rec[3] = ts;
-  rec[4] = (n == 5 && ieq(b, ls, "error", 5)) || (n == 8 && ieq(b, ls, "critical", 8)) || (n == 5 && ieq(b, ls, "fatal", 5));
+  no_values(rec);
+  rec[R_TIME] = ts;
+  rec[R_ERROR] = error_level_at(b, ls, le - ls);
   finish_airflow(b, &m, rec);
   Hash h = { 2166136261u, 0x9747b28cu };
   hash_bytes(&h, b, m.dag_s, m.dag_e);
   hash_bytes(&h, b, m.task_s, m.task_e);
-  rec[9] = h.a;
-  rec[10] = h.b;
+  rec[R_HASH_A] = h.a;
+  rec[R_HASH_B] = h.b;
   return K_AIRFLOW;
 }
 
-/* One line: fills rec[2..11] and returns its kind. */
+/* One line: fills the record's slots after R_KIND and returns its kind. */
 static int scan_line(const uint8_t *b, int64_t s, int64_t e, double *rec) {
   while (s < e && (b[s] == ' ' || b[s] == '\t')) s++;
   while (e > s && (b[e - 1] == '\r' || b[e - 1] == ' ' || b[e - 1] == '\t')) e--;
   if (s == e) return K_BLANK;
   if (b[s] == '[') return airflow_text(b, s, e, rec);
+  if (b[s] >= '0' && b[s] <= '9') return python_line(b, s, e, rec);
   if (b[s] != '{') return K_JS;
   Field f[NFIELDS];
   if (!scan_object(b, s, e, f)) return K_JS;
@@ -604,32 +896,38 @@ static int scan_line(const uint8_t *b, int64_t s, int64_t e, double *rec) {
       static const uint8_t empty[1] = { 0 };
       read_message(empty, 0, 0, &m);
     } else return K_JS;
-    rec[3] = ts;
-    rec[4] = error_level(b, &f[F_LEVEL]);
+    no_values(rec);
+    rec[R_TIME] = ts;
+    rec[R_ERROR] = error_level(b, &f[F_LEVEL]);
     finish_airflow(b, &m, rec);
     label_hash(&h, b, &f[F_DAG]);
     label_hash(&h, b, &f[F_TASK]);
-    rec[9] = h.a;
-    rec[10] = h.b;
+    rec[R_HASH_A] = h.a;
+    rec[R_HASH_B] = h.b;
     return K_AIRFLOW;
   } else return K_JS;
-  rec[3] = ts;
-  rec[4] = error_level(b, &f[F_LEVEL]);
-  rec[5] = lag;
-  rec[6] = latency;
-  rec[7] = mps;
-  rec[8] = extra;
-  rec[9] = h.a;
-  rec[10] = h.b;
-  rec[11] = 0;
+  no_values(rec);
+  rec[R_TIME] = ts;
+  rec[R_ERROR] = error_level(b, &f[F_LEVEL]);
+  rec[R_LATENCY] = latency;
+  if (kind == K_KAFKA) {
+    /* A Kafka line is one message unless it gives its batch size. */
+    rec[R_RECORDS] = isnan(extra) ? 1 : extra;
+    rec[R_LAG] = lag;
+    rec[R_MPS] = mps;
+  } else {
+    rec[R_RECORDS] = 1;
+    rec[R_CONFIDENCE] = extra;
+  }
+  rec[R_HASH_A] = h.a;
+  rec[R_HASH_B] = h.b;
   return kind;
 }
 
 #ifndef LOGSCAN_NO_NAPI
 /*
  * scanLogChunk(buf, start, limit, out: Float64Array) -> lines written. Lines are buf[start, limit)
- * split at \n; each gets STRIDE doubles in out: start, end, kind, time ms, error, lag, latency,
- * messages/s, batch size (Kafka) or confidence (ML), hash a, hash b. Stops when out is full:
+ * split at \n; each gets a record of STRIDE doubles in out (the R_ slots above). Stops when out is full:
  * call again from the end of the last line written + 1.
  */
 static napi_value scan_log_chunk(napi_env env, napi_callback_info info) {
@@ -656,9 +954,9 @@ static napi_value scan_log_chunk(napi_env env, napi_callback_info info) {
     const uint8_t *nl = memchr(b + pos, '\n', (size_t)(limit - pos));
     int64_t end = nl ? (int64_t)(nl - b) : limit;
     double *rec = out + n * STRIDE;
-    rec[0] = (double)pos;
-    rec[1] = (double)end;
-    rec[2] = scan_line(b, pos, end, rec);
+    rec[R_START] = (double)pos;
+    rec[R_END] = (double)end;
+    rec[R_KIND] = scan_line(b, pos, end, rec);
     n++;
     pos = end + 1;
   }

@@ -7,6 +7,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const DS = { type: 'prometheus', uid: 'victoriametrics' };
+// Batch jobs push and exit: between runs an instant query finds nothing (VictoriaMetrics looks back
+// 5 minutes at most). A value that must stay visible between runs is the last one pushed in KEEP
+// (stat panels, evaluated once: instant queries) or in LINE (time series, evaluated at every step:
+// a shorter window, so a line runs on between daily runs without scanning a month at each point).
+const KEEP = '30d';
+const LINE = '1d';
 const F = 'pipeline_name=~"$pipeline",environment=~"$environment"';
 let id = 0;
 let y = 0;
@@ -106,22 +112,24 @@ const pipelineDashboard = dashboard(
 );
 
 row('Overview');
-panel('stat', 'Rows loaded', [`sum(increase(pipeline_rows_processed_total{${F},stage="load",data_source="orders"}[$__range]))`], { x: 0, w: 4, unit: 'short', description: 'Rows loaded to the output in the selected time range' });
-panel('stat', 'Quality score', [`min(pipeline_data_quality_score{${F},check_type="overall"})`], { x: 4, w: 4, unit: 'percent', min: 0, max: 100, decimals: 2, thresholds: [red(null), yellow(95), green(99)] });
-panel('stat', 'Errors', [`sum(increase(pipeline_errors_total{${F}}[$__range]))`], { x: 8, w: 4, unit: 'short', thresholds: [green(null), yellow(1), red(100)] });
-panel('stat', 'Failed runs', [`sum(increase(pipeline_runs_total{${F},status="failed"}[$__range]))`], { x: 12, w: 4, unit: 'short', thresholds: [green(null), red(1)] });
-panel('stat', 'Data freshness at load', [`max(pipeline_data_freshness_seconds{${F}})`], { x: 16, w: 4, unit: 's', thresholds: [green(null), yellow(600), red(900)] });
-panel('stat', 'Since last success', [`max(time() - pipeline_last_success_timestamp_seconds{${F}})`], { x: 20, w: 4, unit: 's', thresholds: [green(null), yellow(1800), red(3600)] });
+panel('stat', 'Rows loaded', [`sum(increase(pipeline_rows_processed_total{${F},stage="load",data_source="orders"}[$__range]))`], { x: 0, w: 4, unit: 'short', instant: true, description: 'Rows loaded to the output in the selected time range' });
+panel('stat', 'Quality score', [`min(last_over_time(pipeline_data_quality_score{${F},check_type="overall"}[${KEEP}]))`], { x: 4, w: 4, unit: 'percent', min: 0, max: 100, decimals: 2, thresholds: [red(null), yellow(95), green(99)], instant: true, description: 'Overall quality score of the last run that reached the quality stage' });
+panel('stat', 'Errors', [`sum(increase(pipeline_errors_total{${F}}[$__range]))`], { x: 8, w: 4, unit: 'short', thresholds: [green(null), yellow(1), red(100)], instant: true });
+panel('stat', 'Failed runs', [`sum(increase(pipeline_runs_total{${F},status="failed"}[$__range]))`], { x: 12, w: 4, unit: 'short', thresholds: [green(null), red(1)], instant: true, description: 'Runs that failed in a stage or were kept back by the quality gate, in the selected time range' });
+panel('stat', 'Data freshness at load', [`max(last_over_time(pipeline_data_freshness_seconds{${F}}[${KEEP}]))`], { x: 16, w: 4, unit: 's', thresholds: [green(null), yellow(600), red(900)], instant: true, description: 'Age of the newest record when the last successful run loaded it' });
+panel('stat', 'Since last success', [`time() - max(last_over_time(pipeline_last_success_timestamp_seconds{${F}}[${KEEP}]))`], { x: 20, w: 4, unit: 's', thresholds: [green(null), yellow(3600), red(4500)], instant: true, description: 'Time since the last successful run finished (the alert PipelineNoSuccessfulRun fires past the pipeline\'s SLA, 1 h by default)' });
 y += 5;
 
 row('Throughput and duration');
-panel('timeseries', 'Throughput by stage (rows/s)', [{ expr: `sum by (stage) (rate(pipeline_rows_processed_total{${F},data_source="orders"}[$__rate_interval]))`, legend: '{{stage}}' }], { x: 0, w: 8, h: 8, unit: 'rowsps' });
-panel('timeseries', 'p50 stage duration', [{ expr: `histogram_quantile(0.5, sum by (le, stage) (rate(pipeline_stage_duration_seconds_bucket{${F}}[$__rate_interval])))`, legend: '{{stage}}' }], { x: 8, w: 8, h: 8, unit: 's' });
-panel('timeseries', 'p95 stage duration', [{ expr: `histogram_quantile(0.95, sum by (le, stage) (rate(pipeline_stage_duration_seconds_bucket{${F}}[$__rate_interval])))`, legend: '{{stage}}' }], { x: 16, w: 8, h: 8, unit: 's' });
+// Throughput is rows per second of stage time (two increases over the same window), not rows per
+// second of wall clock: for a job that runs a minute an hour, rate() would be 60 times too low.
+panel('timeseries', 'Throughput by stage (rows per second of stage time)', [{ expr: `sum by (stage) (increase(pipeline_rows_processed_total{${F},data_source="orders"}[$__rate_interval])) / sum by (stage) (increase(pipeline_stage_duration_seconds_sum{${F}}[$__rate_interval]))`, legend: '{{stage}}' }], { x: 0, w: 8, h: 8, unit: 'rowsps', description: 'Points where runs ended: rows that left each stage divided by the time the stage took' });
+panel('timeseries', 'p50 stage duration', [{ expr: `histogram_quantile(0.5, sum by (le, stage) (increase(pipeline_stage_duration_seconds_bucket{${F}}[$__rate_interval])))`, legend: '{{stage}}' }], { x: 8, w: 8, h: 8, unit: 's' });
+panel('timeseries', 'p95 stage duration', [{ expr: `histogram_quantile(0.95, sum by (le, stage) (increase(pipeline_stage_duration_seconds_bucket{${F}}[$__rate_interval])))`, legend: '{{stage}}' }], { x: 16, w: 8, h: 8, unit: 's' });
 y += 8;
 
 row('Quality and errors');
-panel('timeseries', 'Quality score by check', [{ expr: `min by (check_type) (pipeline_data_quality_score{${F}})`, legend: '{{check_type}}' }], { x: 0, w: 8, h: 8, unit: 'percent', max: 100, thresholds: [red(null), yellow(95), green(99)] });
+panel('timeseries', 'Quality score by check', [{ expr: `min by (check_type) (last_over_time(pipeline_data_quality_score{${F}}[${LINE}]))`, legend: '{{check_type}}' }], { x: 0, w: 8, h: 8, unit: 'percent', max: 100, thresholds: [red(null), yellow(95), green(99)] });
 panel('timeseries', 'Errors by stage and type', [{ expr: `sum by (stage, error_type) (increase(pipeline_errors_total{${F}}[$__rate_interval]))`, legend: '{{stage}} / {{error_type}}' }], { x: 8, w: 8, h: 8, unit: 'short', bars: true });
 panel('piechart', 'Quarantined rows by reason', [{ expr: `sum by (reason) (increase(pipeline_rows_quarantined_total{${F}}[$__range]))`, legend: '{{reason}}' }], { x: 16, w: 8, h: 8, unit: 'short', instant: true });
 y += 8;
@@ -130,14 +138,14 @@ row('Runs and output');
 panel('table', 'Rows per pipeline, stage and environment', [`sum by (pipeline_name, environment, stage) (increase(pipeline_rows_processed_total{${F},data_source="orders"}[$__range]))`], { x: 0, w: 10, h: 8, unit: 'short', table: true });
 panel('piechart', 'Stage breakdown (time spent)', [{ expr: `sum by (stage) (increase(pipeline_stage_duration_seconds_sum{${F}}[$__range]))`, legend: '{{stage}}' }], { x: 10, w: 7, h: 8, unit: 's', instant: true });
 panel('timeseries', 'Runs by status', [{ expr: `sum by (status) (increase(pipeline_runs_total{${F}}[$__rate_interval]))`, legend: '{{status}}' }], { x: 17, w: 7, h: 4, unit: 'short', bars: true });
-panel('stat', 'Output size', [{ expr: `max by (dataset) (pipeline_output_size_bytes{${F}})`, legend: '{{dataset}}' }], { x: 17, w: 7, h: 4, unit: 'bytes' });
+panel('stat', 'Output size', [{ expr: `max by (dataset) (last_over_time(pipeline_output_size_bytes{${F}}[${KEEP}]))`, legend: '{{dataset}}' }], { x: 17, w: 7, h: 4, unit: 'bytes', instant: true, description: 'Parquet written by the last run (orders 0 when the quality gate kept the batch back)' });
 y += 8;
 
 row('LLM usage (pipeobs ask)');
 panel('timeseries', 'LLM requests by model and outcome', [{ expr: 'sum by (model, outcome) (increase(pipeobs_llm_requests_total[$__rate_interval]))', legend: '{{model}} {{outcome}}' }], { x: 0, w: 6, h: 7, unit: 'short', bars: true });
-panel('stat', 'Tokens used', [{ expr: 'sum by (type) (increase(pipeobs_llm_tokens_total[$__range]))', legend: '{{type}}' }], { x: 6, w: 6, h: 7, unit: 'short' });
+panel('stat', 'Tokens used', [{ expr: 'sum by (type) (increase(pipeobs_llm_tokens_total[$__range]))', legend: '{{type}}' }], { x: 6, w: 6, h: 7, unit: 'short', instant: true });
 panel('timeseries', 'LLM latency p95', [{ expr: 'histogram_quantile(0.95, sum by (le, model) (rate(pipeobs_llm_request_duration_seconds_bucket[$__rate_interval])))', legend: '{{model}}' }], { x: 12, w: 6, h: 7, unit: 's' });
-panel('stat', 'LLM errors', [{ expr: 'sum(increase(pipeobs_llm_errors_total[$__range]))' }], { x: 18, w: 6, h: 7, unit: 'short', thresholds: [green(null), red(1)] });
+panel('stat', 'LLM errors', [{ expr: 'sum(increase(pipeobs_llm_errors_total[$__range]))' }], { x: 18, w: 6, h: 7, unit: 'short', thresholds: [green(null), red(1)], instant: true });
 y += 7;
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -155,7 +163,7 @@ const A = 'dag_id=~"$dag_id"';
 row('Overview');
 panel('stat', 'Log lines per second', [`sum(rate(pipeobs_logs_lines_total[$__rate_interval]))`], { x: 0, w: 6, unit: 'short', decimals: 1, description: 'Usable log lines read by monitor-logs, all components' });
 panel('stat', 'Error lines', [`100 * sum(increase(pipeobs_logs_error_lines_total[$__range])) / sum(increase(pipeobs_logs_lines_total[$__range]))`], { x: 6, w: 6, unit: 'percent', decimals: 2, thresholds: [green(null), yellow(1), red(5)], description: 'Share of lines at ERROR level or above in the time range' });
-panel('stat', 'Newest log line age', [{ expr: 'time() - max by (component) (pipeobs_logs_last_line_timestamp_seconds)', legend: '{{component}}' }], { x: 12, w: 6, unit: 's', thresholds: [green(null), yellow(300), red(900)], description: 'How long ago the newest line of each component was written: logs that stop are pipelines that stopped' });
+panel('stat', 'Newest log line age', [{ expr: `time() - max by (component) (last_over_time(pipeobs_logs_last_line_timestamp_seconds[${KEEP}]))`, legend: '{{component}}' }], { x: 12, w: 6, unit: 's', thresholds: [green(null), yellow(300), red(900)], description: 'How long ago the newest line of each component was written: logs that stop are pipelines that stopped' });
 panel('stat', 'Skipped lines', [`sum(increase(pipeobs_logs_skipped_lines_total[$__range]))`], { x: 18, w: 6, unit: 'short', thresholds: [green(null), yellow(1)], description: 'Lines monitor-logs could not use (malformed, unknown format, mistyped fields…)' });
 y += 5;
 
@@ -201,7 +209,7 @@ y += 8;
 
 row('What was skipped');
 panel('timeseries', 'Skipped lines by reason', [{ expr: 'sum by (reason) (increase(pipeobs_logs_skipped_lines_total[$__rate_interval]))', legend: '{{reason}}' }], { x: 0, w: 12, h: 6, unit: 'short', bars: true });
-panel('stat', 'Files followed', [`sum(pipeobs_logs_files_followed)`], { x: 12, w: 6, h: 6, unit: 'short' });
+panel('stat', 'Files followed', [`sum(last_over_time(pipeobs_logs_files_followed[${KEEP}]))`], { x: 12, w: 6, h: 6, unit: 'short', instant: true, description: 'As last reported by monitor-logs --server' });
 panel('stat', 'Groups over --max-groups', [`sum(increase(pipeobs_logs_overflow_groups_total[$__range]))`], { x: 18, w: 6, h: 6, unit: 'short', thresholds: [green(null), yellow(1)] });
 y += 6;
 

@@ -60,7 +60,11 @@ case "${1:-}" in
   start)
     need victoria-metrics; need vmagent; need vmalert
     mkdir -p "$dir"
-    start_one victoria-metrics "$vm_port" victoria-metrics -storageDataPath="$dir/vm-data" -httpListenAddr="127.0.0.1:$vm_port" -retentionPeriod=12
+    # -dedup.minScrapeInterval=1ms -search.latencyOffset=0: a write pipeobs retried after a timeout, already stored once,
+    # holds the same samples at the same millisecond; VictoriaMetrics keeps one. Distinct samples
+    # are never merged (timestamps are stored in milliseconds). See README, "Delivery".
+    start_one victoria-metrics "$vm_port" victoria-metrics -storageDataPath="$dir/vm-data" -httpListenAddr="127.0.0.1:$vm_port" -retentionPeriod=12 \
+      -dedup.minScrapeInterval=1ms -search.latencyOffset=0
     start_one vmagent "$agent_port" vmagent -promscrape.config="${PIPEOBS_SCRAPE_CONFIG:-$here/deploy/vmagent/scrape.yml}" \
       -remoteWrite.url="http://127.0.0.1:$vm_port/api/v1/write" -remoteWrite.tmpDataPath="$dir/vmagent-buffer" -httpListenAddr="127.0.0.1:$agent_port"
     start_one vmalert "$alert_port" vmalert -rule="$here/deploy/alerts/*.yml" -datasource.url="http://127.0.0.1:$vm_port" \

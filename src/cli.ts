@@ -14,6 +14,7 @@ import type { Deps } from './core/deps.js';
 import { renderJson } from './core/output/render.js';
 import { colorFor, loadColors } from './core/output/terminal.js';
 import { VERSION } from './version.js';
+import { redactText } from './core/redact.js';
 
 type Register = (program: Command, deps: Deps) => void;
 
@@ -27,6 +28,8 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   verify: () => import('./commands/verify.js').then((m) => m.registerVerify),
   'monitor-logs': () => import('./commands/monitor-logs.js').then((m) => m.registerMonitorLogs),
   'gen-logs': () => import('./commands/gen-logs.js').then((m) => m.registerGenLogs),
+  exec: () => import('./commands/exec.js').then((m) => m.registerExec),
+  check: () => import('./commands/check.js').then((m) => m.registerCheck),
 };
 
 /** Every command's name (the benchmark times each one's --help). */
@@ -46,6 +49,8 @@ export const COMMAND_SUMMARIES: Record<string, { args: string; description: stri
   verify: { args: '', description: 'check the whole setup (Node, DuckDB, disk, VictoriaMetrics, vmagent, vmalert, Grafana, LLM, dashboard metrics) and say how to fix what fails' },
   'monitor-logs': { args: '[inputs...]', description: 'turn Airflow, Kafka-consumer and ML-service logs into volume, latency percentiles, error rates, consumer lag and model confidence per hour' },
   'gen-logs': { args: '', description: 'write realistic Airflow, Kafka-consumer and ML-service log lines (for trying monitor-logs and benchmarks)' },
+  exec: { args: '<command> [args...]', description: 'run any command untouched and record the run (status, duration, last success, its own figures) as pipeline metrics' },
+  check: { args: '<paths...>', description: 'check a Parquet, CSV or JSON lines dataset against YAML rules, and its schema and volume against earlier checks' },
 };
 
 const require = createRequire(import.meta.url);
@@ -73,7 +78,8 @@ export async function buildProgram(deps: Deps, argv: readonly string[] = [], opt
       writeErr: (s) => deps.stderr.write(s),
     })
     .addHelpText('after', `
-Exit codes: 0 ok, 1 failed, 2 usage error, 3 configuration error, 4 dependency unreachable, 5 check failed, 130 interrupted.
+Exit codes: 0 ok, 1 failed, 2 usage error, 3 configuration error, 4 dependency unreachable, 5 check failed, 130 interrupted,
+75 data kept in the spool, not delivered yet (push-influx).
 Run \`pipeobs <command> --help\` for a command's flags and examples.`);
   const named = argv.find((a) => a in COMMANDS);
   const listed = named ? [named] : Object.keys(COMMANDS);
@@ -118,6 +124,7 @@ export async function main(argv: string[], deps: Deps): Promise<number> {
     },
   });
   const program = await buildProgram({ ...deps, stdout }, argv);
+  if (debugWanted(argv, deps)) await reportNativeScanners(deps);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return ExitCode.ok;
@@ -136,21 +143,35 @@ function reportError(err: unknown, argv: string[], deps: Deps, resultPrinted: bo
     if (err.code === 'commander.executeSubCommandAsync') return ExitCode.ok;
     return ExitCode.usage; // commander has already printed what was wrong
   }
-  const debug = argv.includes('--debug') || /^(1|true|yes|on)$/i.test(deps.env.PIPEOBS_DEBUG ?? '');
+  const debug = debugWanted(argv, deps);
   const jsonOutput = wantsJson(argv) && !resultPrinted;
   const c = colorFor(deps.stderr, { noColor: Boolean(deps.env.NO_COLOR), ci: false });
+  // Messages may quote a URL (a library's error, a value that did not parse): never its credentials.
   if (err instanceof PipeobsError) {
-    deps.stderr.write(`${c.red('error:')} ${err.message}\n`);
-    if (err.hint) deps.stderr.write(`${c.dim('hint:')} ${err.hint}\n`);
-    if (debug && err.stack) deps.stderr.write(`${err.stack}\n`);
-    if (jsonOutput) deps.stdout.write(renderJson({ error: { kind: err.kind, message: err.message, hint: err.hint ?? null, exit_code: err.exitCode } }));
+    const message = redactText(err.message);
+    const hint = err.hint === undefined ? undefined : redactText(err.hint);
+    deps.stderr.write(`${c.red('error:')} ${message}\n`);
+    if (hint) deps.stderr.write(`${c.dim('hint:')} ${hint}\n`);
+    if (debug && err.stack) deps.stderr.write(`${redactText(err.stack)}\n`);
+    if (jsonOutput) deps.stdout.write(renderJson({ error: { kind: err.kind, message, hint: hint ?? null, exit_code: err.exitCode } }));
     return err.exitCode;
   }
-  deps.stderr.write(`${c.red('internal error:')} ${describeError(err)}\n`);
-  if (debug && err instanceof Error && err.stack) deps.stderr.write(`${err.stack}\n`);
+  const message = redactText(describeError(err));
+  deps.stderr.write(`${c.red('internal error:')} ${message}\n`);
+  if (debug && err instanceof Error && err.stack) deps.stderr.write(`${redactText(err.stack)}\n`);
   else deps.stderr.write('rerun with --debug for the stack trace, and report it as a bug\n');
-  if (jsonOutput) deps.stdout.write(renderJson({ error: { kind: 'internal', message: describeError(err), hint: null, exit_code: ExitCode.failure } }));
+  if (jsonOutput) deps.stdout.write(renderJson({ error: { kind: 'internal', message, hint: null, exit_code: ExitCode.failure } }));
   return ExitCode.failure;
+}
+
+function debugWanted(argv: string[], deps: Deps): boolean {
+  return argv.includes('--debug') || /^(1|true|yes|on)$/i.test(deps.env.PIPEOBS_DEBUG ?? '');
+}
+
+/** Under --debug, one line per native scanner the command loaded (or fell back from). */
+async function reportNativeScanners(deps: Deps): Promise<void> {
+  const { nativeLoadReport } = await import('./core/native/load.js');
+  for (const line of nativeLoadReport()) deps.stderr.write(`debug: ${line}\n`);
 }
 
 function isCommanderError(err: unknown): err is { code: string } {

@@ -47,11 +47,63 @@ test('the scrape config passes vmagent\'s dry run, with the pipeobs targets and 
   assert.match(text, /^  - job_name: pipeobs-monitor-logs$/m);
   // ask's endpoint lives only while a chat runs: it ships ready to enable.
   assert.match(text, /^  # - job_name: pipeobs-ask$/m);
-  assert.match(text, /external_labels:\n\s+monitor: pipeobs/);
+  // No label is added to what is scraped: see the next test.
+  assert.doesNotMatch(text, /^\s*(external_labels|labels):/m);
+  assert.equal(text.match(/^    metric_relabel_configs:\n      - action: labeldrop\n        regex: job\|instance$/gm)?.length, 2);
+});
+
+/** YAML to JSON with python3's yaml module (python3 is a test dependency already: the logging templates). */
+function yamlToJson(text: string): unknown {
+  const r = spawnSync(requireBinary('python3', 'python3-yaml'), ['-c', 'import sys, json, yaml; json.dump(yaml.safe_load(sys.stdin), sys.stdout)'], { input: text, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout);
+}
+
+type Labelled = { where: string; label: string };
+/** Every label a file of deploy/ adds to series or alerts, with where it is set. */
+function staticLabels(file: string, text: string): Labelled[] {
+  const out: Labelled[] = [];
+  const add = (where: string, labels: unknown) => {
+    for (const label of Object.keys((labels as Record<string, string> | undefined) ?? {})) out.push({ where, label });
+  };
+  // Flags that add labels (vmagent -remoteWrite.label, vmalert -external.label), in scripts and compose.
+  for (const m of text.matchAll(/-(?:remoteWrite\.label|external\.label)=["']?([A-Za-z_][A-Za-z0-9_]*)=/g)) out.push({ where: `${file}: ${m[0]}`, label: m[1] });
+  if (!/\.ya?ml$/.test(file)) return out;
+  const doc = yamlToJson(text) as Record<string, any> | null;
+  if (!doc) return out;
+  add(`${file}: global.external_labels`, doc.global?.external_labels);
+  for (const job of doc.scrape_configs ?? []) {
+    for (const sc of job.static_configs ?? []) add(`${file}: job ${job.job_name} static_configs labels`, sc.labels);
+    for (const rc of [...(job.relabel_configs ?? []), ...(job.metric_relabel_configs ?? [])]) if (rc.target_label) out.push({ where: `${file}: job ${job.job_name} relabel target_label`, label: rc.target_label });
+  }
+  for (const g of doc.groups ?? []) for (const rule of g.rules ?? []) add(`${file}: ${rule.alert ?? rule.record} labels`, rule.labels);
+  return out;
+}
+
+function shadowing(files: [string, string][]): Labelled[] {
+  const catalog = new Set(CATALOG.flatMap((m) => m.labels));
+  return files.flatMap(([f, text]) => staticLabels(f, text)).filter((l) => catalog.has(l.label));
+}
+
+function deployFiles(dir = file('deploy')): [string, string][] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile() && /\.(ya?ml|sh)$/.test(d.name))
+    .map((d) => path.join(d.parentPath ?? d.path, d.name))
+    .map((p): [string, string] => [path.relative(root, p), readFileSync(p, 'utf8')]);
+}
+
+test('no static label in deploy/ (or the stack script) shadows a label of the metric catalog', () => {
+  const files = [...deployFiles(), ['scripts/stack.sh', readFileSync(file('scripts/stack.sh'), 'utf8')] as [string, string]];
+  assert.ok(files.some(([f]) => f === 'deploy/vmagent/scrape.yml') && files.some(([f]) => f === 'deploy/alerts/pipeline.rules.yml'), files.map(([f]) => f).join(' '));
+  assert.deepEqual(shadowing(files), []);
+  // The check catches what shipped before: monitor-logs' target label `component` over its own.
+  const old = "scrape_configs:\n  - job_name: pipeobs-monitor-logs\n    static_configs:\n      - targets: ['h:9108']\n        labels:\n          component: monitor-logs\n";
+  assert.deepEqual(shadowing([['old-scrape.yml', old]]), [{ where: 'old-scrape.yml: job pipeobs-monitor-logs static_configs labels', label: 'component' }]);
+  assert.deepEqual(shadowing([['x.sh', 'vmalert -external.label=stage=prod']]).map((l) => l.label), ['stage']);
 });
 
 const RULES: Record<string, string[]> = {
-  'pipeline.rules.yml': ['PipelineDataStale', 'PipelineNoSuccessfulRun', 'PipelineRunsFailing', 'PipelineQualityLow', 'PipelineErrorRateSpike', 'PipelineStageSlow', 'LlmErrors'],
+  'pipeline.rules.yml': ['PipelineRunsFailing', 'PipelineQualityLow', 'PipelineErrorRateSpike', 'PipelineStageSlow', 'PipelineNoSuccessfulRun', 'PipelineDataStale', 'LlmErrors'],
   'logs.rules.yml': ['KafkaConsumerLagGrowing', 'ModelConfidenceDropping', 'LogErrorRateHigh', 'LogsStale'],
 };
 
@@ -63,8 +115,9 @@ test('the alert rules pass vmalert -dryRun and promtool check rules; each has su
     assert.equal(v.code, 0, v.out);
     const p = run(requireBinary('promtool', 'prometheus'), ['check', 'rules', rules]);
     assert.equal(p.code, 0, p.out);
-    assert.match(p.out, new RegExp(`SUCCESS: ${expected.length} rules found`));
     const text = readFileSync(rules, 'utf8');
+    const records = [...text.matchAll(/- record: (\S+)/g)].length;
+    assert.match(p.out, new RegExp(`SUCCESS: ${expected.length + records} rules found`));
     const alerts = [...text.matchAll(/- alert: (\w+)/g)].map((m) => m[1]);
     assert.deepEqual(alerts, expected);
     for (const field of ['summary:', 'description:', 'runbook:']) assert.equal(text.split(field).length - 1, alerts.length, `${name}: ${field}`);
@@ -146,7 +199,7 @@ test('after real runs of run-pipeline, ask and monitor-logs --server, every dash
   }
   for (const f of Object.keys(RULES)) {
     for (const m of readFileSync(file('deploy/alerts', f), 'utf8').matchAll(/- alert: (\w+)\n\s+expr: (.+)/g)) {
-      exprs.push([`alert ${m[1]}`, m[2].replace(/\s*(>|<|>=|<=)\s*[\d.]+\s*$/, '')]);
+      exprs.push([`alert ${m[1]}`, m[2].replace(/\s*(>|<|>=|<=)\s*([\d.]+|on \([^)]*\) [\w:]+)\s*$/, '')]);
     }
   }
   assert.ok(exprs.length >= 56, `${exprs.length} expressions`);

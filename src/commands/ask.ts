@@ -5,17 +5,18 @@
  * common questions. No question opens a chat; --demo runs the example questions.
  */
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import readline from 'node:readline';
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, readdir } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { ChalkInstance } from 'chalk';
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
-import { CheckFailedError } from '../core/errors.js';
+import { CheckFailedError, UnreachableError } from '../core/errors.js';
 import type { Config } from '../core/config/config.js';
 import type { Deps } from '../core/deps.js';
 import { CATALOG, LLM_ERROR_TYPES } from '../core/metrics/catalog.js';
 import { PUSH_FORMATS, type PushFormat } from '../core/metrics/push-formats.js';
-import { DEMO_QUESTIONS, EXAMPLE_QUESTIONS, answerOffline } from '../core/ask/offline.js';
+import { DEMO_QUESTIONS, EXAMPLE_QUESTIONS, OfflineSession, answerOffline, type Understood } from '../core/ask/offline.js';
 import { AskTools, type QueryRecord } from '../core/ask/tools.js';
 import { colorFor, startProgress } from '../core/output/terminal.js';
 import { renderJson, type OutputFormat } from '../core/output/render.js';
@@ -42,6 +43,19 @@ export interface AskResult {
   queries: QueryRecord[];
   results: unknown[];
   answer: string;
+  /** Offline: the parts of the question as the engine understood them. */
+  understood?: Understood | null;
+  /** Offline, not answered: the closest questions it can answer. */
+  readings?: string[];
+  /** Why an LLM question was answered offline (the LLM call failed). */
+  fallback_reason?: string;
+}
+
+/** The shipped alert rules, read when a question asks whether anything is wrong. */
+async function loadAlertRules(): Promise<[string, string][]> {
+  const dir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..', 'deploy', 'alerts');
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.yml')).sort();
+  return Promise.all(files.map(async (f) => [`deploy/alerts/${f}`, await readFile(path.join(dir, f), 'utf8')] as [string, string]));
 }
 
 export function registerAsk(program: Command, deps: Deps, run = runAsk): void {
@@ -136,19 +150,26 @@ export async function runAsk(opts: AskOptions, config: Config, deps: Deps): Prom
   const history: ChatCompletionMessageParam[] = [];
   const c = colorFor(deps.stdout, config);
   let lastQueries: QueryRecord[] = [];
+  const session = new OfflineSession();
+  const offline = async (question: string, fallbackReason?: string): Promise<AskResult> => {
+    const a = await answerOffline(question, { client, now: deps.now(), loadRules: loadAlertRules }, session);
+    usage.question('offline', a.answered ? 'answered' : 'unanswered');
+    const queries: QueryRecord[] = a.queries.map((q) => ({ tool: 'instant_query', promql: q.promql, time: q.time, ok: true }));
+    return {
+      schema_version: 1, question, mode: 'offline', model: null, answered: a.answered, queries, results: a.results, answer: a.answer, understood: a.understood, readings: a.readings,
+      ...(fallbackReason ? { fallback_reason: fallbackReason } : {}),
+    };
+  };
 
   const answer = async (question: string): Promise<AskResult> => {
     const progress = startProgress(deps.stderr, config, 'thinking');
     try {
-      if (mode === 'offline') {
-        const a = await answerOffline(question, client, deps.now());
-        usage.question('offline', a.answered ? 'answered' : 'unanswered');
-        const queries: QueryRecord[] = a.queries.map((q) => ({ tool: 'instant_query', promql: q.promql, time: q.time, ok: true }));
-        return { schema_version: 1, question, mode, model: null, answered: a.answered, queries, results: a.results, answer: a.answer };
-      }
+      if (mode === 'offline') return await offline(question);
       const { askLlm } = await import('../core/ask/llm.js');
       const tools = new AskTools(client, deps.now);
-      const a = await askLlm(question, history, tools, {
+      let a;
+      try {
+        a = await askLlm(question, history, tools, {
         apiKey: config.openaiApiKey!,
         baseURL: config.openaiBaseUrl,
         model: config.llmModel,
@@ -156,7 +177,15 @@ export async function runAsk(opts: AskOptions, config: Config, deps: Deps): Prom
         maxRetries: 2,
         maxToolRounds: config.llmMaxRounds,
         deadlineMs: Math.max(30_000, 3 * config.llmTimeoutSeconds * 1000),
-      }, usage.recorder);
+        }, usage.recorder);
+      } catch (err) {
+        // The LLM could not be reached (down, rate limited, failing): the offline engine answers instead.
+        // A refused key or an unknown model is the user's configuration to fix, and stays an error.
+        if (!(err instanceof UnreachableError)) throw err;
+        usage.question('llm', 'failed');
+        warn(deps, config, `${err.message}: answering offline`);
+        return await offline(question, err.message);
+      }
       usage.question('llm', a.stopped === 'answered' ? 'answered' : 'unanswered');
       return { schema_version: 1, question, mode, model: config.llmModel, answered: a.stopped === 'answered', queries: tools.queries, results: tools.results, answer: a.answer };
     } catch (err) {
@@ -209,7 +238,7 @@ export async function runAsk(opts: AskOptions, config: Config, deps: Deps): Prom
 async function pushUsage(registry: import('prom-client').Registry, format: Exclude<PushFormat, 'none'>, config: Config, deps: Deps, client: ReturnType<typeof createVmClient>) {
   const [{ snapshotSamples }, { pushSamples }] = await Promise.all([import('../core/metrics/registry.js'), import('../core/metrics/push.js')]);
   const outcome = await pushSamples(client, new Spool(path.resolve(deps.cwd, config.spoolDir)), format, await snapshotSamples(registry), deps.now().getTime());
-  if (!outcome.sent) warn(deps, config, `usage metrics kept in ${outcome.spooledFile}: ${outcome.error}`);
+  if (outcome.message) warn(deps, config, `usage metrics: ${outcome.message}`);
 }
 
 const HELP = `Ask about the pipelines in plain language. Commands:

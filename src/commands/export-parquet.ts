@@ -8,7 +8,7 @@ import { UsageError } from '../core/errors.js';
 import type { Config } from '../core/config/config.js';
 import type { Deps } from '../core/deps.js';
 import { CATALOG, seriesNames } from '../core/metrics/catalog.js';
-import { parseDuration, parseTime } from '../core/time/parse.js';
+import { parseDuration, windowFromFlags } from '../core/time/parse.js';
 import { startProgress } from '../core/output/terminal.js';
 import { formatBytes, formatDuration, type OutputFormat, type Table } from '../core/output/render.js';
 import type { ExportSummary } from '../core/export/job.js';
@@ -39,8 +39,10 @@ export function registerExportParquet(program: Command, deps: Deps, run = runExp
     .description('export VictoriaMetrics series to Parquet (zstd, Hive partitions), safe to run from cron')
     .requiredOption('--out <dir>', 'output directory')
     .option('--match <selector>', 'series selector (repeatable); default: every series of the metric catalog', collectRepeated, [])
-    .option('--start <time>', 'window start, exclusive (default -1h; with --incremental only for the first run)')
-    .option('--end <time>', 'window end, inclusive (default now; not with --incremental)')
+    .option('--since <time>', 'window start, exclusive: 6h (ago), -6h, ISO 8601, now or Unix seconds (default 1h before the end; with --incremental only for the first run)')
+    .option('--until <time>', 'window end, inclusive (default now; not with --incremental)')
+    .option('--start <time>', 'the same as --since')
+    .option('--end <time>', 'the same as --until')
     .option('--partition-by <unit>', `Hive partitions: ${PARTITIONS.join(', ')}`, 'day')
     .option('--incremental', 'continue from the last run\'s end up to now minus --safety-lag (state in <out>/.pipeobs-export-state.json)')
     .option('--safety-lag <duration>', 'with --incremental: leave out the most recent samples, which may still arrive late', '60s')
@@ -64,11 +66,12 @@ Read them with DuckDB: SELECT * FROM read_parquet('<out>/**/*.parquet', hive_par
 export function validateExportParquet(raw: Record<string, unknown>, deps: Deps): ExportParquetOptions {
   const now = deps.now();
   const incremental = Boolean(raw.incremental);
-  if (incremental && raw.end !== undefined) throw new UsageError('--incremental exports up to now minus --safety-lag; --end does not go with it');
+  const win = windowFromFlags(raw, now);
+  if (incremental && win.end) throw new UsageError(`--incremental exports up to now minus --safety-lag; ${win.endFlag} does not go with it`);
   const lag = parseDuration(String(raw.safetyLag), '--safety-lag');
-  const end = incremental ? new Date(now.getTime() - lag * 1000) : raw.end === undefined ? now : parseTime(String(raw.end), '--end', now);
-  const start = raw.start === undefined ? new Date(end.getTime() - 3_600_000) : parseTime(String(raw.start), '--start', now);
-  if (!incremental && start.getTime() >= end.getTime()) throw new UsageError(`--start ${start.toISOString()} is not before --end ${end.toISOString()}`);
+  const end = incremental ? new Date(now.getTime() - lag * 1000) : win.end ?? now;
+  const start = win.start ?? new Date(end.getTime() - 3_600_000);
+  if (!incremental && start.getTime() >= end.getTime()) throw new UsageError(`${win.startFlag} ${start.toISOString()} is not before ${win.endFlag} ${end.toISOString()}`);
   const match = raw.match as string[];
   return {
     match: match.length ? match : [catalogSelector()],

@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import type { Deps } from '../core/deps.js';
 import { UsageError, WorkFailedError } from '../core/errors.js';
 import { GEN_FORMATS, LAG_PATTERNS, generateLogLines, type GenFormat, type GenOptions } from '../core/logs/generate.js';
-import { parseTime } from '../core/time/parse.js';
+import { windowFromFlags } from '../core/time/parse.js';
 import { choiceFlag, collectRepeated, intFlag, numberFlag } from './shared.js';
 
 export function registerGenLogs(program: Command, deps: Deps): void {
@@ -18,8 +18,10 @@ export function registerGenLogs(program: Command, deps: Deps): void {
     .description('write realistic Airflow, Kafka-consumer and ML-service log lines (for trying monitor-logs and benchmarks)')
     .option('--format <name>', `${GEN_FORMATS.join(', ')} (repeatable or comma-separated; lines alternate between them)`, collectRepeated, [])
     .option('--lines <n>', 'how many lines', '1000')
-    .option('--since <time>', 'time of the first line: ISO 8601 or relative', '-24h')
-    .option('--until <time>', 'time of the last line', 'now')
+    .option('--since <time>', 'time of the first line: 24h (ago), -24h, ISO 8601 or Unix seconds (default 24h)')
+    .option('--until <time>', 'time of the last line (default now)')
+    .option('--start <time>', 'the same as --since')
+    .option('--end <time>', 'the same as --until')
     .option('--error-rate <p>', 'share of lines at ERROR level (and failed tasks), 0 to 1', '0.02')
     .option('--lag <pattern>', `Kafka consumer lag: ${LAG_PATTERNS.join(', ')}`, 'steady')
     .option('--confidence-drift <d>', 'how much the ML confidence falls from first line to last, 0 to 1', '0')
@@ -32,9 +34,10 @@ Examples:
     .action(async (raw: Record<string, unknown>) => {
       const formats = (raw.format as string[]).flatMap((f) => f.split(',')).map((f) => f.trim()).filter(Boolean);
       const now = deps.now();
-      const since = parseTime(String(raw.since), '--since', now);
-      const until = parseTime(String(raw.until), '--until', now);
-      if (since.getTime() > until.getTime()) throw new UsageError('--since is after --until');
+      const win = windowFromFlags(raw, now);
+      const since = win.start ?? new Date(now.getTime() - 86_400_000);
+      const until = win.end ?? now;
+      if (since.getTime() > until.getTime()) throw new UsageError(`${win.startFlag} is after ${win.endFlag}`);
       const o: GenOptions = {
         formats: (formats.length ? formats : ['kafka', 'ml', 'airflow', 'airflow-text']).map((f) => choiceFlag(f, '--format', GEN_FORMATS) as GenFormat),
         lines: intFlag(raw.lines, '--lines', 0, 1_000_000_000),

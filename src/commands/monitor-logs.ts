@@ -3,6 +3,7 @@
  * through a field mapping) turned into volume, latency percentiles, error rates, consumer lag
  * and model confidence per component, group and hour; as a report, or live with --server.
  */
+import { checkInputsReadable, emptyInputError } from '../core/io/input-checks.js';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { availableParallelism } from 'node:os';
@@ -11,13 +12,14 @@ import { Chalk } from 'chalk';
 import { CheckFailedError, ConfigError, InterruptedError, UsageError } from '../core/errors.js';
 import type { Config } from '../core/config/config.js';
 import type { Deps } from '../core/deps.js';
-import { BUILTIN_COMPONENTS, parseFieldMapping, type FieldMapping } from '../core/logs/formats.js';
+import { BUILTIN_COMPONENTS, RESERVED_COMPONENTS, parseFieldMapping, type FieldMapping } from '../core/logs/formats.js';
+import { FormatFileError, parseUserFormats, type UserFormat } from '../core/logs/user-formats.js';
 import { runBatch } from '../core/logs/batch.js';
 import { reportTable, unusableLines, type LogReport } from '../core/logs/report.js';
 import { renderReportText } from '../core/logs/render-text.js';
 import { renderReportHtml } from '../core/logs/render-html.js';
 import type { TimeWindow } from '../core/logs/reader.js';
-import { parseTime } from '../core/time/parse.js';
+import { parseTime, windowFromFlags } from '../core/time/parse.js';
 import { formatBytes, renderTableCsv } from '../core/output/render.js';
 import { startProgress } from '../core/output/terminal.js';
 import { choiceFlag, collectRepeated, configFrom, intFlag, numberFlag, outputFormat, styleFor, warn } from './shared.js';
@@ -34,6 +36,8 @@ export interface MonitorLogsOptions {
   window: TimeWindow;
   components: Set<string> | null;
   mappings: FieldMapping[];
+  /** The user's formats (--format-file), tried before the built-ins. */
+  formats: UserFormat[];
   lowConfidence: number;
   maxGroups: number;
   maxLineBytes: number;
@@ -61,12 +65,15 @@ export function registerMonitorLogs(program: Command, deps: Deps, run = runMonit
     .description('turn Airflow, Kafka-consumer and ML-service logs into volume, latency percentiles, error rates, consumer lag and model confidence per hour')
     .argument('[inputs...]', 'log files, directories, quoted globs ("/var/log/airflow/*.log*"), or "-" for stdin; .gz is read as is')
     .option('--hours <n>', 'the window: the last N hours before --now (1 to 720)', '24')
-    .option('--since <time>', 'start of the window: ISO 8601 or relative (-6h, now-2d)')
+    .option('--since <time>', 'start of the window: 6h (ago), -6h, now-2d, ISO 8601 or Unix seconds')
     .option('--until <time>', 'end of the window (default: --now)')
+    .option('--start <time>', 'the same as --since')
+    .option('--end <time>', 'the same as --until')
     .option('--now <time>', 'what "now" is, for old logs and reproducible reports (default: the clock)')
     .option('--component <name>', 'only this component: airflow, kafka, ml, a --map component, or all (repeatable)', collectRepeated, [])
     .option('--map <fields>', 'read another JSON-lines log: "component=payments,time=ts,level=severity,latency=took_ms,latency_unit=ms,count=n,group=service+region" (repeatable)', collectRepeated, [])
     .option('--map-file <file>', 'field mappings from a JSON file: one mapping object or a list of them (same keys as --map)')
+    .option('--format-file <file>', 'your own line formats (YAML or JSON): regular expressions with named groups, or logfmt, tried before the built-in formats (see the README)')
     .option('--low-confidence <p>', 'ML predictions under this confidence count as low', '0.7')
     .option('--max-groups <n>', 'groups kept per component; more go to an "other" group, and are reported', '1000')
     .option('--max-line-bytes <n>', 'longer lines are skipped and reported as too_long', String(1 << 20))
@@ -92,7 +99,9 @@ Examples:
   $ zcat app.log.gz | pipeobs monitor-logs - --map 'component=payments,time=ts,latency=took_ms,group=service'
 
 Formats are detected line by line: Airflow JSON lines and Airflow's plain-text task log,
-Kafka-consumer JSON lines, ML-prediction JSON lines, and JSON lines described by --map.
+Kafka-consumer JSON lines, ML-prediction JSON lines, Python logging's stock layouts
+("%(asctime)s - %(name)s - %(levelname)s - %(message)s", "%(asctime)s %(levelname)s %(name)s: %(message)s"),
+logfmt, JSON lines described by --map, and your own formats from --format-file.
 Times without a zone are UTC. The JSON output's schema is documented in the README.`);
   cmd.action(async (inputs: string[], raw: Record<string, unknown>, command: Command) => {
     const config = configFrom(deps, command, { metricsHost: raw.host as string | undefined, monitorStateFile: raw.stateFile as string | undefined });
@@ -109,19 +118,25 @@ export async function validateMonitorLogs(inputs: string[], raw: Record<string, 
   if (raw.mapFile !== undefined) mappings.push(...(await mappingsFromFile(path.resolve(deps.cwd, String(raw.mapFile)))));
   const names = new Set<string>();
   for (const m of mappings) {
-    if ((BUILTIN_COMPONENTS as readonly string[]).includes(m.component)) throw new UsageError(`mapping component ${m.component} is a built-in format's name`, 'name the component after what writes the log, e.g. component=payments');
+    if (RESERVED_COMPONENTS.includes(m.component)) throw new UsageError(`mapping component ${m.component} is a built-in format's name`, 'name the component after what writes the log, e.g. component=payments');
     if (names.has(m.component)) throw new UsageError(`two mappings are named ${m.component}`);
     names.add(m.component);
   }
+  const formats = raw.formatFile === undefined ? [] : await formatsFromFile(path.resolve(deps.cwd, String(raw.formatFile)), [...RESERVED_COMPONENTS, ...names]);
   const wanted = (raw.component as string[]).flatMap((c) => c.split(',')).map((c) => c.trim()).filter(Boolean);
-  const known = [...BUILTIN_COMPONENTS, ...names];
-  for (const c of wanted) if (c !== 'all' && !known.includes(c)) throw new UsageError(`--component ${c}: no such component`, `use ${[...known, 'all'].join(', ')}`);
+  const known = [...BUILTIN_COMPONENTS, ...names, ...new Set(formats.map((f) => f.component))];
+  // Components named after Python loggers are only known once read: any such name is accepted (and warned about when no line has it).
+  for (const c of wanted) if (c !== 'all' && !known.includes(c) && !/^[a-z][a-z0-9_-]{0,39}$/.test(c)) throw new UsageError(`--component ${c}: no such component`, `use ${[...known, 'all'].join(', ')}, or a Python logger's first name part in lower case`);
   const output = outputFormat(raw.output, MONITOR_OUTPUTS) as MonitorOutput;
+  const server = raw.server ? serverFlags(raw, inputs, output, raw.out !== undefined) : null;
+  // Flags first, then the inputs (a server waits for files that do not exist yet).
+  if (!server) await checkInputsReadable(inputs, deps.cwd, { directories: true });
   return {
     inputs,
     window,
     components: wanted.length === 0 || wanted.includes('all') ? null : new Set(wanted),
     mappings,
+    formats,
     lowConfidence: numberFlag(raw.lowConfidence, '--low-confidence', 0, 1),
     maxGroups: intFlag(raw.maxGroups, '--max-groups', 1, 1_000_000),
     maxLineBytes: intFlag(raw.maxLineBytes, '--max-line-bytes', 256, 1 << 30),
@@ -131,7 +146,7 @@ export async function validateMonitorLogs(inputs: string[], raw: Record<string, 
     top: intFlag(raw.top, '--top', 1, 1_000_000),
     workers: raw.workers === undefined ? Math.min(4, availableParallelism()) : intFlag(raw.workers, '--workers', 1, 64),
     now,
-    server: raw.server ? serverFlags(raw, inputs, output, raw.out !== undefined) : null,
+    server,
   };
 }
 
@@ -151,9 +166,10 @@ function serverFlags(raw: Record<string, unknown>, inputs: string[], output: Mon
 
 export function windowFrom(raw: Record<string, unknown>, now: Date): TimeWindow {
   const hours = numberFlag(raw.hours, '--hours', 1, MAX_WINDOW_HOURS);
-  const until = raw.until === undefined ? now : parseTime(String(raw.until), '--until', now);
-  const since = raw.since === undefined ? new Date(until.getTime() - hours * 3_600_000) : parseTime(String(raw.since), '--since', now);
-  if (since.getTime() >= until.getTime()) throw new UsageError(`--since ${since.toISOString()} is not before --until ${until.toISOString()}`);
+  const win = windowFromFlags(raw, now);
+  const until = win.end ?? now;
+  const since = win.start ?? new Date(until.getTime() - hours * 3_600_000);
+  if (since.getTime() >= until.getTime()) throw new UsageError(`${win.startFlag} ${since.toISOString()} is not before ${win.endFlag} ${until.toISOString()}`);
   if (until.getTime() - since.getTime() > MAX_WINDOW_HOURS * 3_600_000) throw new UsageError(`the window from ${since.toISOString()} to ${until.toISOString()} is longer than 30 days`, 'report on a month at most at a time');
   return { sinceMs: since.getTime(), untilMs: until.getTime() };
 }
@@ -196,6 +212,30 @@ async function mappingsFromFile(file: string): Promise<FieldMapping[]> {
   });
 }
 
+/** The user's formats from a YAML or JSON file; any mistake is a configuration error naming the format and the key. */
+async function formatsFromFile(file: string, taken: string[]): Promise<UserFormat[]> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read the format file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  const { parse, YAMLParseError } = await import('yaml');
+  let doc: unknown;
+  try {
+    doc = parse(text, { prettyErrors: true });
+  } catch (err) {
+    if (err instanceof YAMLParseError) throw new ConfigError(`${file} is not YAML or JSON: ${err.message.split('\n')[0]}`);
+    throw err;
+  }
+  try {
+    return parseUserFormats(doc, file, taken);
+  } catch (err) {
+    if (err instanceof FormatFileError) throw new ConfigError(err.message, 'see "Your own formats" in the README');
+    throw err;
+  }
+}
+
 export function renderReport(report: LogReport, output: MonitorOutput, deps: Deps, config: Config, forFile: boolean, top: number): string {
   // The report holds no bigints: plain JSON.stringify, several times faster than with a replacer on big reports.
   if (output === 'json') return JSON.stringify(report, null, 2) + '\n';
@@ -226,13 +266,18 @@ export async function runMonitorLogs(o: MonitorLogsOptions, config: Config, deps
   }
   const { report, unmatched } = result;
   for (const u of unmatched) warn(deps, config, `${u}: no such file, or no log files match`);
-  if (report.inputs.length === 0) throw new ConfigError(`none of the inputs names a readable log: ${o.inputs.join(', ')}`, 'check the paths; quote globs so that pipeobs expands them');
+  if (report.inputs.length === 0) throw new UsageError(`none of the inputs names a readable log: ${o.inputs.join(', ')}`, 'check the paths; quote globs so that pipeobs expands them');
   for (const i of report.inputs) if (i.error) warn(deps, config, `reading ${i.file} stopped after ${i.lines} lines: ${i.error}`);
+  if (o.components !== null) {
+    const seen = new Set(report.components.map((c) => c.component));
+    for (const c of o.components) if (!seen.has(c)) warn(deps, config, `--component ${c}: no usable line of this component in the window`);
+  }
   const text = renderReport(report, o.output, deps, config, o.outFile !== null, o.top);
   if (o.outFile) {
     await writeFile(o.outFile, text);
     deps.stderr.write(`wrote ${o.outFile} (${formatBytes(Buffer.byteLength(text))})\n`);
   } else deps.stdout.write(text);
+  if (report.summary.lines_read === 0 && !result.interrupted) throw emptyInputError(report.inputs.map((i) => i.file));
   if (result.interrupted) throw new InterruptedError(`interrupted: the report covers the ${report.summary.lines_read.toLocaleString('en-US')} lines read before the signal`);
   if (o.strict) {
     const { total, first } = unusableLines(report);
@@ -266,12 +311,12 @@ export async function runLogServerCommand(o: MonitorLogsOptions, config: Config,
   const push = async (registry: import('prom-client').Registry) => {
     if (!client || flags.push === 'none') return;
     const outcome = await pushSamples(client, spool, flags.push, await snapshotSamples(registry), deps.now().getTime());
-    if (!outcome.sent) warn(deps, config, `VictoriaMetrics is unreachable (${outcome.error}); the metrics wait in ${outcome.spooledFile}`);
+    if (outcome.message) warn(deps, config, outcome.message);
   };
   try {
     const summary = await runLogServer(
       {
-        inputs: o.inputs, cwd: deps.cwd, mappings: o.mappings, components: o.components, maxGroups: o.maxGroups, lowConfidence: o.lowConfidence,
+        inputs: o.inputs, cwd: deps.cwd, mappings: o.mappings, formats: o.formats, components: o.components, maxGroups: o.maxGroups, lowConfidence: o.lowConfidence,
         maxLineBytes: o.maxLineBytes, windowHours: (o.window.untilMs - o.window.sinceMs) / 3_600_000, intervalSeconds: flags.intervalSeconds,
         pollMs: flags.pollMs, rescanMs: Math.max(1000, flags.pollMs), stateFile, startAtEnd: flags.startAtEnd,
       },
@@ -282,6 +327,7 @@ export async function runLogServerCommand(o: MonitorLogsOptions, config: Config,
         problem: (m) => warn(deps, config, m),
         ready: async (registry, follower) => {
           server = await startMetricsServer(registry, config.metricsHost, flags.port);
+          if (follower.count === 0) warn(deps, config, `no file matches ${o.inputs.join(', ')} yet: pipeobs waits for one to appear (check the path, and quote globs so that pipeobs expands them)`);
           deps.stderr.write(`following ${follower.count} file(s); serving metrics at ${server.url}${stateFile ? `; offsets in ${stateFile}` : ''}\n`);
         },
         report: async (report, registry, final) => {

@@ -9,7 +9,7 @@ import type { ChalkInstance } from 'chalk';
 import { UsageError } from '../core/errors.js';
 import type { Config } from '../core/config/config.js';
 import type { Deps } from '../core/deps.js';
-import { parseDuration, parseTime } from '../core/time/parse.js';
+import { parseDuration, parseTime, windowFromFlags } from '../core/time/parse.js';
 import { renderJson, renderTableCsv, renderTableText, type OutputFormat, type Table } from '../core/output/render.js';
 import { colorFor } from '../core/output/terminal.js';
 import { exportSamples, samplesFromQuery, samplesTable, type SeriesSample } from '../core/analytics/series.js';
@@ -44,9 +44,10 @@ export function registerQuery(program: Command, deps: Deps, run = runQuery): voi
     .description('PromQL against VictoriaMetrics, SQL over the series in DuckDB, and named reports')
     .argument('[promql]', 'a PromQL/MetricsQL query (for --report anomalies: the series to examine)')
     .option('--time <time>', 'evaluation time of an instant query (default now)')
-    .option('--start <time>', 'range start: ISO 8601, -1h, now-30m or Unix seconds')
-    .option('--end <time>', 'range end (default now)')
-    .option('--since <duration>', 'shorthand for --start now-<duration>, e.g. 6h (reports default to 24h)')
+    .option('--since <time>', 'range start: 6h (ago), -6h, now-30m, ISO 8601 or Unix seconds (reports default to 24h)')
+    .option('--until <time>', 'range end (default now)')
+    .option('--start <time>', 'the same as --since')
+    .option('--end <time>', 'the same as --until')
     .option('--step <duration>', 'range step (default: the range / 250, at least 15s; anomalies: 5m)')
     .option('--report <name>', `a named report: ${REPORTS.join(', ')}`)
     .option('--sql <sql>', 'SQL over the fetched series, table metrics(metric, <labels>, ts, value)')
@@ -85,15 +86,13 @@ export function validateQuery(promql: string | undefined, raw: Record<string, un
   if (!promql && !report && !sql) throw new UsageError('give a PromQL query, --report or --sql', 'see `pipeobs query --help`');
   if (report && sql) throw new UsageError('--report and --sql do not go together');
   if (report && promql && report !== 'anomalies') throw new UsageError(`--report ${report} runs its own queries; a PromQL argument goes only with --report anomalies`);
-  if (raw.since !== undefined && raw.start !== undefined) throw new UsageError('give --since or --start, not both');
-  const end = raw.end === undefined ? now : parseTime(String(raw.end), '--end', now);
-  let start: Date | undefined;
-  if (raw.start !== undefined) start = parseTime(String(raw.start), '--start', now);
-  else if (raw.since !== undefined) start = new Date(end.getTime() - parseDuration(String(raw.since), '--since') * 1000);
+  const win = windowFromFlags(raw, now);
+  const end = win.end ?? now;
+  const start = win.start;
   if (start && start.getTime() >= end.getTime()) {
-    throw new UsageError(`--start ${start.toISOString()} is not before --end ${end.toISOString()}`);
+    throw new UsageError(`${win.startFlag} ${start.toISOString()} is not before ${win.endFlag} ${end.toISOString()}`);
   }
-  if (raw.time !== undefined && (start || raw.end !== undefined)) throw new UsageError('--time is for instant queries; use --start/--end for a range');
+  if (raw.time !== undefined && (start || win.end)) throw new UsageError('--time is for instant queries; use --start/--end for a range');
   const stepSeconds = raw.step === undefined ? undefined : parseDuration(String(raw.step), '--step');
   const windowStart = start ?? new Date(end.getTime() - (report ? 86_400_000 : 3_600_000));
   const autoStep = (s: Date) => Math.max(15, Math.ceil((end.getTime() - s.getTime()) / 1000 / 250));

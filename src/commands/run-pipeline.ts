@@ -2,6 +2,7 @@
  * pipeobs run-pipeline: runs the instrumented ETL once, N times or continuously, serves
  * /metrics, pushes to VictoriaMetrics (spooling when it is down), and prints a summary.
  */
+import { VM_START_COMMAND } from '../core/victoria/start-command.js';
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { ChalkInstance } from 'chalk';
@@ -53,14 +54,14 @@ export function registerRunPipeline(program: Command, deps: Deps, run = runRunPi
     .option('--no-metrics-server', 'do not serve /metrics')
     .option('--keep-serving', 'after the last run, keep serving /metrics until interrupted (for scrapers)')
     .option('--no-metrics', 'run without any instrumentation (to measure its cost)')
-    .option('--fail-under <score>', 'exit with code 5 when a run\'s overall quality score is below this (0-100)');
+    .option('--fail-under <score>', 'quality gate: a run whose overall quality score is below this (0-100) is not published to orders/ (kept in rejected/ with its reasons), counts as failed, and the exit code is 5');
   addOutputOption(cmd).addHelpText('after', `
 Examples:
   $ pipeobs run-pipeline --once                                # one run, summary, /metrics while it runs
   $ pipeobs run-pipeline --once --push prometheus              # and push the metrics to VictoriaMetrics
   $ pipeobs run-pipeline --interval 60 --inject-errors 0.02    # a run every minute, with 2% dirty rows
   $ pipeobs run-pipeline --rows 1000000 --once --output json   # a large run, summary as JSON
-  $ pipeobs run-pipeline --once --fail-under 99                # fail (exit 5) when quality is below 99
+  $ pipeobs run-pipeline --once --fail-under 99                # below 99: not published (rejected/), exit 5
 
 Output: orders-<run_id>.parquet under <output-dir>/orders/ and failing rows under <output-dir>/quarantine/.`);
   cmd.action(async (raw: Record<string, unknown>, command: Command) => {
@@ -97,13 +98,13 @@ export function validateRunPipeline(raw: Record<string, unknown>): RunPipelineOp
 }
 
 export interface RunPipelineResult {
-  schema_version: 1;
+  schema_version: 2;
   pipeline_name: string;
   environment: string;
   runs: RunSummary[];
   metrics: {
     endpoint: string | null;
-    push: { format: PushFormat; target: string | null; pushes: PushOutcome[]; spool_dir: string; spooled_files: number };
+    push: { format: PushFormat; target: string | null; pushes: PushOutcome[]; spool_dir: string; spooled_files: number | null };
   };
   interrupted: boolean;
 }
@@ -133,13 +134,13 @@ export async function runRunPipeline(opts: RunPipelineOptions, config: Config, d
   const spool = new Spool(path.resolve(deps.cwd, config.spoolDir));
   const outputDir = path.resolve(deps.cwd, config.outputDir);
   const result: RunPipelineResult = {
-    schema_version: 1,
+    schema_version: 2,
     pipeline_name: config.pipelineName,
     environment: config.environment,
     runs: [],
     metrics: {
       endpoint: null,
-      push: { format: opts.push, target: client ? client.writeUrl : null, pushes: [], spool_dir: spool.dir, spooled_files: 0 },
+      push: { format: opts.push, target: client ? client.writeUrl : null, pushes: [], spool_dir: client ? spool.forTarget(client.writeTarget).dir : spool.root, spooled_files: 0 },
     },
     interrupted: false,
   };
@@ -163,7 +164,7 @@ export async function runRunPipeline(opts: RunPipelineOptions, config: Config, d
       const samples = await snapshotSamples(reg.registry);
       const outcome = await pushSamples(client, spool, opts.push, samples, deps.now().getTime());
       result.metrics.push.pushes.push(outcome);
-      if (!outcome.sent) warn(deps, config, `${outcome.error}\n  ${outcome.samples} samples kept in ${outcome.spooledFile}; the next push sends them`);
+      if (outcome.message) warn(deps, config, outcome.message);
     };
     // Every counter at 0 first, so increase() over the run is exact even for a brand-new series.
     if (opts.metrics) await push();
@@ -176,7 +177,7 @@ export async function runRunPipeline(opts: RunPipelineOptions, config: Config, d
       const rows = opts.intervalSeconds > 0 && i > 0 ? varyRows(opts.rows, seed) : opts.rows;
       const progress = startProgress(deps.stderr, config, `run ${i + 1}: starting`);
       const summary = await runPipelineOnce(
-        { runId: makeRunId(started, seed), pipelineName: config.pipelineName, environment: config.environment, rows, seed, errorRate: opts.errorRate, outputDir },
+        { runId: makeRunId(started, seed), pipelineName: config.pipelineName, environment: config.environment, rows, seed, errorRate: opts.errorRate, outputDir, failUnder: opts.failUnder },
         { now: deps.now, recorder, signal: stop.signal, onStage: (s) => progress.update(`run ${i + 1}: ${s} (${rows.toLocaleString('en')} rows)`) },
       );
       if (summary.status === 'success') progress.succeed(`run ${i + 1}: ${summary.output.rows.toLocaleString('en')} rows loaded in ${formatDuration(summary.durationSeconds)}`);
@@ -202,18 +203,20 @@ export async function runRunPipeline(opts: RunPipelineOptions, config: Config, d
     removeSignal();
     await server?.close();
   }
-  result.metrics.push.spooled_files = (await spool.stats()).files;
+  // null: the spool could not be read (the push warnings said why).
+  result.metrics.push.spooled_files = client ? await spool.forTarget(client.writeTarget).stats().then((s) => s.files, () => null) : 0;
 
   printResult(deps, config, opts.output, result, runsTable(result), (c) => renderRunText(result, c, client === null));
 
   if (result.interrupted) throw new InterruptedError('interrupted: the current run was abandoned; completed runs and metrics were saved');
-  const failed = result.runs.filter((r) => r.status === 'failed');
-  if (failed.length > 0) {
-    throw new WorkFailedError(`${failed.length} of ${result.runs.length} runs failed: ${failed[0].error} (stage ${failed[0].failedStage})`);
+  // A stage that threw is the work failing (exit 1); a batch the quality gate kept back is a check failing (exit 5).
+  const broken = result.runs.filter((r) => r.status === 'failed' && !r.rejected);
+  if (broken.length > 0) {
+    throw new WorkFailedError(`${broken.length} of ${result.runs.length} runs failed: ${broken[0].error} (stage ${broken[0].failedStage})`);
   }
-  if (opts.failUnder !== undefined) {
-    const low = result.runs.filter((r) => (r.quality?.score ?? 100) < opts.failUnder!);
-    if (low.length > 0) throw new CheckFailedError(`quality score ${low[0].quality?.score} is below --fail-under ${opts.failUnder} (failing checks: ${low[0].quality?.failingChecks.join(', ')})`);
+  const rejected = result.runs.filter((r) => r.rejected);
+  if (rejected.length > 0) {
+    throw new CheckFailedError(`${rejected.length} of ${result.runs.length} runs failed the quality gate: ${rejected[0].error}`);
   }
 }
 
@@ -249,6 +252,7 @@ function renderRunText(result: RunPipelineResult, c: ChalkInstance, noPush: bool
       lines.push(`  quarantine ${r.quarantine.rows} rows (${Object.entries(r.quarantine.byReason).map(([k, v]) => `${k} ${v}`).join(', ')}) → ${r.quarantine.path}`);
     }
     if (r.output.path) lines.push(`  output     ${r.output.rows} rows, ${formatBytes(r.output.bytes)} → ${r.output.path}`);
+    if (r.rejected) lines.push(`  ${c.red('rejected')}   ${r.rejected.rows} rows not published (quality ${r.rejected.quality_score} < --fail-under ${r.rejected.fail_under}) → ${r.rejected.path}; reasons in ${r.rejected.reasons_path}`);
     if (r.freshnessSeconds !== null) lines.push(`  freshness  ${formatDuration(r.freshnessSeconds)} (newest order to load)`);
   }
   const m = result.metrics;
@@ -260,9 +264,14 @@ function renderRunText(result: RunPipelineResult, c: ChalkInstance, noPush: bool
     const sent = m.push.pushes.filter((p) => p.sent).length;
     const spooled = m.push.pushes.filter((p) => !p.sent).length;
     lines.push(`  pushed to ${m.push.target} as ${m.push.format}: ${sent} of ${m.push.pushes.length} pushes delivered`);
-    if (spooled > 0 || m.push.spooled_files > 0) {
+    const lost = m.push.pushes.filter((p) => p.lost);
+    if (lost.length > 0) {
+      lines.push(`  ${c.red(`${lost.length} pushes (${lost.reduce((n, p) => n + p.samples, 0)} samples) were neither delivered nor kept: the spool could not be written (see the warnings)`)}`);
+    }
+    if (m.push.spooled_files === null) lines.push(`  ${c.yellow(`the spool ${m.push.spool_dir} cannot be read (see the warnings)`)}`);
+    if ((spooled > lost.length) || (m.push.spooled_files ?? 0) > 0) {
       lines.push(`  ${c.yellow(`${m.push.spooled_files} payloads wait in the spool ${m.push.spool_dir}`)}; the next run (or \`pipeobs push-influx --flush-spool\`) delivers them`);
-      lines.push(`  no VictoriaMetrics? install and start one: apt-get install -y victoria-metrics && victoria-metrics -storageDataPath=/tmp/vm-data -retentionPeriod=100y`);
+      lines.push(`  no VictoriaMetrics? install and start one: apt-get install -y victoria-metrics && ${VM_START_COMMAND}`);
     }
   }
   return lines.join('\n') + '\n';

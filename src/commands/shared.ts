@@ -9,6 +9,7 @@ import type { Deps } from '../core/deps.js';
 import { OUTPUT_FORMATS, parseOutputFormat, renderJson, renderTableCsv, renderTableText, type OutputFormat, type Table } from '../core/output/render.js';
 import { colorFor } from '../core/output/terminal.js';
 import type { ChalkInstance } from 'chalk';
+import { redactText } from '../core/redact.js';
 
 export function addOutputOption(cmd: Command, allowed: readonly string[] = OUTPUT_FORMATS): Command {
   return cmd.option('-o, --output <format>', `output format: ${allowed.join(', ')}`, 'text');
@@ -82,5 +83,5 @@ export function printResult(deps: Deps, config: Config, format: OutputFormat, do
 /** A warning on stderr, yellow on a terminal. */
 export function warn(deps: Deps, config: Config, message: string): void {
   const c = colorFor(deps.stderr, config);
-  deps.stderr.write(`${c.yellow('warning:')} ${message}\n`);
+  deps.stderr.write(`${c.yellow('warning:')} ${redactText(message)}\n`);
 }

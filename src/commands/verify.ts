@@ -33,12 +33,13 @@ export function registerVerify(program: Command, deps: Deps, run = runVerify): v
     .option('--write-probe', 'also write a sample to VictoriaMetrics and read it back')
     .option('--timeout <duration>', 'time each check may take', '3s')
     .option('--output-dir <dir>', 'the output directory to check (env PIPEOBS_OUTPUT_DIR)');
-  addOutputOption(cmd, ['text', 'json']).addHelpText('after', `
+  addOutputOption(cmd).addHelpText('after', `
 Examples:
   $ pipeobs verify
   $ pipeobs verify --write-probe --skip grafana,llm
   $ PIPEOBS_GRAFANA_URL=http://admin:admin@127.0.0.1:3000 pipeobs verify --only grafana
   $ pipeobs verify -o json | jq '.checks[] | select(.status == "fail")'
+  $ pipeobs verify -o csv > preflight.csv
 
 Exit code 5 when a check fails; warnings do not fail.`);
   cmd.action(async (raw: Record<string, unknown>, command: Command) => {
@@ -53,7 +54,7 @@ Exit code 5 when a check fails; warnings do not fail.`);
       skip: list(raw.skip, '--skip'),
       writeProbe: Boolean(raw.writeProbe),
       timeoutSeconds: parseDuration(String(raw.timeout), '--timeout'),
-      output: outputFormat(raw.output, ['text', 'json']),
+      output: outputFormat(raw.output),
     }, config, deps);
   });
 }

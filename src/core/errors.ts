@@ -11,6 +11,13 @@ export const ExitCode = {
   config: 3,
   unreachable: 4,
   checkFailed: 5,
+  /**
+   * Nothing failed for good, but data is not delivered yet: VictoriaMetrics was unreachable and
+   * what was to be sent waits in the spool (`push-influx --flush-spool`, or the next push to the
+   * same target, delivers it). Do not send the same input again: it is already kept.
+   * 75 is EX_TEMPFAIL of sysexits.h ("try again later"), which cron wrappers and MTAs know.
+   */
+  spooled: 75,
   interrupted: 130,
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
@@ -65,6 +72,14 @@ export class WorkFailedError extends PipeobsError {
   constructor(message: string, hint?: string) {
     super('failed', ExitCode.failure, message, hint);
     this.name = 'WorkFailedError';
+  }
+}
+
+/** The work was done, but its data waits in the spool instead of VictoriaMetrics (exit 75). */
+export class SpooledError extends PipeobsError {
+  constructor(message: string, hint?: string) {
+    super('spooled', ExitCode.spooled, message, hint);
+    this.name = 'SpooledError';
   }
 }
 

@@ -4,7 +4,7 @@ import { runCli } from '../helpers/cli.js';
 import { freePort, startVictoriaMetrics, type VictoriaMetrics } from '../helpers/victoria.js';
 import { histogram, prom } from '../helpers/known-data.js';
 import { startFakeOpenAI, toolResults, type FakeOpenAI } from '../helpers/openai-server.js';
-import { planQuestion, DEMO_QUESTIONS } from '../../src/core/ask/offline.js';
+import { DEMO_QUESTIONS } from '../../src/core/ask/offline.js';
 import type { AskResult } from '../../src/commands/ask.js';
 import { formatDurationShort } from '../../src/core/time/parse.js';
 
@@ -68,29 +68,28 @@ async function ask(args: string[], env: Record<string, string> = {}, stdin?: str
 
 // ---- offline engine: question → PromQL, then the query against real data and the answer's numbers ----
 
+const TODAY = formatDurationShort(Math.max(60, Math.round((NOW.getTime() - Date.UTC(NOW.getUTCFullYear(), NOW.getUTCMonth(), NOW.getUTCDate())) / 1000)));
 const OFFLINE: [string, string[], RegExp][] = [
-  [DEMO_QUESTIONS[0], ['sum by (pipeline_name) (increase(pipeline_rows_processed_total{stage="load",data_source="orders"}[1d]))'], /^9,000 rows were processed \(loaded to the output\) across 1 pipeline in the last 24 hours\.$/],
-  [DEMO_QUESTIONS[1], ['max by (pipeline_name, environment) (last_over_time(pipeline_data_quality_score{check_type="overall"}[1d]))'], /^Current data quality score \(last run, 0-100\): orders\/prod 97\.25%\.$/],
-  [DEMO_QUESTIONS[2], [
-    `sum by (pipeline_name, environment) (increase(pipeline_runs_total{status="failed"}[${formatDurationShort(Math.max(60, Math.round((NOW.getTime() - Date.UTC(NOW.getUTCFullYear(), NOW.getUTCMonth(), NOW.getUTCDate())) / 1000)))}]))`,
-  ], /failed/],
-  [DEMO_QUESTIONS[3], ['sum by (pipeline_name, stage) (rate(pipeline_rows_processed_total{data_source="orders"}[1d]))'], /^Throughput per stage in the last 24 hours \(rows per second over the time the samples span\): orders\/extract 16\.667 rows\/s, orders\/load 15 rows\/s\.$/],
-  [DEMO_QUESTIONS[4], ['sum by (stage, error_type) (increase(pipeline_errors_total[1d])) > 0'], /^Yes: 13 errors in the last 24 hours\. By stage and type: quality\/out_of_range 12, load\/stage_failure 1\.$/],
-  [DEMO_QUESTIONS[5], ['sum by (stage) (increase(pipeline_stage_duration_seconds_sum[1d])) / sum by (stage) (increase(pipeline_stage_duration_seconds_count[1d]))'], /^Average processing time per stage in the last 24 hours: extract 1 s, load 300 ms\.$/],
-  ['What is the p50 duration of the load stage in the last 2 hours?', ['histogram_quantile(0.5, sum by (le, stage) (increase(pipeline_stage_duration_seconds_bucket{stage="load"}[2h])))'], /^p50 stage duration in the last 2 hours: load 2\d\d(\.\d)? ms\.$/],
+  [DEMO_QUESTIONS[0], ['sum by (pipeline_name, environment) (increase(pipeline_rows_processed_total{stage="load",data_source="orders"}[1d]))'], /^Rows processed \(stage load, data source orders\) in the last 24 hours: 9,000 rows \(orders\/prod\)\.$/],
+  [DEMO_QUESTIONS[1], ['max by (pipeline_name, environment) (last_over_time(pipeline_data_quality_score{check_type="overall"}[1d]))'], /^Quality score \(check type overall; newest value in the last 24 hours\): 97\.25% \(orders\/prod\)\.$/],
+  [DEMO_QUESTIONS[2], [`sum by (pipeline_name) (increase(pipeline_runs_total{status="failed"}[${TODAY}]))`], /today \(since 00:00 UTC\)/],
+  [DEMO_QUESTIONS[3], ['sum by (stage) (rate(pipeline_rows_processed_total{data_source="orders"}[1d]))'], /^Rows processed per second \(data source orders\) in the last 24 hours: extract 16\.667 rows\/s, load 15 rows\/s\.$/],
+  [DEMO_QUESTIONS[4], ['sum by (pipeline_name, environment) (increase(pipeline_errors_total[1d]))'], /^Yes: errors in the last 24 hours: 13 errors \(orders\/prod\)\.$/],
+  [DEMO_QUESTIONS[5], ['sum by (stage) (increase(pipeline_stage_duration_seconds_sum[1d])) / sum by (stage) (increase(pipeline_stage_duration_seconds_count[1d]))'], /^Mean stage duration in the last 24 hours: extract 1 s, load 300 ms\.$/],
+  ['What is the p50 duration of the load stage in the last 2 hours?', ['histogram_quantile(0.5, sum by (le, stage) (increase(pipeline_stage_duration_seconds_bucket{stage="load"}[2h])))'], /^p50 stage duration \(stage load\) in the last 2 hours: 2\d\d(\.\d)? ms \(load\)\.$/],
   ['Is the data fresh? SLA 10 minutes', [
-    'max by (pipeline_name, environment) (last_over_time(pipeline_data_freshness_seconds[1d])) + on (pipeline_name, environment) (time() - max by (pipeline_name, environment) (last_over_time(pipeline_last_success_timestamp_seconds[1d])))',
-  ], /^1 of 1 pipelines are stale \(SLA 10 min\): orders\/prod data is 25\.5 min old \(STALE\)\.$/],
-  ['How far behind are the Kafka consumers?', ['max by (topic, consumer_group) (last_over_time(pipeobs_kafka_consumer_lag[1d]))', 'sum by (topic, consumer_group) (deriv(pipeobs_kafka_consumer_lag[1d]))'], /^Kafka consumer lag \(newest value in the last 24 hours\): orders\/etl 1,000 messages, growing by 1\.5 messages\/s; payments\/etl 50 messages, steady\.$/],
-  ['Is the model confidence dropping?', ['sum by (service, model_version) (increase(pipeobs_ml_confidence_sum[1d])) / sum by (service, model_version) (increase(pipeobs_ml_confidence_count[1d]))'], /^Mean model confidence in the last 24 hours: churn\/v2 0\.84 \(25% of predictions under the low-confidence threshold\)\.$/],
+    'max by (pipeline_name, environment) (last_over_time(pipeline_data_freshness_seconds[1d]))',
+    'max by (pipeline_name, environment) (last_over_time(pipeline_last_success_timestamp_seconds[1d]))',
+  ], /^No: 1 of 1 pipeline is stale \(SLA 10 min\): orders\/prod data is 25\.5 min old \(STALE\)\.$/],
+  ['How far behind are the Kafka consumers?', ['sum by (topic, consumer_group) (last_over_time(pipeobs_kafka_consumer_lag[1d]))'], /^Consumer lag \(newest value in the last 24 hours\): orders\/etl 1,700 messages, payments\/etl 50 messages\.$/],
+  ['What is the mean model confidence?', ['sum by (service, model_version) (increase(pipeobs_ml_confidence_sum[1d])) / sum by (service, model_version) (increase(pipeobs_ml_confidence_count[1d]))'], /^Mean model confidence in the last 24 hours: 0\.84 \(churn\/v2\)\.$/],
   ['What is the error rate in the logs?', ['sum by (component) (increase(pipeobs_logs_error_lines_total[1d]))'], /^Log error rate in the last 24 hours \(lines at ERROR or above\): kafka 2\.5% \(25 of 1,000 lines\), ml 0% \(0 of 400 lines\)\.$/],
-  ['Which Airflow tasks failed in the last 2 hours?', ['sum by (dag_id, outcome) (increase(pipeobs_airflow_task_runs_total[2h]))'], /^Airflow tasks failed in 1 DAG in the last 2 hours: etl 10 succeeded, 1 failed, 2 up for retry\.$/],
-  ['How many rows did pipeline orders process in prod in the last hour?', ['sum by (pipeline_name) (increase(pipeline_rows_processed_total{stage="load",data_source="orders",pipeline_name="orders",environment="prod"}[1h]))'], /^9,000 rows were processed .* in the last hour\.$/],
+  ['Which Airflow tasks failed in the last 2 hours?', ['sum by (dag_id) (increase(pipeobs_airflow_task_runs_total{outcome="failed"}[2h]))'], /^Airflow task attempts \(outcome failed\) in the last 2 hours: 1 run \(etl\)\.$/],
+  ['How many rows did pipeline orders process in prod in the last hour?', ['sum by (pipeline_name, environment) (increase(pipeline_rows_processed_total{stage="load",data_source="orders",pipeline_name="orders",environment="prod"}[1h]))'], /^Rows processed .* in the last hour: 9,000 rows \(orders\/prod\)\.$/],
 ];
 
 for (const [question, promql, answer] of OFFLINE) {
   test(`offline: ${question}`, async () => {
-    assert.deepEqual(planQuestion(question, NOW)?.queries.map((q) => q.promql).slice(0, promql.length), promql);
     const r = await ask(['--offline', question, '-o', 'json']);
     assert.equal(r.code, 0, r.stderr);
     const doc = JSON.parse(r.stdout) as AskResult;
@@ -105,13 +104,13 @@ test('offline: "failed today" names the pipeline and counts its failed runs', as
   const r = await ask(['--offline', 'Which ETL jobs failed today?']);
   // The failure at T+10m counts when it happened today (UTC).
   const today = new Date(T + 10 * MIN).getUTCDate() === NOW.getUTCDate();
-  assert.match(r.stdout, today ? /^1 pipeline had failed runs today \(since 00:00 UTC\): orders\/prod \(1 failed\); 2 runs in all\./ : /No ETL job failed today/);
+  assert.match(r.stdout, today ? /^Runs \(status failed\) today \(since 00:00 UTC\): 1 run \(orders\)\./ : /^No runs \(status failed\) today/);
 });
 
 test('offline: an unanswerable question says so, suggests questions, and exits 5', async () => {
   const r = await ask(['--offline', 'What is the meaning of life?']);
   assert.equal(r.code, 5);
-  assert.match(r.stdout, /I can't answer that without an LLM\. Questions I can answer offline, for example:\n  - How many total rows/);
+  assert.match(r.stdout, /^I am not sure what you mean: I did not understand what to measure in "meaning life"\. Questions I can answer, for example:\n  - How many total rows/);
   assert.match(r.stderr, /could not answer: "What is the meaning of life\?"/);
 });
 
@@ -133,7 +132,7 @@ test('chat over a pipe: /help, a question, /promql, exit; answers without colour
     '  /metrics  the metric catalog',
     '  /promql   the PromQL behind the last answer',
     '  /exit     leave (also exit, quit, Ctrl-D)',
-    'Current data quality score (last run, 0-100): orders/prod 97.25%.',
+    'Quality score (check type overall; newest value in the last 24 hours): 97.25% (orders/prod).',
     '  PromQL: max by (pipeline_name, environment) (last_over_time(pipeline_data_quality_score{check_type="overall"}[1d]))',
     '  max by (pipeline_name, environment) (last_over_time(pipeline_data_quality_score{check_type="overall"}[1d]))',
     'unknown command /nope; /help lists them',
@@ -250,7 +249,7 @@ test('llm: a model that never stops calling tools is stopped after --max-rounds'
   assert.match((JSON.parse(r.stdout) as AskResult).answer, /stopped after 3 rounds of tool calls/);
 });
 
-test('llm: a wrong model, a refused key and an unreachable server are clear errors with the documented codes', async () => {
+test('llm: a wrong model and a refused key are clear configuration errors (exit 3)', async () => {
   let env = await withLlm(() => ({ status: 404, error: { message: 'The model `nope` does not exist', code: 'model_not_found' } }));
   const notFound = await ask(['hi', '--model', 'nope'], env);
   assert.equal(notFound.code, 3);
@@ -260,10 +259,22 @@ test('llm: a wrong model, a refused key and an unreachable server are clear erro
   const refused = await ask(['hi'], env);
   assert.equal(refused.code, 3);
   assert.match(refused.stderr, /refused the API key \(HTTP 401\)\nhint: check OPENAI_API_KEY \(it is never printed\)/);
+});
+
+test('llm: an unreachable or failing LLM server falls back to the offline engine, and says so', async () => {
   const port = await freePort();
-  const down = await ask(['hi'], { OPENAI_API_KEY: KEY, OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1`, PIPEOBS_LLM_TIMEOUT: '5' });
-  assert.equal(down.code, 4);
-  assert.match(down.stderr, /cannot reach the LLM server at http:\/\/127\.0\.0\.1:\d+\/v1/);
+  const down = await ask(['What is the current data quality score?', '-o', 'json'], { OPENAI_API_KEY: KEY, OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1`, PIPEOBS_LLM_TIMEOUT: '5' });
+  assert.equal(down.code, 0, down.stderr);
+  assert.match(down.stderr, /cannot reach the LLM server at http:\/\/127\.0\.0\.1:\d+\/v1.*: answering offline/);
+  const doc = JSON.parse(down.stdout) as AskResult;
+  assert.equal(doc.mode, 'offline');
+  assert.match(doc.fallback_reason!, /cannot reach the LLM server/);
+  assert.equal(doc.answer, 'Quality score (check type overall; newest value in the last 24 hours): 97.25% (orders/prod).');
+  // A server that keeps failing (HTTP 500 after the retries): the same fallback, in a chat too.
+  const env = await withLlm(() => ({ status: 500, error: { message: 'boom' } }));
+  const chat = await ask([], env, 'What is the current data quality score?\nand the errors?\n');
+  assert.equal(chat.code, 0, chat.stderr);
+  assert.match(chat.stdout, /^Quality score \(check type overall; newest value in the last 24 hours\): 97\.25% \(orders\/prod\)\.\n  PromQL: .*\nErrors in the last 24 hours: 13 errors \(orders\/prod\)\.\n/);
 });
 
 test('a chat serves ask\'s usage metrics at /metrics while it runs', async () => {
@@ -318,10 +329,10 @@ test('chat on a terminal: a prompt, answers, history saved, Ctrl-D ends it', asy
   const { waitFor } = await import('../helpers/victoria.js');
   await waitFor('the prompt', async () => screen.includes('ask> '));
   stdin.write('What is the current data quality score?\r');
-  await waitFor('the answer', async () => screen.includes('orders/prod 97.25%'));
+  await waitFor('the answer', async () => screen.includes('97.25% (orders/prod)'));
   stdin.write('\u0004'); // Ctrl-D
   assert.equal(await done, 0);
   const plain = screen.replace(/\u001b\[[0-9;]*[A-Za-z]/g, '');
-  assert.match(plain, /pipeobs ask \(offline\): ask about your pipelines; \/help for commands\nask> What is the current data quality score\?\r\nCurrent data quality score \(last run, 0-100\): orders\/prod 97\.25%\./);
+  assert.match(plain, /pipeobs ask \(offline\): ask about your pipelines; \/help for commands\nask> What is the current data quality score\?\r\nQuality score \(check type overall; newest value in the last 24 hours\): 97\.25% \(orders\/prod\)\./);
   assert.equal(readFileSync(path.join(home, '.local', 'state', 'pipeobs', 'ask_history'), 'utf8'), 'What is the current data quality score?\n');
 });

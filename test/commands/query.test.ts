@@ -7,6 +7,7 @@ import { startVictoriaMetrics, freePort, type VictoriaMetrics } from '../helpers
 import { histogram as knownHistogram, prom, quantile } from '../helpers/known-data.js';
 import type { QueryResultDoc } from '../../src/commands/query.js';
 import type { RunPipelineResult } from '../../src/commands/run-pipeline.js';
+import type { JsonCase } from '../../src/core/output/render.js';
 
 let vm: VictoriaMetrics;
 const MIN = 60_000;
@@ -185,7 +186,7 @@ test('--sql over the fetched series, joined with a Parquet file given with --wit
 
 test('business: each run of run-pipeline joined with its Parquet output, and the correlations', async () => {
   const cwd = tempDir();
-  const summaries: RunPipelineResult[] = [];
+  const summaries: JsonCase<RunPipelineResult>[] = [];
   for (const [seed, rate] of [[1, 0.01], [2, 0.08], [3, 0.15], [4, 0.03]] as const) {
     const run = await runCli(['run-pipeline', '--once', '--rows', '800', '--seed', String(seed), '--inject-errors', String(rate), '--push', 'prometheus',
       '--pipeline-name', 'biz', '--metrics-port', '0', '--output-dir', 'out', '-o', 'json'], { cwd, env: { PIPEOBS_VM_URL: vm.url } });
@@ -202,7 +203,7 @@ test('business: each run of run-pipeline joined with its Parquet output, and the
   for (const s of summaries) {
     const run = s.runs[0];
     const [o] = (await conn.runAndReadAll(`SELECT count(*)::INT AS orders, round(sum(revenue)::DOUBLE, 2) AS revenue FROM '${run.output.path}'`)).getRowObjectsJS();
-    expected.push({ run_id: run.runId, pipeline_name: 'biz', environment: 'dev', orders: o.orders, revenue: o.revenue, quality_score: run.quality!.score,
+    expected.push({ run_id: run.run_id, pipeline_name: 'biz', environment: 'dev', orders: o.orders, revenue: o.revenue, quality_score: run.quality!.score,
       errors: run.errors.reduce((n, e) => n + e.count, 0) });
   }
   conn.closeSync();
@@ -235,7 +236,7 @@ test('bad input: each a clear error and the documented exit code', async () => {
   assert.match(sql.stderr, /SQL failed: Parser Error: syntax error at or near "SELEC"\nhint: the fetched series are in the table metrics/);
   const time = await query(['up', '--since', 'yesterday']);
   assert.equal(time.code, 2);
-  assert.match(time.stderr, /--since yesterday is not a duration/);
+  assert.match(time.stderr, /--since yesterday is not a time/);
   const port = await freePort();
   const down = await runCli(['query', 'up'], { env: { PIPEOBS_VM_URL: `http://127.0.0.1:${port}`, PIPEOBS_VM_RETRIES: '0' } });
   assert.equal(down.code, 4);

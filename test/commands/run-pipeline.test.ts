@@ -1,9 +1,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
+import type { JsonCase } from '../../src/core/output/render.js';
 import { runCli, tempDir } from '../helpers/cli.js';
 import { startVictoriaMetrics, startVmagent, freePort, waitFor, requireBinary, type VictoriaMetrics } from '../helpers/victoria.js';
 import { DEFECT_ERROR, type Defect } from '../../src/core/pipeline/generate.js';
@@ -21,7 +22,7 @@ after(async () => {
 async function runPipeline(args: string[], env: Record<string, string> = {}) {
   const cwd = tempDir();
   const r = await runCli(['run-pipeline', '--metrics-port', '0', '-o', 'json', ...args], { cwd, env: { PIPEOBS_VM_URL: vm.url, ...env } });
-  const doc = r.stdout ? (JSON.parse(r.stdout) as RunPipelineResult) : null;
+  const doc = r.stdout ? (JSON.parse(r.stdout) as JsonCase<RunPipelineResult>) : null;
   return { ...r, doc, cwd };
 }
 
@@ -55,12 +56,12 @@ for (const push of ['prometheus', 'influx'] as const) {
 
     // rows processed equal the rows generated, and each later stage's rows equal the summary's
     assert.equal(await value(`pipeline_rows_processed_total{${sel},stage="extract",data_source="orders"}`), 3000);
-    for (const s of run.stages) assert.equal(await value(`pipeline_rows_processed_total{${sel},stage="${s.stage}",data_source="orders"}`), s.rowsOut, s.stage);
+    for (const s of run.stages) assert.equal(await value(`pipeline_rows_processed_total{${sel},stage="${s.stage}",data_source="orders"}`), s.rows_out, s.stage);
     // quality score equal to the summary's, per check and overall
     assert.equal(await value(`pipeline_data_quality_score{${sel},check_type="overall"}`), run.quality!.score);
     for (const c of run.quality!.checks) assert.equal(await value(`pipeline_data_quality_score{${sel},check_type="${c.check}"}`), c.score, c.check);
     // every error the generator injected, by stage and type
-    const expected = expectedErrors(run.injectedDefects!);
+    const expected = expectedErrors(run.injected_defects!);
     for (const [key, n] of expected) {
       const [stage, type] = key.split('/');
       assert.equal(await value(`pipeline_errors_total{${sel},stage="${stage}",error_type="${type}"}`), n, key);
@@ -68,9 +69,9 @@ for (const push of ['prometheus', 'influx'] as const) {
     assert.equal(await value(`sum(pipeline_errors_total{${sel}})`), [...expected.values()].reduce((a, b) => a + b, 0));
     assert.equal(await value(`pipeline_runs_total{${sel},status="success"}`), 1);
     assert.equal(await value(`pipeline_runs_total{${sel},status="failed"}`), 0);
-    assert.equal(await value(`pipeline_last_success_timestamp_seconds{${sel}}`), Date.parse(run.finishedAt) / 1000);
+    assert.equal(await value(`pipeline_last_success_timestamp_seconds{${sel}}`), Date.parse(run.finished_at) / 1000);
     assert.equal(await value(`pipeline_output_size_bytes{${sel},dataset="orders"}`), run.output.bytes);
-    assert.equal(await value(`pipeline_data_freshness_seconds{${sel},data_source="orders"}`), run.freshnessSeconds);
+    assert.equal(await value(`pipeline_data_freshness_seconds{${sel},data_source="orders"}`), run.freshness_seconds);
     assert.equal(await value(`pipeline_stage_duration_seconds_count{${sel},stage="load"}`), 1);
     // counters were pushed at 0 first, so increase() over the run is exact
     const series = await vm.exportWhen(`pipeline_rows_processed_total{${sel},stage="extract",data_source="orders"}`, (r) => r.length > 0 && r[0].values.length >= 2);
@@ -89,9 +90,9 @@ test('the Parquet output holds the clean rows and the quarantine holds every fai
   const orders = await q(`SELECT count(*)::INT AS n, count(*) FILTER (WHERE quantity <= 0 OR unit_price < 0 OR customer_id IS NULL)::INT AS bad,
     count(*) FILTER (WHERE revenue <> quantity * unit_price)::INT AS wrong_revenue, count(DISTINCT order_id)::INT AS ids, any_value(run_id) AS run_id
     FROM '${run.output.path}'`);
-  assert.deepEqual(orders, [{ n: run.output.rows, bad: 0, wrong_revenue: 0, ids: run.output.rows, run_id: run.runId }]);
+  assert.deepEqual(orders, [{ n: run.output.rows, bad: 0, wrong_revenue: 0, ids: run.output.rows, run_id: run.run_id }]);
   const reasons = await q(`SELECT reason, count(*)::INT AS n FROM '${run.quarantine.path}' GROUP BY reason ORDER BY reason`);
-  assert.deepEqual(Object.fromEntries(reasons.map((r) => [r.reason, r.n])), Object.fromEntries(Object.entries(run.quarantine.byReason).sort()));
+  assert.deepEqual(Object.fromEntries(reasons.map((r) => [r.reason, r.n])), Object.fromEntries(Object.entries(run.quarantine.by_reason).sort()));
   // nothing silently dropped: clean + quarantined = generated
   assert.equal(run.output.rows + run.quarantine.rows, 2000);
   const failed = await q(`SELECT count(*)::INT AS n FROM '${run.quarantine.path}' WHERE len(failed_checks) = 0`);
@@ -136,21 +137,25 @@ test('with VictoriaMetrics stopped, the run completes, its samples wait in the s
   try {
     const down = await runCli([...args, '--seed', '1'], { cwd, env });
     assert.equal(down.code, 0, down.stderr);
-    const doc = JSON.parse(down.stdout) as RunPipelineResult;
+    const doc = JSON.parse(down.stdout) as JsonCase<RunPipelineResult>;
     assert.equal(doc.runs[0].status, 'success');
     assert.deepEqual(doc.metrics.push.pushes.map((p) => p.sent), [false, false]);
     assert.equal(doc.metrics.push.spooled_files, 2);
     assert.match(down.stderr, /cannot reach VictoriaMetrics .* samples kept in .*spool/s);
-    assert.equal(readdirSync(path.join(cwd, 'spool')).length, 2);
+    // one spool per target: a directory named after VictoriaMetrics' address, holding the two payloads
+    const [dir] = readdirSync(path.join(cwd, 'spool'));
+    assert.match(dir, /^127\.0\.0\.1_\d+-[0-9a-f]{10}$/);
+    assert.equal(readdirSync(path.join(cwd, 'spool', dir)).filter((n) => n.endsWith('.prom.txt')).length, 2);
   } finally {
     await vm.start();
   }
   const up = await runCli([...args, '--seed', '2'], { cwd, env });
   assert.equal(up.code, 0, up.stderr);
-  const doc = JSON.parse(up.stdout) as RunPipelineResult;
-  assert.equal(doc.metrics.push.pushes[0].flushed.sentFiles, 2);
+  const doc = JSON.parse(up.stdout) as JsonCase<RunPipelineResult>;
+  assert.equal(doc.metrics.push.pushes[0].flushed.sent_files, 2);
   assert.equal(doc.metrics.push.spooled_files, 0);
-  assert.deepEqual(readdirSync(path.join(cwd, 'spool')), []);
+  const [dir] = readdirSync(path.join(cwd, 'spool'));
+  assert.deepEqual(readdirSync(path.join(cwd, 'spool', dir)), ['target']);
   // two processes, two pushes each: four samples at four distinct times, none twice
   const runs = await vm.exportWhen('pipeline_runs_total{pipeline_name="spooled",status="success"}', (r) => r.length > 0 && r[0].values.length >= 4);
   assert.equal(runs.length, 1);
@@ -202,7 +207,7 @@ test('/metrics is valid Prometheus exposition (promtool) and a real vmagent deli
   }
   const done = await running;
   assert.equal(done.code, 0, done.stderr);
-  assert.equal((JSON.parse(done.stdout) as RunPipelineResult).runs.length, 1);
+  assert.equal((JSON.parse(done.stdout) as JsonCase<RunPipelineResult>).runs.length, 1);
 });
 
 test('every quality check has a score series even when nothing failed', async () => {
@@ -211,4 +216,46 @@ test('every quality check has a score series even when nothing failed', async ()
   assert.equal(doc!.runs[0].quality!.score, 100);
   for (const c of QUALITY_CHECKS) assert.equal(await value(`pipeline_data_quality_score{pipeline_name="clean_run",check_type="${c}"}`), 100);
   assert.equal(await value(`pipeline_errors_total{pipeline_name="clean_run",stage="quality",error_type="duplicate_key"}`), 0);
+});
+
+test('the quality gate gates: below --fail-under nothing reaches orders/, the batch waits in rejected/ with its reasons, the run counts as failed, exit 5', async () => {
+  const { code, stderr, doc, cwd } = await runPipeline(['--once', '--push', 'prometheus', '--rows', '2000', '--seed', '8', '--inject-errors', '0.1', '--fail-under', '99', '--pipeline-name', 'gated', '--output-dir', 'out']);
+  assert.equal(code, 5, stderr);
+  const run = doc!.runs[0];
+  assert.equal(run.status, 'failed');
+  assert.ok(run.quality!.score < 99, `score ${run.quality!.score}`);
+  assert.match(stderr, new RegExp(`error: 1 of 1 runs failed the quality gate: quality score ${run.quality!.score} is below --fail-under 99 \\(failing checks: [a-z_, ]+\\); the batch was not published`));
+  // Nothing published where downstream readers look.
+  const out = path.join(cwd, 'out');
+  assert.deepEqual(readdirSync(path.join(out, 'orders')), []);
+  assert.equal(run.output.path, null);
+  assert.deepEqual(readdirSync(path.join(out, 'rejected')).sort(), [`orders-${run.run_id}.parquet`, `orders-${run.run_id}.reasons.json`]);
+  const db = await DuckDBInstance.create(':memory:');
+  const conn = await db.connect();
+  const [kept] = (await conn.runAndReadAll(`SELECT count(*)::INT AS n, any_value(run_id) AS run_id FROM '${run.rejected!.path}'`)).getRowObjectsJS();
+  const [quarantined] = (await conn.runAndReadAll(`SELECT count(*)::INT AS n FROM '${run.quarantine.path}'`)).getRowObjectsJS();
+  conn.closeSync();
+  db.closeSync();
+  // every generated row is somewhere a person can look: the rejected batch or the quarantine
+  assert.equal(Number(kept.n) + Number(quarantined.n), 2000);
+  assert.equal(kept.run_id, run.run_id);
+  const reasons = JSON.parse(readFileSync(run.rejected!.reasons_path, 'utf8'));
+  assert.equal(reasons.reason, `overall quality score ${run.quality!.score} is below --fail-under 99`);
+  assert.equal(reasons.rows, Number(kept.n));
+  assert.deepEqual(reasons.failing_checks, run.quality!.failing_checks);
+  // The metrics say failed, not success, and there was no successful run.
+  const sel = 'pipeline_name="gated"';
+  assert.equal(await value(`pipeline_runs_total{${sel},status="failed"}`), 1);
+  assert.equal(await value(`pipeline_runs_total{${sel},status="success"}`), 0);
+  assert.equal(await value(`pipeline_data_quality_score{${sel},check_type="overall"}`), run.quality!.score);
+  assert.equal(await value(`pipeline_output_size_bytes{${sel},dataset="orders"}`), 0);
+  assert.deepEqual(await vm.query(`pipeline_last_success_timestamp_seconds{${sel}}`), []);
+  assert.equal(await value(`pipeline_rows_processed_total{${sel},stage="load",data_source="orders"}`), 0);
+
+  // Above the gate, the same data is published as usual.
+  const pass = await runPipeline(['--once', '--rows', '2000', '--seed', '8', '--inject-errors', '0.1', '--fail-under', '50', '--no-metrics-server']);
+  assert.equal(pass.code, 0, pass.stderr);
+  assert.equal(pass.doc!.runs[0].status, 'success');
+  assert.equal(pass.doc!.runs[0].rejected, undefined);
+  assert.equal(pass.doc!.runs[0].output.rows, Number(kept.n));
 });

@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCli, tempDir } from '../helpers/cli.js';
@@ -39,8 +39,9 @@ before(async () => {
   logsPort = await freePort();
   const dir = tempDir('pipeobs-stack-');
   const scrape = path.join(dir, 'scrape.yml');
-  // The shipped scrape config's two jobs, on this test's ports, scraped every second.
-  writeFileSync(scrape, `global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: pipeobs-pipeline\n    static_configs:\n      - targets: ['%{PIPEOBS_TARGET_HOST}:${pipelinePort}']\n  - job_name: pipeobs-monitor-logs\n    static_configs:\n      - targets: ['%{PIPEOBS_TARGET_HOST}:${logsPort}']\n`);
+  // The shipped scrape config, on this test's ports, scraped every second.
+  writeFileSync(scrape, readFileSync(path.join(root, 'deploy', 'vmagent', 'scrape.yml'), 'utf8')
+    .replace('scrape_interval: 15s', 'scrape_interval: 1s').replace(':8000', `:${pipelinePort}`).replace(':9108', `:${logsPort}`));
   stackEnv = { ...process.env, PIPEOBS_STACK_DIR: dir, PIPEOBS_STACK_VM_PORT: String(vmPort), PIPEOBS_STACK_VMAGENT_PORT: String(agentPort), PIPEOBS_STACK_VMALERT_PORT: String(alertPort), PIPEOBS_SCRAPE_CONFIG: scrape };
   const t0 = Date.now();
   const started = stack('start');
@@ -85,9 +86,10 @@ after(async () => {
 test('a healthy native stack passes every check, the write probe included', async () => {
   const r = await verify(['--write-probe']);
   assert.equal(r.code, 0, r.stderr + JSON.stringify(r.doc.checks.filter((c) => c.status !== 'pass'), null, 1));
-  assert.deepEqual(status(r.doc), { node: 'pass', duckdb: 'pass', 'output-dir': 'pass', victoriametrics: 'pass', vmagent: 'pass', vmalert: 'pass', grafana: 'skip', llm: 'pass', 'dashboard-metrics': 'pass' });
+  assert.deepEqual(status(r.doc), { node: 'pass', duckdb: 'pass', 'output-dir': 'pass', victoriametrics: 'pass', dedup: 'pass', vmagent: 'pass', vmalert: 'pass', grafana: 'skip', llm: 'pass', 'dashboard-metrics': 'pass', 'double-ingestion': 'pass' });
+  assert.equal(check(r.doc, 'dedup').detail, 'deduplication on (-dedup.minScrapeInterval=1ms): a retried write cannot double a sample');
   assert.match(check(r.doc, 'victoriametrics').detail, /a written sample was read back/);
-  assert.match(check(r.doc, 'vmalert').detail, /3 rule groups, 11 rules loaded: pipeobs-ask, pipeobs-logs, pipeobs-pipeline/);
+  assert.match(check(r.doc, 'vmalert').detail, /4 rule groups, 14 rules loaded: pipeobs-ask, pipeobs-logs, pipeobs-pipeline, pipeobs-pipeline-slas/);
   assert.match(check(r.doc, 'vmagent').detail, /2 targets up: pipeobs-monitor-logs, pipeobs-pipeline/);
   assert.match(check(r.doc, 'llm').detail, /accepted the key; 1 models/);
   assert.ok(!r.stdout.includes('sk-verify') && !r.stderr.includes('sk-verify'));
@@ -101,6 +103,44 @@ test('VictoriaMetrics unreachable: that check fails with its fix, exit 5', async
   assert.equal(check(r.doc, 'victoriametrics').status, 'fail');
   assert.match(check(r.doc, 'victoriametrics').fix!, /start it: scripts\/stack.sh start/);
   assert.match(r.stderr, /error: 1 of 1 checks failed: victoriametrics/);
+});
+
+test('VictoriaMetrics without deduplication: the dedup check warns and names the flag; 30s warns that it merges', async () => {
+  const plain = await startVictoriaMetrics();
+  const coarse = await startVictoriaMetrics(['-dedup.minScrapeInterval=30s']);
+  try {
+    const r = await verify(['--only', 'dedup'], { PIPEOBS_VM_URL: plain.url });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(check(r.doc, 'dedup').status, 'warn');
+    assert.equal(check(r.doc, 'dedup').detail, 'deduplication is off (-dedup.minScrapeInterval=0): a write retried after a timeout is stored twice, doubling its samples');
+    assert.match(check(r.doc, 'dedup').fix!, /^restart VictoriaMetrics with -dedup\.minScrapeInterval=1ms /);
+    const c = await verify(['--only', 'dedup'], { PIPEOBS_VM_URL: coarse.url });
+    assert.equal(check(c.doc, 'dedup').status, 'warn');
+    assert.match(check(c.doc, 'dedup').detail, /^-dedup\.minScrapeInterval=30s keeps one sample per series every 30s/);
+  } finally {
+    await plain.cleanup();
+    await coarse.cleanup();
+  }
+});
+
+test('the compose stack runs VictoriaMetrics with the same deduplication as scripts/stack.sh', async () => {
+  const { readFileSync } = await import('node:fs');
+  const compose = readFileSync(path.join(root, 'deploy', 'compose', 'docker-compose.yml'), 'utf8');
+  const vmService = compose.slice(compose.indexOf('  victoriametrics:'), compose.indexOf('  vmagent:'));
+  assert.match(vmService, /\n {6}- -dedup\.minScrapeInterval=1ms\n/);
+  assert.match(readFileSync(path.join(root, 'scripts', 'stack.sh'), 'utf8'), /victoria-metrics -storageDataPath=.*\\\n\s+-dedup\.minScrapeInterval=1ms\n/);
+});
+
+test('credentials in every URL verify shows are redacted, in text and JSON', async () => {
+  const vm = new URL(env.PIPEOBS_VM_URL);
+  const withCreds = { PIPEOBS_VM_URL: `http://vmuser:vm-s3cret@${vm.host}`, PIPEOBS_VMAGENT_URL: `http://agent:agent-s3cret@127.0.0.1:${await freePort()}/?token=tok-s3cret` };
+  for (const output of ['json', 'text']) {
+    const r = await runCli(['verify', '-o', output, '--only', 'victoriametrics,dedup,vmagent'], { env: { ...env, ...withCreds } });
+    const all = r.stdout + r.stderr;
+    for (const secret of ['vm-s3cret', 'agent-s3cret', 'tok-s3cret', 'vmuser', 'agent:']) assert.ok(!all.includes(secret), `${output} output shows ${secret}:\n${all}`);
+    assert.match(all, /http:\/\/\*\*\*@127\.0\.0\.1:\d+\/\?token=\*\*\*/);
+    assert.equal(r.code, 5); // vmagent is not there
+  }
 });
 
 test('a metric the dashboards query that nobody emits fails dashboard-metrics, naming it', async () => {
@@ -147,5 +187,5 @@ test('a vmagent target down fails the vmagent check, naming the target and why (
 test('--only and --skip name real checks', async () => {
   const r = await runCli(['verify', '--only', 'nope'], { env });
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /--only nope: no such check\nhint: the checks are node, duckdb, output-dir, victoriametrics, vmagent, vmalert, grafana, llm, dashboard-metrics/);
+  assert.match(r.stderr, /--only nope: no such check\nhint: the checks are node, duckdb, output-dir, victoriametrics, dedup, vmagent, vmalert, grafana, llm, dashboard-metrics, double-ingestion/);
 });

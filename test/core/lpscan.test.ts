@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { nativeScanner } from '../../src/core/influx/push.js';
 import { lineEnd, scanLine, timeBounds, unitsPerMs } from '../../src/core/influx/line-protocol.js';
 
@@ -12,11 +13,11 @@ function native() {
 }
 
 /** Both scanners over one buffer: the same lines, the same ends, the same verdicts (invalid as -1). */
-function agree(buf: Buffer) {
-  const fromNative = Array.from(native().scanChunk(buf, 0, buf.length, bounds.minMs, bounds.maxMs, unitsPerMs('ns')));
+function agree(buf: Buffer, b = bounds) {
+  const fromNative = Array.from(native().scanChunk(buf, 0, buf.length, b.minMs, b.maxMs, unitsPerMs(b.precision)));
   const fromTs: number[] = [];
   for (let pos = 0; pos < buf.length; ) {
-    const v = scanLine(buf, pos, buf.length, bounds);
+    const v = scanLine(buf, pos, buf.length, b);
     fromTs.push(pos, lineEnd, typeof v === 'string' ? -1 : v);
     pos = lineEnd + 1;
   }
@@ -31,6 +32,17 @@ const CASES = [
   'cpu v=abc', 'cpu v=1.2.3', 'cpu v=12x', 'cpu v=1.5i', 'cpu v=-1u', 'cpu v=NaN', 'cpu v=', 'cpu v=1 12abc', 'cpu v=1 1.5', `cpu v=1 ${NOW}`,
   `cpu v=1 ${BigInt(NS) + 3n * 86_400_000_000_000n}`, 'cpu\u0000 v=1', 'cpu v=1,', 'cpu v=1 ', 'cpu,a=b\\', 'a\\\r b=1', 'x v=1e', 'x v=1e+', 'x v=.e1', 'x v=+i',
   'x v=tRUE', 'x v=True', 'x,a=b=c v=1', 'x v=1\r', 'x v=1\rjunk', 'x  v=1', ' x v=1', 'x v=1  -5',
+  // what VictoriaMetrics 1.79 reads differently from line protocol
+  'cpu v=1 0', 'cpu v=1 000', 'cpu v=1 -0', 'cpu v=1 -34526000000000', 'cpu v=1 -5', ' baz=1', '  # c', 'cpu v=1 \r', 'cpu v=.5', 'cpu v=-.42', 'cpu v=1.',
+  'cpu v=+1', 'cpu v=+1i', 'cpu v=9223372036854775807i', 'cpu v=9223372036854775808i', 'cpu v=-9223372036854775808i', 'cpu v=-9223372036854775809i',
+  'cpu v=18446744073709551615u', 'cpu v=18446744073709551616u', 'cpu v=0000000000000000000000001i', 'cpu v=1e308', 'cpu v=1.8e308', 'cpu v=1e309', 'cpu v=0.0001e312',
+  'cpu v=1797693134862315708145274237317043567981e269', 'cpu v=1797693134862315808145274237317043567981e269', 'cpu v=1234567890123456789.', 'cpu v=-123456789012345678.',
+  'cpu v=NaN', 'cpu v=-inf', 'cpu v=Infinity', 'cpu v="42"', 'cpu v="a b,c"', 'cpu v="a"b', 'cpu v="a"b"', 'cpu a"b=1', 'cpu v=1"', 'cpu v=\\"1',
+  'cpu,b=2,c=3,b=1 v=1', 'cpu,b=1,b\\=1 v=1', 'cpu,host= v=1', 'cpu,=a v=1', 'cpu,= v=1', 'cpu,a=b, v=1', ',a=b v=1', 'cpu,h=ost=x v=1', 'cpu,a=b\\ c=1',
+  `cpu,${Array.from({ length: 30 }, (_, k) => `t${k}=v`).join(',')} v=1`, `cpu,${Array.from({ length: 31 }, (_, k) => `t${k}=v`).join(',')} v=1`,
+  'cpu,__name__=x v=1', `cpu,${'k'.repeat(257)}=x v=1`, `cpu,${'k'.repeat(256)}=x v=1`, `cpu,${'\\,'.repeat(256)}=x v=1`, `cpu,k=${'v'.repeat(16385)} v=1`, `cpu,k=${'v'.repeat(16384)} v=1`,
+  `${'m'.repeat(16382)} v=1`, `${'m'.repeat(16381)} v=1`, `${'m'.repeat(16381)} v\\ =1`,
+  'a\tb,k=\u0001 v=1', 'm x=1 99999999999999999999', 'm x=1 9223372036854775807', 'm x=1 12\r\r', 'm x=1\r\r', 'm\\ x=1', 'm x\\=1=2',
 ];
 
 test('native and TypeScript scanners agree on every case, one per chunk and all in one chunk', () => {
@@ -44,7 +56,7 @@ test('native and TypeScript scanners agree on every case, one per chunk and all 
 test('native and TypeScript scanners agree on 20,000 random lines made of the characters that matter', () => {
   let seed = 42;
   const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
-  const alphabet = ['a', 'b', 'x', '_', '1', '2', '9', '.', '-', '+', 'e', 'E', 'i', 'u', 't', 'f', 'T', 'F', 'true', 'false', ' ', ' ', ',', ',', '=', '=', '\\', '"', '#', '\r', '\u00e9', '\u20ac', '\u0001', '\u007f', NS];
+  const alphabet = ['a', 'b', 'x', '_', '1', '2', '9', '.', '-', '+', 'e', 'E', 'i', 'u', 't', 'f', 'T', 'F', 'true', 'false', ' ', ' ', ',', ',', '=', '=', '\\', '"', '"', '#', '\r', '\u00e9', '\u20ac', '\u0001', '\u007f', '\t', NS, '0', 'nan', 'inf', '9223372036854775808', 'e308'];
   const lines: string[] = [];
   for (let n = 0; n < 20_000; n++) {
     const templ = rnd() < 0.5;
@@ -64,4 +76,15 @@ test('native and TypeScript scanners agree on 20,000 random lines made of the ch
     b[Math.floor(rnd() * b.length)] = 0x80 + Math.floor(rnd() * 0x80);
     agree(b);
   }
+});
+
+test('native and TypeScript scanners agree on every line of the public corpus, case by case and all in one chunk', () => {
+  const cases = readFileSync(new URL('../../../test/data/line-protocol/corpus.jsonl', import.meta.url), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { b64: string; precision: 'ns' | 'us' | 'ms' | 's' });
+  assert.equal(cases.length, 873);
+  for (const c of cases) {
+    const b = timeBounds(c.precision, NOW, 100 * 365 * 86_400_000);
+    agree(Buffer.from(c.b64, 'base64'), b);
+    agree(Buffer.from(c.b64, 'base64'), timeBounds(c.precision, NOW, Infinity));
+  }
+  agree(Buffer.concat(cases.flatMap((c) => [Buffer.from(c.b64, 'base64'), Buffer.from('\n')])), timeBounds('ns', NOW, 31 * 86_400_000));
 });

@@ -12,6 +12,7 @@ import { formatDurationShort } from '../time/parse.js';
 import { loadSamples, queryTable, quoteLiteral } from './duckdb.js';
 import { exportSamples, samplesFromQuery } from './series.js';
 import { anomalySql } from './anomalies.js';
+import { computeFreshness } from './freshness.js';
 
 import { type ReportName } from './report-names.js';
 
@@ -156,20 +157,18 @@ async function errors(ctx: Ctx): Promise<ReportResult> {
 }
 
 async function freshness(ctx: Ctx): Promise<ReportResult> {
-  const w = windowOf(ctx.opts);
-  await instant(ctx, 'fresh', `max by (pipeline_name, environment) (last_over_time(pipeline_data_freshness_seconds${selector(ctx.opts)}[${w}]))`, PE);
-  await instant(ctx, 'last_ok', `max by (pipeline_name, environment) (last_over_time(pipeline_last_success_timestamp_seconds${selector(ctx.opts)}[${w}]))`, PE);
-  const endS = ctx.opts.end.getTime() / 1000;
-  const table = await queryTable(ctx.conn, `
-    SELECT pipeline_name, environment,
-      round(f.value, 1) AS freshness_at_load_seconds,
-      strftime(to_timestamp(l.value), '%Y-%m-%dT%H:%M:%SZ') AS last_success,
-      round(${endS} - l.value, 1) AS since_last_success_seconds,
-      round(f.value + ${endS} - l.value, 1) AS data_age_seconds,
-      ${ctx.opts.slaSeconds} AS sla_seconds,
-      CASE WHEN l.value IS NULL THEN 'NO SUCCESS' WHEN f.value + ${endS} - l.value > ${ctx.opts.slaSeconds} THEN 'STALE' ELSE 'ok' END AS status
-    FROM fresh f FULL JOIN last_ok l USING (pipeline_name, environment)
-    ORDER BY status = 'ok', pipeline_name, environment`, 'the freshness report');
+  // The same computation ask uses for "is the data fresh?", at the window's end.
+  const { rows } = await computeFreshness(ctx.client, {
+    at: ctx.opts.end,
+    lookbackSeconds: (ctx.opts.end.getTime() - ctx.opts.start.getTime()) / 1000,
+    slaSeconds: ctx.opts.slaSeconds,
+    matchers: ctx.opts.pipeline ? [`pipeline_name=${JSON.stringify(ctx.opts.pipeline)}`] : [],
+  });
+  const iso = (s: number | null) => (s === null ? null : new Date(Math.floor(s) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'));
+  const table: Table = {
+    columns: ['pipeline_name', 'environment', 'freshness_at_load_seconds', 'last_success', 'since_last_success_seconds', 'data_age_seconds', 'sla_seconds', 'status'],
+    rows: rows.map((r) => [r.pipeline_name, r.environment, r.freshness_at_load_seconds, iso(r.last_success), r.since_last_success_seconds, r.data_age_seconds, r.sla_seconds, r.status]),
+  };
   return { report: 'freshness', tables: [{ name: 'freshness', table }] };
 }
 

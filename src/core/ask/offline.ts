@@ -1,15 +1,18 @@
 /**
- * The offline engine: common questions mapped to PromQL over the metric catalog, without an LLM.
- * A question gives an intent (rows, quality, failed runs, throughput, errors, durations,
- * percentiles, freshness, output size, slower stages; and from monitor-logs' metrics, Kafka
- * consumer lag, model confidence, log error rates, Airflow task outcomes), a time window ("today", "last hour",
- * "since yesterday", "last 30 minutes"; 24 hours when it says none) and label filters
- * ("pipeline orders", "in prod", "stage load"). The answer states numbers with units, the window
- * and the PromQL that was run.
+ * The offline engine: a question understood as parts (understand.ts) read from the metric catalog
+ * and from what the server has now (metric names, label values), planned into PromQL (plan.ts)
+ * and answered with the number, its unit and its window. When a part is not understood, it says
+ * which and offers the closest readings it can answer instead of answering another question.
+ * A chat keeps the previous question's parts, so a follow-up changes only what it names.
  */
-import { formatDurationShort } from '../time/parse.js';
 import type { QueryData, VmClient } from '../victoria/client.js';
-import { QUALITY_CHECKS, STAGES } from '../metrics/catalog.js';
+import { CATALOG } from '../metrics/catalog.js';
+import { computeFreshness } from '../analytics/freshness.js';
+import { CONCEPTS, LABEL_WORDS, type Concept } from './concepts.js';
+import { evaluateRules, parseRules, renderHealth } from './health.js';
+import { describeFilters, fmt, matchers, planParts, secs, vec, type NotPossible, type Plan, type PlannedQuery } from './plan.js';
+import { understand, type Live, type Parts } from './understand.js';
+import { extractWindow, lastWindow, normalize, tokens } from './words.js';
 
 export const DEMO_QUESTIONS = [
   'How many total rows have been processed across all pipelines?',
@@ -25,339 +28,31 @@ export const EXAMPLE_QUESTIONS = [
   'What is the p95 duration of each stage in the last hour?',
   'Is the data fresh? (SLA 15 minutes)',
   'Which stage got slower in the last hour?',
-  'How big is the output of pipeline ecommerce_orders?',
-  'Show the quality score per check in prod.',
+  'How many rows were quarantined and why?',
+  'Which quality check fails the most?',
+  'When did the pipeline last succeed?',
+  'Is anything wrong?',
   'How far behind are the Kafka consumers?',
   'Is the model confidence dropping?',
   'What is the error rate in the logs?',
   'Which Airflow tasks failed today?',
 ];
 
-export interface Window {
-  seconds: number;
-  /** How the answer names the window: "in the last hour", "today (since 00:00 UTC)". */
-  phrase: string;
-}
-
-export interface PlannedQuery {
-  promql: string;
-  /** What the numbers are, for the answer. */
-  what: string;
-}
-
-export interface OfflinePlan {
-  intent: string;
-  window: Window;
-  filters: Record<string, string>;
-  queries: PlannedQuery[];
-  render(results: QueryData[]): string;
-}
-
-/** The window a question speaks of, counted back from now. */
-export function windowFor(question: string, now: Date): Window {
-  const q = question.toLowerCase();
-  const midnight = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
-  const since = (ms: number) => Math.max(60, Math.round((now.getTime() - ms) / 1000));
-  if (/\btoday\b/.test(q)) return { seconds: since(midnight), phrase: 'today (since 00:00 UTC)' };
-  if (/since yesterday|yesterday/.test(q)) return { seconds: since(midnight - 86_400_000), phrase: 'since yesterday 00:00 UTC' };
-  const n = /(?:last|past)\s+(\d+)\s*(minute|min|hour|hr|day|week)s?/.exec(q);
-  if (n) {
-    const unit = { minute: 60, min: 60, hour: 3600, hr: 3600, day: 86_400, week: 604_800 }[n[2]] ?? 3600;
-    return { seconds: Number(n[1]) * unit, phrase: `in the last ${n[1]} ${n[2].startsWith('h') ? 'hour' : n[2].startsWith('m') ? 'minute' : n[2]}${Number(n[1]) === 1 ? '' : 's'}` };
-  }
-  if (/(last|past|this) hour|hourly/.test(q)) return { seconds: 3600, phrase: 'in the last hour' };
-  if (/(last|past|this) week/.test(q)) return { seconds: 604_800, phrase: 'in the last 7 days' };
-  if (/(last|past) (day|24 ?h)/.test(q)) return { seconds: 86_400, phrase: 'in the last 24 hours' };
-  return { seconds: 86_400, phrase: 'in the last 24 hours' };
-}
-
-/** Label filters named in the question: pipeline X, environment/in prod|staging|dev, stage S, check C. */
-export function filtersFor(question: string): Record<string, string> {
-  const q = question.toLowerCase();
-  const f: Record<string, string> = {};
-  const pipeline = /pipeline(?:_name)?\s+(?:named\s+|called\s+)?["']?([a-z0-9_-]+(?:\.[a-z0-9_-]+)*)["']?/.exec(q);
-  if (pipeline && !['stage', 'stages', 'and', 'is', 'are', 'has', 'have', 'run', 'runs', 'jobs', 'the', 'in', 'of', 'for', 'with', 'get', 'got', 'data', 'output'].includes(pipeline[1])) f.pipeline_name = pipeline[1];
-  const env = /\b(?:in|environment|env)\s+(prod|production|staging|stage-env|dev|development|test|qa)\b/.exec(q);
-  if (env) f.environment = env[1] === 'production' ? 'prod' : env[1] === 'development' ? 'dev' : env[1];
-  for (const s of STAGES) if (new RegExp(`\\b${s} stage\\b|\\bstage ${s}\\b`).test(q)) f.stage = s;
-  return f;
-}
-
-function selector(filters: Record<string, string>, extra: Record<string, string> = {}): string {
-  const all = { ...extra, ...filters };
-  const parts = Object.entries(all).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
-  return parts.length ? `{${parts.join(',')}}` : '';
-}
-
-function vec(d: QueryData): { metric: Record<string, string>; value: number }[] {
-  if (d.resultType === 'vector') return d.result.map((r) => ({ metric: r.metric, value: Number(r.value[1]) }));
-  if (d.resultType === 'scalar') return [{ metric: {}, value: Number(d.result[1]) }];
-  return [];
-}
-
-const fmt = (x: number, digits = 2) => (Number.isInteger(x) ? x.toLocaleString('en') : Number(x.toFixed(digits)).toLocaleString('en'));
-const secs = (x: number) => (x < 1 ? `${fmt(x * 1000, 1)} ms` : x < 120 ? `${fmt(x, 2)} s` : `${fmt(x / 60, 1)} min`);
-const byLabel = (m: Record<string, string>, keys: string[]) => keys.map((k) => m[k]).filter(Boolean).join('/') || 'all';
-
-interface Intent {
-  name: string;
-  test: RegExp;
-  plan(q: string, w: Window, f: Record<string, string>): Omit<OfflinePlan, 'intent' | 'window' | 'filters'>;
-}
-
-const W = (w: Window) => formatDurationShort(w.seconds);
-
-const pct = (x: number) => `${fmt(100 * x, 1)}%`;
-
-/** Questions about what monitor-logs derives from logs; tried before the pipeline's own intents. */
-const LOG_INTENTS: Intent[] = [
-  {
-    name: 'log_errors',
-    test: /\blogs?\b/,
-    plan: (q, w) => ({
-      queries: [
-        { promql: `sum by (component) (increase(pipeobs_logs_error_lines_total[${W(w)}]))`, what: 'error lines per component' },
-        { promql: `sum by (component) (increase(pipeobs_logs_lines_total[${W(w)}]))`, what: 'log lines per component' },
-      ],
-      render: ([errors, lines]) => {
-        const e = new Map(vec(errors).map((r) => [r.metric.component, r.value]));
-        const rows = vec(lines).filter((r) => r.value > 0).sort((a, b) => (e.get(b.metric.component) ?? 0) / b.value - (e.get(a.metric.component) ?? 0) / a.value);
-        if (rows.length === 0) return `No log lines were read by monitor-logs ${w.phrase}.`;
-        return `Log error rate ${w.phrase} (lines at ERROR or above): ${rows.map((r) => `${r.metric.component} ${pct((e.get(r.metric.component) ?? 0) / r.value)} (${fmt(Math.round(e.get(r.metric.component) ?? 0))} of ${fmt(Math.round(r.value))} lines)`).join(', ')}.`;
-      },
-    }),
-  },
-  {
-    name: 'airflow_tasks',
-    test: /\b(airflow|dags?|tasks?)\b/,
-    plan: (q, w) => ({
-      queries: [{ promql: `sum by (dag_id, outcome) (increase(pipeobs_airflow_task_runs_total[${W(w)}]))`, what: 'Airflow task attempts by DAG and outcome' }],
-      render: ([d]) => {
-        const byDag = new Map<string, Record<string, number>>();
-        for (const r of vec(d)) byDag.set(r.metric.dag_id, { ...(byDag.get(r.metric.dag_id) ?? {}), [r.metric.outcome]: Math.round(r.value) });
-        const dags = [...byDag].filter(([, o]) => Object.values(o).some((n) => n > 0)).sort((a, b) => (b[1].failed ?? 0) - (a[1].failed ?? 0) || a[0].localeCompare(b[0]));
-        if (dags.length === 0) return `No Airflow task ended ${w.phrase}.`;
-        const failing = dags.filter(([, o]) => (o.failed ?? 0) > 0);
-        const list = dags.map(([dag, o]) => `${dag} ${fmt(o.success ?? 0)} succeeded, ${fmt(o.failed ?? 0)} failed, ${fmt(o.up_for_retry ?? 0)} up for retry`).join('; ');
-        return `${failing.length === 0 ? 'No Airflow task failed' : `Airflow tasks failed in ${failing.length} DAG${failing.length > 1 ? 's' : ''}`} ${w.phrase}: ${list}.`;
-      },
-    }),
-  },
-  {
-    name: 'kafka_lag',
-    test: /\b(lag|lagging|behind|consumers?|consumer groups?|kafka)\b/,
-    plan: (q, w) => ({
-      queries: [
-        { promql: `max by (topic, consumer_group) (last_over_time(pipeobs_kafka_consumer_lag[${W(w)}]))`, what: 'newest consumer lag by topic and group' },
-        { promql: `sum by (topic, consumer_group) (deriv(pipeobs_kafka_consumer_lag[${W(w)}]))`, what: 'lag growth in messages per second' },
-      ],
-      render: ([lag, growth]) => {
-        const g = new Map(vec(growth).map((r) => [`${r.metric.topic}/${r.metric.consumer_group}`, r.value]));
-        const rows = vec(lag).sort((a, b) => b.value - a.value);
-        if (rows.length === 0) return `No Kafka consumer lag was recorded ${w.phrase}.`;
-        const trend = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '' : x > 0.01 ? `, growing by ${fmt(x, 2)} messages/s` : x < -0.01 ? `, shrinking by ${fmt(-x, 2)} messages/s` : ', steady');
-        return `Kafka consumer lag (newest value ${w.phrase}): ${rows.map((r) => `${r.metric.topic}/${r.metric.consumer_group} ${fmt(Math.round(r.value))} messages${trend(g.get(`${r.metric.topic}/${r.metric.consumer_group}`))}`).join('; ')}.`;
-      },
-    }),
-  },
-  {
-    name: 'model_confidence',
-    test: /\b(confidence|models?|predictions?|ml|drift(ing)?)\b/,
-    plan: (q, w) => ({
-      queries: [
-        { promql: `sum by (service, model_version) (increase(pipeobs_ml_confidence_sum[${W(w)}])) / sum by (service, model_version) (increase(pipeobs_ml_confidence_count[${W(w)}]))`, what: 'mean confidence' },
-        { promql: `sum by (service, model_version) (increase(pipeobs_ml_low_confidence_predictions_total[${W(w)}])) / sum by (service, model_version) (increase(pipeobs_ml_predictions_total[${W(w)}]))`, what: 'share of low-confidence predictions' },
-      ],
-      render: ([mean, low]) => {
-        const l = new Map(vec(low).map((r) => [`${r.metric.service}/${r.metric.model_version}`, r.value]));
-        const rows = vec(mean).filter((r) => Number.isFinite(r.value)).sort((a, b) => a.value - b.value);
-        if (rows.length === 0) return `No predictions were logged ${w.phrase}.`;
-        return `Mean model confidence ${w.phrase}: ${rows.map((r) => {
-          const share = l.get(`${r.metric.service}/${r.metric.model_version}`);
-          return `${r.metric.service}/${r.metric.model_version} ${fmt(r.value, 3)}${share !== undefined && Number.isFinite(share) ? ` (${pct(share)} of predictions under the low-confidence threshold)` : ''}`;
-        }).join('; ')}.`;
-      },
-    }),
-  },
-];
-
-const INTENTS: Intent[] = [
-  ...LOG_INTENTS,
-  {
-    name: 'failed_runs',
-    test: /\b(fail(ed|ing|ures?|s)?|broken?|crash(ed|es)?)\b/,
-    plan: (q, w, f) => ({
-      queries: [
-        { promql: `sum by (pipeline_name, environment) (increase(pipeline_runs_total${selector(f, { status: 'failed' })}[${W(w)}]))`, what: 'failed runs' },
-        { promql: `sum by (pipeline_name, environment) (increase(pipeline_runs_total${selector(f)}[${W(w)}]))`, what: 'all runs' },
-      ],
-      render: ([failed, all]) => {
-        const runs = vec(all);
-        const bad = vec(failed).filter((r) => Math.round(r.value) > 0);
-        const total = runs.reduce((n, r) => n + r.value, 0);
-        if (runs.length === 0) return `No pipeline runs were recorded ${w.phrase}.`;
-        if (bad.length === 0) return `No ETL job failed ${w.phrase}: ${fmt(Math.round(total))} runs, all successful.`;
-        return `${bad.length} pipeline${bad.length > 1 ? 's' : ''} had failed runs ${w.phrase}: ${bad.map((r) => `${byLabel(r.metric, ['pipeline_name', 'environment'])} (${fmt(Math.round(r.value))} failed)`).join(', ')}; ${fmt(Math.round(total))} runs in all.`;
-      },
-    }),
-  },
-  {
-    name: 'errors',
-    test: /\berrors?\b/,
-    plan: (q, w, f) => ({
-      queries: [{ promql: `sum by (stage, error_type) (increase(pipeline_errors_total${selector(f)}[${W(w)}])) > 0`, what: 'errors by stage and type' }],
-      render: ([errs]) => {
-        const rows = vec(errs).sort((a, b) => b.value - a.value);
-        if (rows.length === 0) return `No errors were recorded ${w.phrase}.`;
-        const total = rows.reduce((n, r) => n + r.value, 0);
-        return `Yes: ${fmt(Math.round(total))} errors ${w.phrase}. By stage and type: ${rows.map((r) => `${r.metric.stage}/${r.metric.error_type} ${fmt(Math.round(r.value))}`).join(', ')}.`;
-      },
-    }),
-  },
-  {
-    name: 'slower_stage',
-    test: /\b(slower|slow(ed)? down|regress(ed|ion)?)\b/,
-    plan: (q, w, f) => {
-      const r = W(w);
-      const avg = (off: string) => `sum by (stage) (increase(pipeline_stage_duration_seconds_sum${selector(f)}[${r}]${off})) / sum by (stage) (increase(pipeline_stage_duration_seconds_count${selector(f)}[${r}]${off}))`;
-      return {
-        queries: [
-          { promql: avg(''), what: `mean stage duration ${w.phrase}` },
-          { promql: avg(` offset ${r}`), what: 'mean stage duration in the window before' },
-        ],
-        render: ([now, before]) => {
-          const b = new Map(vec(before).map((x) => [x.metric.stage, x.value]));
-          const changes = vec(now)
-            .filter((x) => Number.isFinite(x.value) && b.has(x.metric.stage) && Number.isFinite(b.get(x.metric.stage)!))
-            .map((x) => ({ stage: x.metric.stage, now: x.value, before: b.get(x.metric.stage)!, ratio: x.value / b.get(x.metric.stage)! }))
-            .sort((a, c) => c.ratio - a.ratio);
-          if (changes.length === 0) return `There is not enough data to compare ${w.phrase.replace(/^in /, '')} with the window before it.`;
-          const slower = changes.filter((c) => c.ratio > 1.05);
-          if (slower.length === 0) return `No stage got slower ${w.phrase}: ${changes.map((c) => `${c.stage} ${secs(c.now)} (before ${secs(c.before)})`).join(', ')}.`;
-          return `${slower[0].stage} got slower the most ${w.phrase}: ${secs(slower[0].now)} per run against ${secs(slower[0].before)} before (${fmt(slower[0].ratio, 2)}x). ${changes.map((c) => `${c.stage} ${fmt(c.ratio, 2)}x`).join(', ')}.`;
-        },
-      };
-    },
-  },
-  {
-    name: 'percentile',
-    test: /\b(p50|p90|p95|p99|percentile|median)\b/,
-    plan: (q, w, f) => {
-      const p = /p(\d\d)/.exec(q)?.[1] ?? (/median/.test(q) ? '50' : /(\d\d)(?:th)? percentile/.exec(q)?.[1] ?? '95');
-      const quantile = Number(p) / 100;
-      return {
-        queries: [{ promql: `histogram_quantile(${quantile}, sum by (le, stage) (increase(pipeline_stage_duration_seconds_bucket${selector(f)}[${W(w)}])))`, what: `p${p} stage duration` }],
-        render: ([d]) => {
-          const rows = vec(d).filter((r) => Number.isFinite(r.value)).sort((a, b) => STAGES.indexOf(a.metric.stage as never) - STAGES.indexOf(b.metric.stage as never));
-          if (rows.length === 0) return `No stage durations were recorded ${w.phrase}.`;
-          return `p${p} stage duration ${w.phrase}: ${rows.map((r) => `${r.metric.stage} ${secs(r.value)}`).join(', ')}.`;
-        },
-      };
-    },
-  },
-  {
-    name: 'average_duration',
-    test: /\b(average|avg|mean|how long|processing time|durations?)\b/,
-    plan: (q, w, f) => ({
-      queries: [{
-        promql: `sum by (stage) (increase(pipeline_stage_duration_seconds_sum${selector(f)}[${W(w)}])) / sum by (stage) (increase(pipeline_stage_duration_seconds_count${selector(f)}[${W(w)}]))`,
-        what: 'mean stage duration',
-      }],
-      render: ([d]) => {
-        const rows = vec(d).filter((r) => Number.isFinite(r.value)).sort((a, b) => STAGES.indexOf(a.metric.stage as never) - STAGES.indexOf(b.metric.stage as never));
-        if (rows.length === 0) return `No stage ran ${w.phrase}.`;
-        return `Average processing time per stage ${w.phrase}: ${rows.map((r) => `${r.metric.stage} ${secs(r.value)}`).join(', ')}.`;
-      },
-    }),
-  },
-  {
-    name: 'throughput',
-    test: /\b(throughput|rates?|rows? per second|per second|speed|fast)\b/,
-    plan: (q, w, f) => ({
-      queries: [{ promql: `sum by (pipeline_name, stage) (rate(pipeline_rows_processed_total${selector(f, { data_source: 'orders' })}[${W(w)}]))`, what: 'rows per second' }],
-      render: ([d]) => {
-        const rows = vec(d).sort((a, b) => (a.metric.pipeline_name ?? '').localeCompare(b.metric.pipeline_name ?? '') || STAGES.indexOf(a.metric.stage as never) - STAGES.indexOf(b.metric.stage as never));
-        if (rows.length === 0) return `No rows were processed ${w.phrase}.`;
-        return `Throughput per stage ${w.phrase} (rows per second over the time the samples span): ${rows.map((r) => `${byLabel(r.metric, ['pipeline_name', 'stage'])} ${fmt(r.value, 3)} rows/s`).join(', ')}.`;
-      },
-    }),
-  },
-  {
-    name: 'freshness',
-    test: /\b(fresh|stale|latest data|how old|up to date|recent data|sla)\b/,
-    plan: (q, w, f) => {
-      const slaMatch = /(\d+)\s*(minute|min|hour|second|sec)s?/.exec(q);
-      const sla = slaMatch ? Number(slaMatch[1]) * (slaMatch[2].startsWith('h') ? 3600 : slaMatch[2].startsWith('s') ? 1 : 60) : 900;
-      return {
-        queries: [{
-          promql: `max by (pipeline_name, environment) (last_over_time(pipeline_data_freshness_seconds${selector(f)}[${W(w)}])) + on (pipeline_name, environment) (time() - max by (pipeline_name, environment) (last_over_time(pipeline_last_success_timestamp_seconds${selector(f)}[${W(w)}])))`,
-          what: 'data age now (freshness at load + time since the last success)',
-        }],
-        render: ([d]) => {
-          const rows = vec(d);
-          if (rows.length === 0) return `No successful run was recorded ${w.phrase}: the data is stale.`;
-          const stale = rows.filter((r) => r.value > sla);
-          return `${stale.length === 0 ? 'Yes, the data is fresh' : `${stale.length} of ${rows.length} pipelines are stale`} (SLA ${secs(sla)}): ${rows.map((r) => `${byLabel(r.metric, ['pipeline_name', 'environment'])} data is ${secs(r.value)} old${r.value > sla ? ' (STALE)' : ''}`).join(', ')}.`;
-        },
-      };
-    },
-  },
-  {
-    name: 'output_size',
-    test: /\b(output size|how big|size of|bytes|parquet size|disk)\b/,
-    plan: (q, w, f) => ({
-      queries: [{ promql: `max by (pipeline_name, dataset) (last_over_time(pipeline_output_size_bytes${selector(f)}[${W(w)}]))`, what: 'output size' }],
-      render: ([d]) => {
-        const rows = vec(d);
-        if (rows.length === 0) return `No output was written ${w.phrase}.`;
-        const mb = (b: number) => (b >= 1 << 20 ? `${fmt(b / (1 << 20), 1)} MiB` : `${fmt(b / 1024, 1)} KiB`);
-        return `Output of the last run ${w.phrase}: ${rows.map((r) => `${byLabel(r.metric, ['pipeline_name', 'dataset'])} ${mb(r.value)}`).join(', ')}.`;
-      },
-    }),
-  },
-  {
-    name: 'quality',
-    test: /\b(quality|data quality|dq|score|checks?)\b/,
-    plan: (q, w, f) => {
-      const perCheck = /\b(per|each|every|by) check|checks\b/.test(q) || QUALITY_CHECKS.some((c) => q.includes(c.replace(/_/g, ' ')));
-      return {
-        queries: [{
-          promql: perCheck
-            ? `max by (pipeline_name, check_type) (last_over_time(pipeline_data_quality_score${selector(f)}[${W(w)}]))`
-            : `max by (pipeline_name, environment) (last_over_time(pipeline_data_quality_score${selector(f, { check_type: 'overall' })}[${W(w)}]))`,
-          what: perCheck ? 'quality score per check' : 'overall quality score',
-        }],
-        render: ([d]) => {
-          const rows = vec(d).sort((a, b) => (a.metric.check_type === 'overall' ? -1 : b.metric.check_type === 'overall' ? 1 : 0));
-          if (rows.length === 0) return `No quality score was recorded ${w.phrase}.`;
-          return `${perCheck ? 'Quality score per check' : 'Current data quality score'} (last run, 0-100): ${rows.map((r) => `${byLabel(r.metric, perCheck ? ['pipeline_name', 'check_type'] : ['pipeline_name', 'environment'])} ${fmt(r.value, 2)}%`).join(', ')}.`;
-        },
-      };
-    },
-  },
-  {
-    name: 'rows',
-    test: /\b(rows?|records?|orders?|how many|total|processed|volume)\b/,
-    plan: (q, w, f) => ({
-      queries: [{ promql: `sum by (pipeline_name) (increase(pipeline_rows_processed_total${selector(f, { stage: f.stage ?? 'load', data_source: 'orders' })}[${W(w)}]))`, what: 'rows processed' }],
-      render: ([d]) => {
-        const rows = vec(d);
-        if (rows.length === 0) return `No rows were processed ${w.phrase}.`;
-        const total = rows.reduce((n, r) => n + r.value, 0);
-        return `${fmt(Math.round(total))} rows were processed${f.stage ? ` by the ${f.stage} stage` : ' (loaded to the output)'} across ${rows.length} pipeline${rows.length > 1 ? 's' : ''} ${w.phrase}${rows.length > 1 ? `: ${rows.map((r) => `${r.metric.pipeline_name} ${fmt(Math.round(r.value))}`).join(', ')}` : ''}.`;
-      },
-    }),
-  },
-];
-
-/** Maps a question to queries, or null when the offline engine cannot answer it. */
-export function planQuestion(question: string, now: Date): OfflinePlan | null {
-  const q = question.toLowerCase();
-  const intent = INTENTS.find((i) => i.test.test(q));
-  if (!intent) return null;
-  const window = windowFor(question, now);
-  const filters = filtersFor(question);
-  return { intent: intent.name, window, filters, ...intent.plan(q, window, filters) };
+/** The parts as --output json shows them. */
+export interface Understood {
+  what: string | null;
+  metric: string | null;
+  how: string | null;
+  quantile: number | null;
+  filters: Record<string, string[]>;
+  by: string[];
+  rank: 'top' | 'bottom' | null;
+  window: { seconds: number; phrase: string } | null;
+  threshold: { op: string; value: number } | null;
+  yes_no: boolean;
+  health: boolean;
+  follow_up: boolean;
+  corrections: { typed: string; read_as: string }[];
 }
 
 export interface OfflineAnswer {
@@ -366,28 +61,194 @@ export interface OfflineAnswer {
   intent: string | null;
   queries: { promql: string; what: string; time: string }[];
   results: QueryData[];
+  understood: Understood | null;
+  /** When not answered: the questions it can answer that are closest to the one asked. */
+  readings: string[];
 }
 
-export async function answerOffline(question: string, client: VmClient, now: Date): Promise<OfflineAnswer> {
-  const plan = planQuestion(question, now);
-  if (!plan) {
-    return {
-      answered: false,
-      intent: null,
-      queries: [],
-      results: [],
-      answer: `I can't answer that without an LLM. Questions I can answer offline, for example:\n${EXAMPLE_QUESTIONS.map((x) => `  - ${x}`).join('\n')}`,
-    };
+export interface OfflineContext {
+  client: VmClient;
+  now: Date;
+  /** The alert rule files, for "is anything wrong?": [file name, text]. */
+  loadRules?: () => Promise<[string, string][]>;
+}
+
+/** A conversation: the parts of the last understood question, for follow-ups. */
+export class OfflineSession {
+  previous: Parts | null = null;
+}
+
+const CATALOG_MATCH = `{__name__=~"${[...new Set(CATALOG.map((m) => m.name.split('_')[0]))].map((p) => `${p}_.+`).join('|')}"}`;
+const CATALOG_LABELS = [...new Set(CATALOG.flatMap((m) => m.labels))];
+
+/** Metric names and label values the server has now, for the window asked about (a day at least). */
+async function fetchLive(client: VmClient, question: string, now: Date): Promise<Live> {
+  const { window } = extractWindow(normalize(question), now);
+  const reach = (window?.seconds ?? 0) + (window?.endsAt ? (now.getTime() - window.endsAt.getTime()) / 1000 : 0);
+  const start = new Date(now.getTime() - Math.max(reach, 86_400) * 1000);
+  const [names, ...values] = await Promise.all([
+    client.labelValues('__name__', [], start, now),
+    ...CATALOG_LABELS.map((l) => client.labelValues(l, [CATALOG_MATCH], start, now)),
+  ]);
+  const map = new Map<string, readonly string[]>(CATALOG_LABELS.map((l, i) => [l, values[i]]));
+  const nameSet = new Set(names);
+  // A metric outside the catalog named in the question: its labels and their values.
+  const labelsOf = new Map<string, readonly string[]>();
+  const catalogNames = new Set(CATALOG.map((m) => m.name));
+  for (const w of tokens(normalize(question))) {
+    if (!nameSet.has(w) || catalogNames.has(w) || labelsOf.has(w)) continue;
+    const labels = (await client.labels([w], start, now)).filter((l) => l !== '__name__');
+    labelsOf.set(w, labels);
+    const vals = await Promise.all(labels.map((l) => client.labelValues(l, [w], start, now)));
+    labels.forEach((l, i) => map.set(l, [...new Set([...(map.get(l) ?? []), ...vals[i]])]));
   }
-  // An explicit time one second ahead: VictoriaMetrics floors "now" to the second.
-  const at = new Date(Math.ceil(now.getTime() / 1000) * 1000);
-  const results: QueryData[] = [];
-  for (const q of plan.queries) results.push(await client.query(q.promql, at));
+  return { names: nameSet, values: map, labelsOf };
+}
+
+export function understood(p: Parts): Understood {
   return {
-    answered: true,
-    intent: plan.intent,
-    queries: plan.queries.map((q) => ({ ...q, time: at.toISOString() })),
-    results,
-    answer: plan.render(results),
+    what: p.health ? 'health' : p.concept?.id ?? null,
+    metric: p.concept?.metric ?? null,
+    how: p.how,
+    quantile: p.quantile,
+    filters: Object.fromEntries(p.filters.map((f) => [f.label, f.values])),
+    by: p.by,
+    rank: p.rank,
+    window: p.window ? { seconds: p.window.seconds, phrase: p.window.phrase } : null,
+    threshold: p.threshold ? { op: p.threshold.op, value: p.threshold.value } : null,
+    yes_no: p.yesno,
+    health: p.health,
+    follow_up: p.followUp,
+    corrections: p.corrections.map(([typed, read]) => ({ typed, read_as: read })),
   };
+}
+
+const HOW_PHRASE: Record<string, string> = { total: 'how many', count: 'how many', rate: 'the rate of', avg: 'the average', max: 'the maximum', min: 'the minimum', latest: 'the current', when: 'when was the', trend: 'the trend of' };
+
+/** A reading of the parts as a question this engine answers. */
+export function describe(p: Parts): string {
+  if (p.health) return 'is anything wrong?';
+  const c = p.concept!;
+  const natural = c.kind === 'counter' ? 'how many' : c.kind === 'timestamp' ? 'when was the' : c.kind === 'histogram' ? 'the average' : 'the current';
+  // A HOW that does not fit the measure ("how many" of a score) reads as the measure's own.
+  const fits = p.how !== null && (c.kind === 'counter' ? ['total', 'count', 'rate', 'trend'] : c.kind === 'histogram' ? ['avg', 'percentile', 'count', 'rate', 'trend'] : c.kind === 'timestamp' ? ['when'] : ['max', 'min', 'avg', 'latest', 'trend']).includes(p.how);
+  const how = p.how === 'percentile' && fits ? `the p${Math.round((p.quantile ?? 0.95) * 100)}` : fits ? HOW_PHRASE[p.how!] : natural;
+  const filters = p.filters.map((f) => ` for ${LABEL_WORDS[f.label]?.[0] ?? f.label} ${f.values.join(' or ')}`).join('');
+  const by = p.by.length ? ` by ${p.by.map((b) => LABEL_WORDS[b]?.[0] ?? b).join(' and ')}` : '';
+  const w = p.window ?? lastWindow(86_400);
+  return `${how} ${c.noun}${filters}${by} ${w.phrase}?`;
+}
+
+function refusal(p: Parts, problem: string, readings: Parts[]): OfflineAnswer {
+  const texts = [...new Set(readings.map(describe))].slice(0, 3);
+  return {
+    answered: false,
+    intent: p.concept?.id ?? null,
+    queries: [],
+    results: [],
+    understood: understood(p),
+    readings: texts,
+    answer: `I am not sure what you mean: ${problem}.${texts.length ? ` Closest questions I can answer:\n${texts.map((t) => `  - ${t}`).join('\n')}` : ''}`,
+  };
+}
+
+/** Concepts whose help text shares words with the question, for a question with no measure in it. */
+function nearestConcepts(question: string): Concept[] {
+  const words = new Set(tokens(normalize(question)).filter((w) => w.length > 3));
+  return CONCEPTS.map((c) => ({ c, n: c.weak.filter((w) => words.has(w)).length }))
+    .filter((x) => x.n > 0)
+    .sort((a, b) => b.n - a.n)
+    .slice(0, 3)
+    .map((x) => x.c);
+}
+
+export async function answerOffline(question: string, ctx: OfflineContext, session?: OfflineSession): Promise<OfflineAnswer> {
+  const { client, now } = ctx;
+  // An explicit time one second ahead: VictoriaMetrics floors "now" to the second.
+  const nowAt = new Date(Math.ceil(now.getTime() / 1000) * 1000);
+  const live = await fetchLive(client, question, now);
+  const p = understand({ question, now, live, previous: session?.previous ?? null });
+  // A window that ended before now ("yesterday") is read at its end.
+  const at = p.window?.endsAt ?? nowAt;
+  const base = (q: PlannedQuery[], results: QueryData[], answer: string): OfflineAnswer => {
+    if (session) session.previous = p;
+    return { answered: true, intent: p.health ? 'health' : p.concept!.id, queries: q.map((x) => ({ ...x, time: at.toISOString() })), results, understood: understood(p), readings: [], answer: withCorrections(p, answer) };
+  };
+
+  if (p.health) {
+    if (!ctx.loadRules) return refusal(p, 'the alert rules are not available here', []);
+    const files = await ctx.loadRules();
+    const rules = files.flatMap(([file, text]) => parseRules(file, text));
+    const h = await evaluateRules(client, rules, nowAt);
+    const askedOk = /\b(ok|okay|fine|alright|good|healthy|green|working|well|right)\b/.test(normalize(question)) && !/\b(wrong|broken|problems?|issues?|alerts?|firing)\b/.test(normalize(question));
+    return base(h.queries, h.results, renderHealth(h, askedOk));
+  }
+  if (!p.concept) {
+    const near = nearestConcepts(question);
+    const what = p.unknown.length ? `I did not understand what to measure in "${p.unknown.join(' ')}"` : 'the question does not name anything the metrics hold';
+    const readings = near.length ? near.map((c) => ({ ...p, concept: c, how: null, unknown: [] })) : [];
+    const r = refusal(p, what, readings);
+    if (readings.length) return r;
+    // Nothing near: the kinds of question it can answer.
+    const examples = EXAMPLE_QUESTIONS.slice(0, 3);
+    return { ...r, readings: examples, answer: `${r.answer} Questions I can answer, for example:\n${examples.map((t) => `  - ${t}`).join('\n')}` };
+  }
+  if (p.unknownValues.length) {
+    const u = p.unknownValues[0];
+    const labelWord = LABEL_WORDS[u.label]?.[0] ?? u.label;
+    const problem = `there is no ${labelWord} "${u.value}"${u.nearest.length ? ` (the nearest ${labelWord === 'environment' ? 'environments' : `${labelWord} values`} are ${u.nearest.join(', ')})` : ''}`;
+    return refusal(p, problem, u.nearest.map((v) => ({ ...p, filters: [...p.filters.filter((f) => f.label !== u.label), { label: u.label, values: [v] }], unknownValues: [] })));
+  }
+  if (p.unknown.length) {
+    const readings: Parts[] = [{ ...p, unknown: [] }, ...p.alternatives.map((c) => ({ ...p, concept: c, filters: p.filters.filter((f) => c.labels.includes(f.label)), unknown: [] }))];
+    return refusal(p, `I understood ${describe(p).replace(/\?$/, '')}, but not ${p.unknown.map((w) => `"${w}"`).join(', ')}`, readings);
+  }
+
+  if (p.concept.kind === 'freshness') {
+    const sla = p.threshold?.value ?? 900;
+    const lookback = p.window?.seconds ?? 86_400;
+    const f = await computeFreshness(client, { at, lookbackSeconds: lookback, slaSeconds: sla, matchers: matchers(p, p.concept) });
+    const rows = f.rows;
+    const filt = describeFilters(p, p.concept);
+    let answer: string;
+    if (rows.length === 0) answer = `No run${filt} reported its freshness or a success in the last ${secs(lookback)}: the data's age is unknown.`;
+    else {
+      const stale = rows.filter((r) => r.status !== 'ok');
+      const one = (r: (typeof rows)[number]) => `${r.pipeline_name}/${r.environment} ${r.data_age_seconds === null ? (r.status === 'NO SUCCESS' ? 'has no successful run' : 'age unknown') : `data is ${secs(r.data_age_seconds)} old`}${r.status === 'STALE' ? ' (STALE)' : r.status === 'NO SUCCESS' ? ' (NO SUCCESS)' : ''}`;
+      // "Is it stale?" and "is it fresh?" get opposite yes/no for the same data.
+      const askedStale = /\b(stale|outdated|old|behind)\b/.test(normalize(question));
+      const yes = !p.yesno ? '' : (stale.length > 0) === askedStale ? 'Yes: ' : 'No: ';
+      const head = `${yes}${stale.length === 0 ? `${yes ? 'the' : 'The'} data is fresh` : `${stale.length} of ${rows.length} pipeline${rows.length > 1 ? 's' : ''} ${stale.length > 1 ? 'are' : 'is'} stale`}`;
+      answer = `${head} (SLA ${secs(sla)}): ${rows.map(one).join(', ')}.`;
+    }
+    return base(f.queries.map((q) => ({ promql: q, what: q.includes('freshness') ? 'freshness at load' : 'last successful run' })), f.results, answer);
+  }
+
+  if (p.concept.kind === 'log_error_rate') {
+    const w = p.window ?? lastWindow(86_400);
+    const m = matchers(p, p.concept);
+    const s = m.length ? `{${m.join(',')}}` : '';
+    const qs = [
+      { promql: `sum by (component) (increase(pipeobs_logs_error_lines_total${s}[${w.range}]))`, what: 'error lines per component' },
+      { promql: `sum by (component) (increase(pipeobs_logs_lines_total${s}[${w.range}]))`, what: 'log lines per component' },
+    ];
+    const results = await Promise.all(qs.map((q) => client.query(q.promql, at)));
+    const e = new Map(vec(results[0]).map((r) => [r.metric.component, r.value]));
+    const rows = vec(results[1]).filter((r) => r.value > 0).map((r) => ({ c: r.metric.component, lines: r.value, errors: e.get(r.metric.component) ?? 0 }));
+    rows.sort((a, b) => b.errors / b.lines - a.errors / a.lines || (a.c < b.c ? -1 : 1));
+    const answer = rows.length === 0
+      ? `No log lines were read by monitor-logs ${w.phrase}.`
+      : `Log error rate ${w.phrase} (lines at ERROR or above): ${rows.map((r) => `${r.c} ${fmt((100 * r.errors) / r.lines, 2)}% (${fmt(Math.round(r.errors))} of ${fmt(Math.round(r.lines))} lines)`).join(', ')}.`;
+    return base(qs, results, answer);
+  }
+
+  const plan: Plan | NotPossible = planParts(p, now);
+  if ('problem' in plan) return refusal(p, plan.problem, plan.readings);
+  const results = await Promise.all(plan.queries.map((q) => client.query(q.promql, at)));
+  return base(plan.queries, results, plan.render(results, at));
+}
+
+function withCorrections(p: Parts, answer: string): string {
+  if (!p.corrections.length) return answer;
+  return `${answer} (I read ${p.corrections.map(([a, b]) => `"${a}" as "${b}"`).join(', ')}.)`;
 }

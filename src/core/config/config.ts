@@ -6,6 +6,7 @@
  */
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
+import { redactUrl } from '../redact.js';
 
 type Parser<T> = (raw: string, source: string) => T;
 
@@ -30,10 +31,10 @@ export const parseUrl: Parser<string> = (raw, source) => {
   try {
     url = new URL(raw);
   } catch {
-    throw new ConfigError(`${source}=${raw} is not a URL`, `use a URL such as http://127.0.0.1:8428`);
+    throw new ConfigError(`${source}=${redactUrl(raw)} is not a URL`, `use a URL such as http://127.0.0.1:8428`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ConfigError(`${source}=${raw} must be an http:// or https:// URL`);
+    throw new ConfigError(`${source}=${redactUrl(raw)} must be an http:// or https:// URL`);
   }
   return raw.replace(/\/+$/, '');
 };

@@ -36,14 +36,28 @@ export interface HttpRequest {
   method: 'GET' | 'POST';
   headers?: Record<string, string>;
   body?: readonly Uint8Array[];
+  /** Aborts the request; the caller bounds the wait for the answer's headers with it. */
   signal?: AbortSignal;
+  /**
+   * Once the answer has begun: the longest wait for its next bytes. A slow but moving download
+   * is not cut off; a stalled one fails with BodyStalledError.
+   */
+  idleTimeoutMs?: number;
 }
 
 /** A connection-level failure (refused, reset, DNS…), with the system error as its cause. */
 export class ConnectionError extends Error {
-  constructor(cause: Error) {
-    super('request failed', { cause });
+  constructor(cause: Error, message = 'request failed') {
+    super(message, { cause });
     this.name = 'ConnectionError';
+  }
+}
+
+/** The answer had begun, then no byte came for idleTimeoutMs. */
+export class BodyStalledError extends Error {
+  constructor(readonly idleTimeoutMs: number) {
+    super(`no data for ${idleTimeoutMs / 1000} s in the middle of the answer`);
+    this.name = 'BodyStalledError';
   }
 }
 
@@ -62,9 +76,19 @@ export const httpRequest: HttpTransport = (url, req) => {
   if (req.body) headers['Content-Length'] = String(req.body.reduce((n, p) => n + p.length, 0));
   return new Promise((resolve, reject) => {
     const r = mod.request(u, { method: req.method, headers, agent, signal: req.signal }, (res) => {
+      if (req.idleTimeoutMs) res.setTimeout(req.idleTimeoutMs, () => res.destroy(new BodyStalledError(req.idleTimeoutMs!)));
+      // A body cut off (reset, stalled, aborted) is a ConnectionError like a refused connection:
+      // the client turns it into "unreachable", never into an internal error.
+      const body = (async function* () {
+        try {
+          for await (const c of res) yield c as Buffer;
+        } catch (err) {
+          throw err instanceof ConnectionError ? err : new ConnectionError(err as Error, 'the answer was cut off');
+        }
+      })();
       const collect = async (): Promise<Buffer> => {
         const chunks: Buffer[] = [];
-        for await (const c of res) chunks.push(c as Buffer);
+        for await (const c of body) chunks.push(c);
         return Buffer.concat(chunks);
       };
       const status = res.statusCode ?? 0;
@@ -73,7 +97,7 @@ export const httpRequest: HttpTransport = (url, req) => {
         ok: status >= 200 && status < 300,
         url,
         headers: res.headers,
-        body: res,
+        body,
         text: async () => (await collect()).toString('utf8'),
         json: async () => JSON.parse((await collect()).toString('utf8')),
         discard: async () => {

@@ -4,11 +4,11 @@
  * with a small number in flight. Invalid lines are counted by reason and the first ones kept
  * with their file and line number; they are never sent.
  */
-import { createRequire } from 'node:module';
+import { loadNative } from '../native/load.js';
 import { lineEnd, scanLine, unitsPerMs, type TimeBounds } from './line-protocol.js';
 
 /**
- * The native twin of scanLine (native/lpscan.c, built by npm's node-gyp at install): it checks
+ * The native twin of scanLine (native/lpscan.c, prebuilt in the package or built at install): it checks
  * a whole chunk in one call, at a tenth of the CPU, which on a 2-core machine is CPU that
  * VictoriaMetrics needs to ingest what is sent. Without it (no compiler at install), the
  * TypeScript scanner does the same work; it also gives the reason for every invalid line.
@@ -16,13 +16,7 @@ import { lineEnd, scanLine, unitsPerMs, type TimeBounds } from './line-protocol.
 interface NativeScanner {
   scanChunk(buf: Buffer, start: number, limit: number, minMs: number, maxMs: number, unitsPerMs: number): Int32Array;
 }
-export const nativeScanner: NativeScanner | null = (() => {
-  try {
-    return createRequire(import.meta.url)('../../../../build/Release/lpscan.node') as NativeScanner;
-  } catch {
-    return null;
-  }
-})();
+export const nativeScanner: NativeScanner | null = loadNative<NativeScanner>('lpscan');
 
 export interface InvalidLine {
   source: string;
@@ -31,9 +25,17 @@ export interface InvalidLine {
   excerpt: string;
 }
 
+/** Where a batch came from: its samples and the input lines they were read from. */
+export interface BatchOrigin {
+  samples: number;
+  source: string;
+  firstLine: number;
+  lastLine: number;
+}
+
 export interface BatchSink {
   /** Delivers one batch: whole lines, each ending in \n, in pieces to be sent one after the other. */
-  send(body: readonly Buffer[], lines: number, bytes: number): Promise<void>;
+  send(body: readonly Buffer[], lines: number, bytes: number, origin: BatchOrigin): Promise<void>;
 }
 
 export interface StreamOptions {
@@ -47,6 +49,12 @@ export interface StreamOptions {
   keepInvalid: number;
   /** Use the TypeScript scanner even when the native one is built. */
   portable?: boolean;
+  /**
+   * Gives lines without a timestamp one: the time their chunk was read, in the bounds' precision.
+   * Sent as is, VictoriaMetrics would stamp them on arrival, and a retried or spooled copy of the
+   * batch would land at another time instead of being deduplicated. Absent: lines go as they are.
+   */
+  stampMissing?: () => number;
   onProgress?(p: { lines: number; bytes: number }): void;
 }
 
@@ -70,7 +78,10 @@ export function reasonKind(reason: string): string {
   return reason
     .replace(/"(?:[^"\\]|\\.)*"/g, '…')
     .replace(/ \([^)]*\d{4}-\d\d-[^)]*\)/g, '')
-    .replace(/\b\d{5,}\b/g, 'N');
+    .replace(/\b\d{5,}\b/g, 'N')
+    .replace(/\bbyte \d+/g, 'byte N')
+    .replace(/: write [^)]*\)/g, ': write …)')
+    .replace(/the number \S+$/, 'the number …');
 }
 
 const NEWLINE = Buffer.from('\n');
@@ -90,6 +101,9 @@ export async function streamLineProtocol(
   let pieces: Buffer[] = [];
   let batchLines = 0;
   let batchBytes = 0;
+  let batchSamples = 0;
+  let batchFirstLine = 0;
+  let batchLastLine = 0;
   // The run of consecutive valid lines being collected: buf[runStart, runEnd).
   let runBuf: Buffer | null = null;
   let runStart = 0;
@@ -109,12 +123,14 @@ export async function streamLineProtocol(
     const body = pieces;
     const lines = batchLines;
     const bytes = body.reduce((n, b) => n + b.length, 0);
+    const origin: BatchOrigin = { samples: batchSamples, source: sourceName, firstLine: batchFirstLine, lastLine: batchLastLine };
     pieces = [];
     batchLines = 0;
     batchBytes = 0;
+    batchSamples = 0;
     report.batches++;
     report.bytes += bytes;
-    const p: Promise<void> = sink.send(body, lines, bytes).then(
+    const p: Promise<void> = sink.send(body, lines, bytes, origin).then(
       () => void inFlight.delete(p),
       (err) => {
         inFlight.delete(p);
@@ -135,6 +151,8 @@ export async function streamLineProtocol(
   // The scanner finds line ends itself (it reads every byte anyway), so lines are not split in a
   // separate pass. Only a partial last line is carried over to the next read buffer.
   let carry: Buffer | null = null;
+  const stampMissing = opts.stampMissing;
+  let stamp: Buffer | null = null;
   let skipping = 0; // > 0 while discarding an over-long line: its length so far
   let lineNo = 0;
   const tooLong = (bytes: number) => {
@@ -161,7 +179,18 @@ export async function streamLineProtocol(
     }
     report.validLines++;
     report.samples += verdict;
+    if (batchLines === 0) batchFirstLine = lineNo;
+    batchLastLine = lineNo;
+    batchSamples += verdict;
     const e = end > pos && buf[end - 1] === 13 ? end - 1 : end;
+    if (stampMissing && !hasTimestamp(buf, pos, e)) {
+      closeRun();
+      stamp ??= Buffer.from(` ${timestampIn(stampMissing(), opts.bounds.precision)}\n`);
+      pieces.push(buf.subarray(pos, e), stamp);
+      batchLines++;
+      batchBytes += e - pos + stamp.length;
+      return batchLines >= opts.batchLines || batchBytes >= opts.batchBytes;
+    }
     if (runBuf === buf && pos === runEnd + 1) runEnd = e;
     else {
       closeRun();
@@ -192,7 +221,18 @@ export async function streamLineProtocol(
     closeRun(); // a run never spans two read buffers
   };
 
-  for await (const raw of input) {
+  // An input that fails midway (a cut .gz, an I/O error): the whole lines read before it are
+  // still sent, then the error is raised. A partial last line is not sent.
+  let readError: { error: unknown } | null = null;
+  const guarded = (async function* () {
+    try {
+      yield* input;
+    } catch (error) {
+      readError = { error };
+    }
+  })();
+  for await (const raw of guarded) {
+    stamp = null; // lines of this chunk without a timestamp get the time it was read
     let chunk = typeof raw === 'string' ? Buffer.from(raw) : raw;
     if (skipping > 0) {
       const nl = chunk.indexOf(10);
@@ -230,11 +270,38 @@ export async function streamLineProtocol(
     }
     opts.onProgress?.({ lines: report.lines, bytes: report.bytes });
   }
+  if (readError) {
+    await flush();
+    await Promise.all(inFlight);
+    if (failure) throw failure;
+    throw (readError as { error: unknown }).error;
+  }
   if (skipping > 0) tooLong(skipping);
   else if (carry) await scan(carry, carry.length);
   await flush();
   await Promise.all(inFlight);
   if (failure) throw failure;
+}
+
+/**
+ * Whether a valid line ends in a timestamp: digits (with an optional minus) after an unescaped
+ * space. A valid line holds no string fields, so the last space-separated token is either the
+ * field set or the timestamp, and a field set never ends in " <digits>". Reads only the tail.
+ */
+export function hasTimestamp(b: Uint8Array, start: number, end: number): boolean {
+  let i = end - 1;
+  while (i >= start && b[i] >= 48 && b[i] <= 57) i--;
+  if (i === end - 1) return false;
+  if (i >= start && b[i] === 45) i--;
+  if (i < start || b[i] !== 32) return false;
+  let backslashes = 0;
+  for (let j = i - 1; j >= start && b[j] === 92; j--) backslashes++;
+  return backslashes % 2 === 0;
+}
+
+function timestampIn(ms: number, precision: TimeBounds['precision']): string {
+  const units: Record<string, bigint> = { ns: 1_000_000n, us: 1000n, ms: 1n };
+  return precision === 's' ? String(Math.floor(ms / 1000)) : String(BigInt(Math.floor(ms)) * units[precision]);
 }
 
 function excerptOf(buf: Buffer, s: number, e: number): string {

@@ -4,8 +4,9 @@
  * forward slices of them. A line longer than maxLineBytes is never held: it is reported with
  * its length and the reader moves on. Gzip input is recognised by its magic bytes.
  */
-import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { constants as fsConstants, createReadStream, openSync } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import net from 'node:net';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 
@@ -203,11 +204,15 @@ export async function* readFileChunks(file: string, start = 0, end = Infinity, s
 }
 
 /**
- * A log input for scanning: a plain file through readFileChunks (reused buffer), a gzip file or
- * stdin through openInput.
+ * A log input for scanning: a plain file through readFileChunks (reused buffer); a gzip file,
+ * stdin, a FIFO, a pipe (`<(zcat …)`, a /dev/fd path) or a device through openInput, read as a
+ * stream. When `stop` is aborted the input ends where it is, even while blocked waiting for a
+ * writer, so what was read before the signal can be reported.
  */
-export async function openForScanning(file: string, stdin: Readable, start = 0, end = Infinity): Promise<AsyncIterable<Buffer>> {
-  if (file === '-') return openInput(file, stdin);
+export async function openForScanning(file: string, stdin: Readable, start = 0, end = Infinity, stop?: AbortSignal): Promise<AsyncIterable<Buffer>> {
+  if (file === '-') return openInput(file, stdin, stop);
+  const kind = await inputKind(file);
+  if (kind !== 'file') return openInput(file, stdin, stop);
   if (start === 0) {
     const handle = await open(file, 'r');
     const magic = Buffer.alloc(2);
@@ -216,28 +221,115 @@ export async function openForScanning(file: string, stdin: Readable, start = 0, 
     } finally {
       await handle.close();
     }
-    if (magic[0] === 0x1f && magic[1] === 0x8b) return openInput(file, stdin);
+    if (magic[0] === 0x1f && magic[1] === 0x8b) return openInput(file, stdin, stop);
   }
-  return readFileChunks(file, start, end);
+  return endOnAbort(readFileChunks(file, start, end), stop);
 }
 
-/** Opens a file (or "-" for the given stdin) as a byte stream, gunzipping when it starts with gzip's magic bytes. */
-export async function openInput(file: string, stdin: Readable): Promise<AsyncIterable<Buffer>> {
-  const raw: Readable = file === '-' ? stdin : createReadStream(file, { highWaterMark: 1 << 20 });
-  const iterator = raw[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
-  const first = await iterator.next();
-  if (first.done) return (async function* () {})();
-  const head = typeof first.value === 'string' ? Buffer.from(first.value) : first.value;
-  const rest = (async function* () {
-    yield head;
-    for (;;) {
-      const n = await iterator.next();
-      if (n.done) return;
-      yield typeof n.value === 'string' ? Buffer.from(n.value) : n.value;
-    }
-  })();
-  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) {
-    return Readable.from(rest).pipe(createGunzip({ chunkSize: 1 << 20 }));
+/** What an input path is: a regular file (read by position), a pipe (FIFO, socket) or a device (read in order). */
+export async function inputKind(file: string): Promise<'file' | 'pipe' | 'device'> {
+  const st = await stat(file);
+  if (st.isFIFO() || st.isSocket()) return 'pipe';
+  if (st.isCharacterDevice()) return 'device';
+  return 'file';
+}
+
+/**
+ * Opens a file (or "-" for the given stdin) as a byte stream, gunzipping when it starts with
+ * gzip's magic bytes. FIFOs and pipes are opened without blocking (a FIFO with no writer yet
+ * waits in the event loop, not in a thread a signal cannot reach); a stop signal ends the stream.
+ */
+export async function openInput(file: string, stdin: Readable, stop?: AbortSignal): Promise<AsyncIterable<Buffer>> {
+  let raw: AsyncIterable<Buffer | string>;
+  if (file === '-') raw = stdin;
+  else {
+    const kind = await inputKind(file);
+    raw = kind === 'pipe' ? openPipe(file) : kind === 'device' ? readDevice(file, stop) : createReadStream(file, { highWaterMark: 1 << 20 });
   }
-  return rest;
+  return gunzipIfNeeded(endOnAbort(raw, stop), stop);
+}
+
+/** A FIFO or pipe as a socket on its descriptor: libuv then waits for data with epoll. */
+function openPipe(file: string): Readable {
+  const fd = openSync(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  return new net.Socket({ fd, readable: true, writable: false });
+}
+
+/** A character device (/dev/zero, a terminal) read in order, a chunk at a time, until stopped. */
+async function* readDevice(file: string, stop?: AbortSignal): AsyncGenerator<Buffer> {
+  const handle = await open(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  try {
+    while (!stop?.aborted) {
+      const buf = Buffer.allocUnsafe(1 << 20);
+      let got: number;
+      try {
+        got = (await handle.read(buf, 0, buf.length, null)).bytesRead;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+        await new Promise((resolve) => setTimeout(resolve, 25));
+        continue;
+      }
+      if (got === 0) return;
+      yield buf.subarray(0, got);
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+const ABORTED = Symbol('aborted');
+
+/**
+ * The chunks of a source until it ends or `stop` is aborted, whichever comes first: a read that
+ * is waiting (a FIFO without writer, an idle stdin) does not hold the signal back.
+ */
+export async function* endOnAbort<T extends Buffer | string>(source: AsyncIterable<T>, stop?: AbortSignal): AsyncGenerator<Buffer> {
+  const it = source[Symbol.asyncIterator]();
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<typeof ABORTED>((resolve) => {
+    if (!stop) return;
+    onAbort = () => resolve(ABORTED);
+    if (stop.aborted) onAbort();
+    else stop.addEventListener('abort', onAbort, { once: true });
+  });
+  let finished = false;
+  try {
+    for (;;) {
+      if (stop?.aborted) return;
+      const r = await Promise.race([it.next(), aborted]);
+      if (r === ABORTED || r.done) {
+        finished = r !== ABORTED;
+        return;
+      }
+      yield typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
+    }
+  } finally {
+    if (onAbort) stop?.removeEventListener('abort', onAbort);
+    // A stream stops reading (a socket closes its descriptor); a read in flight is not awaited.
+    if (!finished) {
+      if (source instanceof Readable) source.destroy();
+      else void it.return?.()?.catch(() => {});
+    }
+  }
+}
+
+/** Gunzips a stream that starts with gzip's magic bytes; a gzip stream cut by a signal ends without an error. */
+async function* gunzipIfNeeded(source: AsyncGenerator<Buffer>, stop?: AbortSignal): AsyncGenerator<Buffer> {
+  const first = await source.next();
+  if (first.done) return;
+  const head = first.value;
+  if (!(head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b)) {
+    yield head;
+    yield* source;
+    return;
+  }
+  const all = (async function* () {
+    yield head;
+    yield* source;
+  })();
+  try {
+    for await (const chunk of Readable.from(all).pipe(createGunzip({ chunkSize: 1 << 20 }))) yield chunk as Buffer;
+  } catch (err) {
+    if (!stop?.aborted) throw err;
+  }
 }

@@ -200,17 +200,14 @@ export class Aggregator {
 
   constructor(readonly options: AggregatorOptions) {}
 
-  add(facts: LineFacts): void {
-    this.addValues(this.groupFor(facts), facts.tsMs, facts.error, facts.records, facts.durationMs, facts.lag, facts.messagesPerSecond, facts.confidence, facts.outcome, facts.failedRecords);
-  }
-
   /** The group a line belongs to: its own, or its component's "other" group once the cap is reached. */
   groupFor(facts: LineFacts): GroupStats {
     return this.groups.get(facts.component + '\u0000' + facts.groupKey) ?? this.newGroup(facts.component + '\u0000' + facts.groupKey, facts);
   }
 
-  /** One line's numbers into its group and hour (NaN for what the line does not say). */
-  addValues(group: GroupStats, tsMs: number, error: boolean, records: number, durationMs: number, lag: number, mps: number, confidence: number, outcome: Outcome, failedRecords: number): void {
+  /** One usable line into its group (found from its labels unless given) and hour. */
+  add(facts: LineFacts, group: GroupStats = this.groupFor(facts)): void {
+    const { tsMs, error, records, durationMs, lag, messagesPerSecond: mps, confidence, outcome, failedRecords } = facts;
     const s = group.hour(Math.floor(tsMs / HOUR_MS));
     this.linesUsed++;
     s.lines++;

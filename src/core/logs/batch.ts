@@ -66,7 +66,7 @@ export async function runBatch(o: BatchOptions, stdin: Readable, now: Date, onPr
     const name = file === '-' ? '(stdin)' : displayPath(file, o.cwd);
     let source: AsyncIterable<Buffer>;
     try {
-      source = await openForScanning(file, stdin);
+      source = await openForScanning(file, stdin, 0, Infinity, stop);
     } catch (err) {
       results.push({ file: name, lines: 0, bytes: 0, error: (err as Error).message });
       continue;

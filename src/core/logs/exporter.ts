@@ -7,6 +7,7 @@ import client from 'prom-client';
 import { CATALOG, TASK_OUTCOMES, metricDef } from '../metrics/catalog.js';
 import { GroupTotals, type GroupStats } from './aggregate.js';
 import { SKIP_REASONS } from './formats.js';
+import { BUILTIN_FORMATS } from './format-table.js';
 import type { LogReader } from './reader.js';
 
 interface Value {
@@ -62,9 +63,23 @@ export function createLogRegistry(src: ExporterSources): client.Registry {
         ? histogram(name, def.buckets!, t.latencyBuckets, t.latencySumSeconds, t.latencyCount, labels)
         : histogram(name, def.buckets!, t.confidenceBuckets, t.confidenceSum, t.confidenceCount, labels);
     });
-  const A = ['dag_id', 'task_id'];
-  const K = ['topic', 'partition', 'consumer_group'];
-  const M = ['service', 'model_version'];
+  // Each built-in format's own metrics, as its entry in the format table declares them.
+  const ownMetrics = BUILTIN_FORMATS.flatMap((f) =>
+    f.metrics.map((m) => {
+      if (m.kind === 'value') return computed(m.name, perGroup(f.component, f.groupLabels, m.value, m.skipNaN));
+      if (m.kind === 'outcomes') {
+        return computed(m.name, () =>
+          groups(f.component).flatMap((g) =>
+            TASK_OUTCOMES.map((outcome) => ({
+              labels: { ...Object.fromEntries(f.groupLabels.map((l, i) => [l, g.labels[i]])), outcome },
+              value: outcome === 'success' ? g.totals!.success : outcome === 'failed' ? g.totals!.failed : g.totals!.retry,
+            })),
+          ),
+        );
+      }
+      return computed(m.name, groupHistogram(m.name, f.component, f.groupLabels, m.kind));
+    }),
+  );
   const metrics = [
     computed('pipeobs_logs_lines_total', byComponent((t) => t.lines)),
     computed('pipeobs_logs_error_lines_total', byComponent((t) => t.errors)),
@@ -89,28 +104,7 @@ export function createLogRegistry(src: ExporterSources): client.Registry {
     ),
     computed('pipeobs_logs_overflow_groups_total', () => components().map((component) => ({ labels: { component }, value: agg.overflowCount(component) }))),
     computed('pipeobs_logs_files_followed', () => [{ labels: {}, value: src.filesFollowed() }]),
-    computed('pipeobs_airflow_task_lines_total', perGroup('airflow', A, (t) => t.lines)),
-    computed('pipeobs_airflow_task_error_lines_total', perGroup('airflow', A, (t) => t.errors)),
-    computed('pipeobs_airflow_records_processed_total', perGroup('airflow', A, (t) => t.records)),
-    computed('pipeobs_airflow_task_runs_total', () =>
-      groups('airflow').flatMap((g) =>
-        TASK_OUTCOMES.map((outcome) => ({
-          labels: { dag_id: g.labels[0], task_id: g.labels[1], outcome },
-          value: outcome === 'success' ? g.totals!.success : outcome === 'failed' ? g.totals!.failed : g.totals!.retry,
-        })),
-      ),
-    ),
-    computed('pipeobs_airflow_task_duration_seconds', groupHistogram('pipeobs_airflow_task_duration_seconds', 'airflow', A, 'latency')),
-    computed('pipeobs_kafka_messages_total', perGroup('kafka', K, (t) => t.records)),
-    computed('pipeobs_kafka_error_lines_total', perGroup('kafka', K, (t) => t.errors)),
-    computed('pipeobs_kafka_consumer_lag', perGroup('kafka', K, (t) => t.lagLast, true)),
-    computed('pipeobs_kafka_messages_per_second', perGroup('kafka', K, (t) => t.mpsLast, true)),
-    computed('pipeobs_kafka_message_latency_seconds', groupHistogram('pipeobs_kafka_message_latency_seconds', 'kafka', K, 'latency')),
-    computed('pipeobs_ml_predictions_total', perGroup('ml', M, (t) => t.records)),
-    computed('pipeobs_ml_error_lines_total', perGroup('ml', M, (t) => t.errors)),
-    computed('pipeobs_ml_low_confidence_predictions_total', perGroup('ml', M, (t) => t.lowConfidence)),
-    computed('pipeobs_ml_prediction_latency_seconds', groupHistogram('pipeobs_ml_prediction_latency_seconds', 'ml', M, 'latency')),
-    computed('pipeobs_ml_confidence', groupHistogram('pipeobs_ml_confidence', 'ml', M, 'confidence')),
+    ...ownMetrics,
   ];
   const exported = new Set(metrics.map((m) => m.name));
   const missing = CATALOG.filter((m) => m.source === 'monitor-logs' && !exported.has(m.name));

@@ -1,22 +1,49 @@
 /**
- * Following log files like `tail -F`: appended lines, new files matching the inputs, rename
- * rotation (the old file is read to its end through the open handle, then the new one from
- * its start) and copytruncate rotation (a file that shrank is read again from its start).
- * Files are known by device and inode, so a rotated file matched under its new name is not
- * read twice; offsets are kept in a state file, so a restart neither loses nor re-reads a line.
+ * Following log files like `tail -F`, each line read once across rotations and restarts.
+ *
+ * A file is known by its identity: device, inode, and a fingerprint of its first bytes (as
+ * fluent-bit and Vector do), so that
+ * - rename rotation (app.log → app.log.1) keeps following the same file under its new name, and a
+ *   rotated name matched by a directory or glob input is not read again;
+ * - copytruncate rotation (app.log copied to app.log.1, then emptied) is recognised from both
+ *   sides: the copy has the original's fingerprint, so it is not read as a new file; the
+ *   original shrank or starts differently, so it is read again from 0; and the lines written
+ *   between the last read and the truncate are read from the copy, from the offset already read;
+ * - a restart trusts a saved offset only when the file there still has the saved fingerprint and
+ *   is at least that long (a copytruncate or a reused inode while stopped is detected, not
+ *   resumed inside new content).
+ * Offsets are kept in a state file, written atomically and validated when loaded.
  */
-import { open, readFile, readdir, rename, stat, writeFile, mkdir, type FileHandle } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { open, readFile, readdir, rename, stat, mkdir, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
 import { expandInputs } from './inputs.js';
 import { fileContext, type FileContext } from './formats.js';
 import type { LogReader } from './reader.js';
 
-export const STATE_VERSION = 1;
+export const STATE_VERSION = 2;
+/** Bytes at the start of a file that identify it (Vector's checksum fingerprint uses 256 too). */
+export const FINGERPRINT_BYTES = 256;
+
+export interface FollowStateEntry {
+  path: string;
+  dev: number;
+  ino: number;
+  /** Bytes read and counted: the start of the first line not yet complete. */
+  offset: number;
+  /** Lines counted so far. */
+  line: number;
+  /** Hash of the first fp_bytes bytes (absent in version 1 files: the inode alone is trusted). */
+  fp?: string;
+  fp_bytes?: number;
+  /** "dev:ino" of the file this one is a copy of (copytruncate's x.log.1, seen before the truncate). */
+  copy_of?: string;
+}
 
 export interface FollowStateFile {
   version: number;
-  files: Array<{ path: string; dev: number; ino: number; offset: number; line: number }>;
+  files: FollowStateEntry[];
 }
 
 interface Followed {
@@ -35,8 +62,20 @@ interface Followed {
   line: number;
   /** Inside a line longer than maxLineBytes: skipping to its end. */
   skipping: number;
-  /** The name now points elsewhere (rotated or deleted): drop once read to the end. */
+  /** Not matched by the inputs (found beside a rotated file): read to its end, then let go. */
   detached: boolean;
+  /** Hash of the first fpLen bytes (fpLen grows with the file up to FINGERPRINT_BYTES). */
+  fp: string;
+  fpLen: number;
+  /**
+   * Key of the file this one is a copy of, while that file still holds the same bytes (a
+   * copytruncate seen before its truncate): not read, since its lines are read from the original.
+   */
+  copyOf: string | null;
+  /** Size of a copy when it was found (a copy does not grow). */
+  copySize: number;
+  /** Modification time at the last look: a file truncated and written back to the same size still changes it. */
+  mtimeMs: number;
 }
 
 export interface FollowOptions {
@@ -55,15 +94,35 @@ export interface FollowOptions {
 
 const key = (dev: number, ino: number) => `${dev}:${ino}`;
 
+/**
+ * Whether `file` may be a rotated copy of `original`: beside it, named like it (logrotate's
+ * app.log.1, app.log-20261202, app.1.log with `extension`). Identical first bytes alone are not
+ * enough: two logs of one service may well start alike.
+ */
+export function mayBeCopyOf(file: string, original: string): boolean {
+  if (file === original || path.dirname(file) !== path.dirname(original)) return false;
+  const base = path.basename(original);
+  const stem = base.replace(/\.[^.]*$/, '') || base;
+  return path.basename(file).startsWith(stem);
+}
+const errorCode = (err: unknown) => (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+
 export class LogFollower {
   private readonly files = new Map<string, Followed>();
   private readonly buf: Buffer;
+  private readonly head = Buffer.allocUnsafe(FINGERPRINT_BYTES);
   private readonly maxOpen: number;
   private polls = 0;
   /** Lines read by the last poll. */
   lastPollLines = 0;
+  /** Inputs that are not regular files, already reported. */
+  private readonly notFollowed = new Set<string>();
+  /** Lines read by start() (from copies of rotated files), counted with the first poll. */
+  private carried = 0;
   /** Problems met since they were last taken (a file that could not be opened…), at most 20. */
   private problems: string[] = [];
+  /** Checked between chunks: a long catch-up stops there (the offsets stay exact). */
+  shouldStop: () => boolean = () => false;
 
   constructor(
     private readonly reader: LogReader,
@@ -95,44 +154,188 @@ export class LogFollower {
     return p;
   }
 
-  /** First scan: resumes saved offsets, reads rotated-away files to their end, places new files. */
+  // --- fingerprints -------------------------------------------------------------------------
+
+  /** Reads up to `len` bytes from the start of the file into this.head; returns how many. */
+  private async readHead(handle: FileHandle, len: number): Promise<number> {
+    let n = 0;
+    while (n < len) {
+      const { bytesRead } = await handle.read(this.head, n, len - n, n);
+      if (bytesRead === 0) break;
+      n += bytesRead;
+    }
+    return n;
+  }
+
+  private hashHead(len: number): string {
+    return createHash('sha256').update(this.head.subarray(0, len)).digest('hex').slice(0, 32);
+  }
+
+  private async fingerprint(handle: FileHandle, size: number): Promise<{ fp: string; fpLen: number }> {
+    const n = await this.readHead(handle, Math.min(size, FINGERPRINT_BYTES));
+    return { fp: this.hashHead(n), fpLen: n };
+  }
+
+  /** Whether the file starts with the bytes fingerprinted as (fp, fpLen). */
+  private async startsWith(handle: FileHandle, fp: string, fpLen: number): Promise<boolean> {
+    const n = await this.readHead(handle, fpLen);
+    return n === fpLen && this.hashHead(n) === fp;
+  }
+
+  /**
+   * Whether a followed file still holds what was read from it: not shorter than the offset, and
+   * starting with the fingerprinted bytes (then the fingerprint grows with the file).
+   */
+  private async stillSame(f: Followed, handle: FileHandle, size: number): Promise<boolean> {
+    if (size < f.offset) return false;
+    const n = await this.readHead(handle, Math.min(size, FINGERPRINT_BYTES));
+    if (n < f.fpLen || this.hashHead(f.fpLen) !== f.fp) return false;
+    if (n > f.fpLen) {
+      f.fp = this.hashHead(n);
+      f.fpLen = n;
+    }
+    return true;
+  }
+
+  /** A followed file (not a copy itself) whose fingerprint the given file starts with. */
+  private async originalOf(file: string, handle: FileHandle, size: number, self: string): Promise<Followed | null> {
+    const byLen = new Map<number, Followed[]>();
+    for (const f of this.files.values()) {
+      if (f.copyOf !== null || f.key === self || f.fpLen === 0 || f.fpLen > size || !mayBeCopyOf(file, f.path)) continue;
+      const list = byLen.get(f.fpLen);
+      if (list) list.push(f);
+      else byLen.set(f.fpLen, [f]);
+    }
+    for (const [len, list] of byLen) {
+      const n = await this.readHead(handle, len);
+      if (n < len) continue;
+      const h = this.hashHead(len);
+      const f = list.find((x) => x.fp === h);
+      if (f) return f;
+    }
+    return null;
+  }
+
+  // --- start --------------------------------------------------------------------------------
+
+  /**
+   * First scan: resumes saved offsets where the file is still the one saved, finishes files
+   * rotated away while pipeobs was stopped (found beside their old name by inode, or by
+   * fingerprint when copied), places new files.
+   */
   async start(saved: FollowStateFile | null): Promise<void> {
-    const savedByKey = new Map((saved?.files ?? []).map((f) => [key(f.dev, f.ino), f]));
+    const matched = new Map<string, { file: string; dev: number; ino: number; size: number }>();
     for (const file of await this.matches()) {
-      let st;
+      const st = await stat(file).catch(() => null);
+      if (st && this.regular(file, st) && !matched.has(key(st.dev, st.ino))) matched.set(key(st.dev, st.ino), { file, dev: st.dev, ino: st.ino, size: st.size });
+    }
+    const orphans: FollowStateEntry[] = [];
+    const links: Array<[Followed, string]> = [];
+    for (const s of saved?.files ?? []) {
+      const k = key(s.dev, s.ino);
+      const m = matched.get(k);
+      const where = m ? m.file : await this.findByInode(s);
+      if (where === null || this.files.has(k)) {
+        orphans.push(s);
+        continue;
+      }
+      const f = await this.resume(where, s, !m);
+      if (f === null) orphans.push(s);
+      else {
+        matched.delete(k);
+        if (s.copy_of) links.push([f, s.copy_of]);
+      }
+    }
+    // Copies whose original is still followed with the same bytes stay copies.
+    for (const [copy, of] of links) {
+      if (this.files.get(of)?.copyOf === null) await this.linkCopy(copy, this.files.get(of)!);
+    }
+    // Saved files whose bytes are no longer where they were: rotated away and gone, or emptied by
+    // a copytruncate. Their lines after the saved offset are read from a copy if there is one.
+    for (const s of orphans) {
+      const lostKey = key(s.dev, s.ino);
+      const linked = [...this.files.values()].find((g) => g.copyOf === null && g.key !== lostKey && savedCopyOf(saved!, g.key) === lostKey);
+      if (linked) continue; // resumed at the offset saved for it
+      const copy = s.fp && s.fp_bytes ? await this.findCopy(s, [...matched.values()].map((m) => m.file)) : null;
+      if (copy) {
+        matched.delete(key(copy.dev, copy.ino));
+        await this.add(copy.file, copy.dev, copy.ino, Math.min(s.offset, copy.size), copy.size >= s.offset ? s.line : -1, !(await this.isMatched(copy.file)));
+      } else if (s.offset > 0) {
+        this.problem(`${s.path} changed while pipeobs was stopped (rotated away and gone, or truncated) and no copy of it was found beside it: lines written after byte ${s.offset} and before the change were not read`);
+      }
+    }
+    for (const m of matched.values()) {
+      if (this.files.has(key(m.dev, m.ino))) continue;
+      if (this.o.startAtEnd && saved === null) await this.add(m.file, m.dev, m.ino, m.size, -1, false);
+      else this.carried += await this.discover(m.file, m.dev, m.ino, m.size);
+    }
+  }
+
+  /** A saved file found again (by name or inode): resumed when it still holds the bytes saved. */
+  private async resume(file: string, s: FollowStateEntry, detached: boolean): Promise<Followed | null> {
+    let handle: FileHandle;
+    try {
+      handle = await open(file, 'r');
+    } catch (err) {
+      this.problem(`cannot open ${file}: ${errorCode(err)}`);
+      return null;
+    }
+    const size = (await handle.stat()).size;
+    const same = size >= s.offset && (s.fp === undefined || (await this.startsWith(handle, s.fp, s.fp_bytes ?? 0)));
+    if (!same) {
+      await handle.close();
+      return null;
+    }
+    const id = s.fp === undefined ? await this.fingerprint(handle, size) : { fp: s.fp, fpLen: s.fp_bytes ?? 0 };
+    return this.track(handle, file, s.dev, s.ino, s.offset, s.copy_of ? -1 : s.line, detached, id);
+  }
+
+  /** A saved file no longer under its name: looked for beside it by inode. */
+  private async findByInode(s: FollowStateEntry): Promise<string | null> {
+    const dir = path.dirname(s.path);
+    try {
+      for (const name of await readdir(dir)) {
+        const p = path.join(dir, name);
+        const st = await stat(p).catch(() => null);
+        if (st && st.isFile() && st.dev === s.dev && st.ino === s.ino) return p;
+      }
+    } catch {
+      /* the directory is gone too */
+    }
+    return null;
+  }
+
+  /**
+   * A file starting with the bytes fingerprinted for `lost` (its copy): among the given files,
+   * then beside its path (the names starting like it first). Compressed files are not looked in.
+   */
+  private async findCopy(lost: { path: string; fp?: string; fp_bytes?: number }, among: string[]): Promise<{ file: string; dev: number; ino: number; size: number } | null> {
+    const fpLen = lost.fp_bytes ?? 0;
+    if (!lost.fp || fpLen === 0) return null;
+    const dir = path.dirname(lost.path);
+    let beside: string[] = [];
+    try {
+      beside = (await readdir(dir)).map((n) => path.join(dir, n)).filter((p) => mayBeCopyOf(p, lost.path));
+    } catch {
+      /* gone */
+    }
+    for (const file of new Set([...among, ...beside])) {
+      if (file.endsWith('.gz') || !mayBeCopyOf(file, lost.path)) continue;
+      const st = await stat(file).catch(() => null);
+      if (!st || !st.isFile() || st.size < fpLen || this.files.has(key(st.dev, st.ino))) continue;
+      let handle: FileHandle;
       try {
-        st = await stat(file);
+        handle = await open(file, 'r');
       } catch {
         continue;
       }
-      const k = key(st.dev, st.ino);
-      const s = savedByKey.get(k);
-      if (s) {
-        savedByKey.delete(k);
-        const shrank = st.size < s.offset;
-        await this.add(file, st.dev, st.ino, shrank ? 0 : s.offset, shrank ? 0 : s.line);
-      } else if (this.o.startAtEnd && saved === null) {
-        await this.add(file, st.dev, st.ino, st.size, -1);
-      } else await this.add(file, st.dev, st.ino, 0, 0);
-    }
-    // Saved files no longer under their name: rotated while pipeobs was down. Find them by inode
-    // beside their old name, and finish reading them.
-    for (const s of savedByKey.values()) {
-      const dir = path.dirname(s.path);
       try {
-        for (const name of await readdir(dir)) {
-          const p = path.join(dir, name);
-          const st = await stat(p).catch(() => null);
-          if (st && st.dev === s.dev && st.ino === s.ino && st.size >= s.offset) {
-            const f = await this.add(p, st.dev, st.ino, s.offset, s.line);
-            if (f) f.detached = true;
-            break;
-          }
-        }
-      } catch {
-        /* the directory is gone too */
+        if (await this.startsWith(handle, lost.fp, fpLen)) return { file, dev: st.dev, ino: st.ino, size: st.size };
+      } finally {
+        await handle.close();
       }
     }
+    return null;
   }
 
   private async matches(): Promise<string[]> {
@@ -141,9 +344,25 @@ export class LogFollower {
     return files.filter((f) => !f.endsWith('.gz'));
   }
 
-  private async add(file: string, dev: number, ino: number, offset: number, line: number): Promise<Followed | null> {
-    const k = key(dev, ino);
-    const known = this.files.get(k);
+  /** Pipes and devices have no offsets to follow: said once, then left out. */
+  private regular(file: string, st: { isFile(): boolean; isFIFO(): boolean }): boolean {
+    if (st.isFile()) return true;
+    if (!this.notFollowed.has(file)) {
+      this.notFollowed.add(file);
+      this.problem(`${file} is ${st.isFIFO() ? 'a FIFO' : 'not a regular file'}: it cannot be followed with --server; read it without --server (as a stream)`);
+    }
+    return false;
+  }
+
+  private async isMatched(file: string): Promise<boolean> {
+    return (await this.matches()).includes(file);
+  }
+
+  // --- files --------------------------------------------------------------------------------
+
+  /** Opens and follows a file from `offset`; `line` -1 counts the lines before the offset. */
+  private async add(file: string, dev: number, ino: number, offset: number, line: number, detached: boolean): Promise<Followed | null> {
+    const known = this.files.get(key(dev, ino));
     if (known) {
       known.path = file;
       return known;
@@ -152,14 +371,119 @@ export class LogFollower {
     try {
       handle = await open(file, 'r');
     } catch (err) {
-      this.problem(`cannot open ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      this.problem(`cannot open ${file}: ${errorCode(err)}`);
       return null;
     }
-    const f: Followed = { key: k, path: file, dev, ino, handle, activePoll: this.polls, ctx: fileContext(file), offset, line, skipping: 0, detached: false };
+    const id = await this.fingerprint(handle, (await handle.stat()).size);
+    return this.track(handle, file, dev, ino, offset, line, detached, id);
+  }
+
+  private async track(handle: FileHandle, file: string, dev: number, ino: number, offset: number, line: number, detached: boolean, id: { fp: string; fpLen: number }): Promise<Followed> {
+    const k = key(dev, ino);
+    const f: Followed = { key: k, path: file, dev, ino, handle, activePoll: this.polls, ctx: fileContext(file), offset, line, skipping: 0, detached, fp: id.fp, fpLen: id.fpLen, copyOf: null, copySize: 0, mtimeMs: -1 };
     if (line < 0) f.line = await this.countLines(handle, offset);
     this.files.set(k, f);
     await this.parkQuietest();
     return f;
+  }
+
+  /**
+   * A file not followed yet: a copy of a followed file (its lines are that file's), or a new file
+   * read from its start. Returns the lines read meanwhile.
+   */
+  private async discover(file: string, dev: number, ino: number, size: number): Promise<number> {
+    const k = key(dev, ino);
+    let handle: FileHandle;
+    try {
+      handle = await open(file, 'r');
+    } catch (err) {
+      this.problem(`cannot open ${file}: ${errorCode(err)}`);
+      return 0;
+    }
+    let original: Followed | null;
+    try {
+      original = await this.originalOf(file, handle, size, k);
+    } catch (err) {
+      await handle.close();
+      this.problem(`cannot read ${file}: ${errorCode(err)}`);
+      return 0;
+    }
+    if (original === null) {
+      // New: read from its start (by the pass that follows, or at once by readAt).
+      await this.track(handle, file, dev, ino, 0, 0, false, await this.fingerprint(handle, size));
+      return 0;
+    }
+    await handle.close();
+    // Has the original been truncated already? Then this copy is read from where the original was.
+    const lines = await this.readNew(original, file);
+    if (this.files.has(k)) return lines;
+    const copy = await this.add(file, dev, ino, 0, 0, false);
+    if (copy) await this.linkCopy(copy, original, size);
+    return lines;
+  }
+
+  /** discover(), then the file's lines at once (for a file found after this pass's list was made). */
+  private async discoverAndRead(file: string, st: { dev: number; ino: number; size: number }): Promise<number> {
+    const lines = await this.discover(file, st.dev, st.ino, st.size);
+    const f = this.files.get(key(st.dev, st.ino));
+    return lines + (f ? await this.readNew(f) : 0);
+  }
+
+  private async linkCopy(copy: Followed, original: Followed, size?: number): Promise<void> {
+    copy.copyOf = original.key;
+    copy.copySize = size ?? (copy.handle ? (await copy.handle.stat()).size : copy.offset);
+    await copy.handle?.close().catch(() => {});
+    copy.handle = null;
+  }
+
+  /** A copy whose original no longer holds its bytes: read from where the original was read to. */
+  private async unlinkCopy(copy: Followed, original: { offset: number; line: number; skipping: number }): Promise<number> {
+    copy.copyOf = null;
+    if (copy.handle === null) {
+      try {
+        copy.handle = await open(copy.path, 'r');
+      } catch (err) {
+        this.problem(`cannot open ${copy.path}: ${errorCode(err)}`);
+        this.files.delete(copy.key);
+        return 0;
+      }
+    }
+    const size = (await copy.handle.stat()).size;
+    if (size >= original.offset) {
+      copy.offset = original.offset;
+      copy.line = original.line;
+      copy.skipping = original.skipping;
+    } else {
+      copy.offset = size;
+      copy.line = await this.countLines(copy.handle, size);
+    }
+    copy.activePoll = this.polls;
+    return this.readNew(copy);
+  }
+
+  /**
+   * The bytes of `f` after its offset are gone from it (truncated or replaced): read them from its
+   * copy when one can be found. Called before f's offset is reset.
+   */
+  private async readFromCopy(f: Followed, candidate?: string): Promise<number> {
+    for (const g of this.files.values()) if (g.copyOf === f.key) return this.unlinkCopy(g, f);
+    const copy = await this.findCopy({ path: f.path, fp: f.fp, fp_bytes: f.fpLen }, candidate ? [candidate] : []);
+    if (copy === null) {
+      if (f.offset > 0) this.problem(`${f.path} was truncated or replaced and no copy of it was found beside it: lines written after byte ${f.offset} and before the truncate, if any, were not read`);
+      return 0;
+    }
+    const g = await this.add(copy.file, copy.dev, copy.ino, copy.size, 0, !(await this.isMatched(copy.file)));
+    return g ? this.unlinkCopy(g, f) : 0;
+  }
+
+  /** Stops following a file; its copies are now read on their own, from where it was read to. */
+  private async drop(f: Followed): Promise<number> {
+    await f.handle?.close().catch(() => {});
+    f.handle = null;
+    this.files.delete(f.key);
+    let lines = 0;
+    for (const g of [...this.files.values()]) if (g.copyOf === f.key) lines += await this.unlinkCopy(g, f);
+    return lines;
   }
 
   /** Closes the quietest files while more than maxOpen are open. */
@@ -191,7 +515,7 @@ export class LogFollower {
       f.activePoll = this.polls;
       return true;
     } catch (err) {
-      this.problem(`cannot open ${f.path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      this.problem(`cannot open ${f.path}: ${errorCode(err)}`);
       return null;
     }
   }
@@ -210,16 +534,21 @@ export class LogFollower {
 
   /** One pass: new files (when rescan), then everything appended to every followed file. */
   async poll(rescan: boolean): Promise<number> {
-    let lines = 0;
+    let lines = this.carried;
+    this.carried = 0;
     if (rescan) {
       for (const file of await this.matches()) {
         const st = await stat(file).catch(() => null);
-        if (st && !this.files.has(key(st.dev, st.ino))) await this.add(file, st.dev, st.ino, 0, 0);
-        else if (st) this.files.get(key(st.dev, st.ino))!.path = file;
+        if (!st || !this.regular(file, st)) continue;
+        const known = this.files.get(key(st.dev, st.ino));
+        if (known) known.path = file;
+        else lines += await this.discover(file, st.dev, st.ino, st.size);
       }
     }
     this.polls++;
     for (const f of [...this.files.values()]) {
+      if (this.shouldStop()) break;
+      if (!this.files.has(f.key) || f.copyOf !== null) continue;
       if (f.handle === null) {
         // Parked: looked at only at rescans, by name.
         if (!rescan) continue;
@@ -233,11 +562,8 @@ export class LogFollower {
             if ((await this.unpark(f, await stat(renamed).catch(() => null))) !== true) continue;
           } else {
             // Gone or replaced while parked: it had been read to its end when it was parked.
-            this.files.delete(f.key);
-            if (st && !this.files.has(key(st.dev, st.ino))) {
-              const next = await this.add(f.path, st.dev, st.ino, 0, 0);
-              if (next) lines += await this.readNew(next);
-            }
+            lines += await this.drop(f);
+            if (st && !this.files.has(key(st.dev, st.ino))) lines += await this.discoverAndRead(f.path, st);
             continue;
           }
         }
@@ -245,6 +571,7 @@ export class LogFollower {
       const read = await this.readNew(f);
       if (read > 0) f.activePoll = this.polls;
       lines += read;
+      if (this.shouldStop()) break;
       // Has the name moved on (rename rotation, deletion)? The old file has been read to its end.
       const oldPath = f.path;
       const st = await stat(oldPath).catch(() => null);
@@ -254,18 +581,13 @@ export class LogFollower {
         if (renamed) f.path = renamed;
         else {
           lines += await this.readNew(f);
-          await f.handle?.close().catch(() => {});
-          this.files.delete(f.key);
+          lines += await this.drop(f);
         }
-        // The new file under the old name is read from its start.
-        if (st && !this.files.has(key(st.dev, st.ino))) {
-          const next = await this.add(oldPath, st.dev, st.ino, 0, 0);
-          if (next) lines += await this.readNew(next);
-        }
+        // The new file under the old name: read from its start (unless it is a copy).
+        if (st && !this.files.has(key(st.dev, st.ino))) lines += await this.discoverAndRead(oldPath, st);
       } else if (f.detached) {
-        // Found by inode at start-up after a rotation while pipeobs was down: read to its end, then let go.
-        await f.handle?.close().catch(() => {});
-        this.files.delete(f.key);
+        // Found beside a rotated file, not matched by the inputs: read to its end, then let go.
+        lines += await this.drop(f);
       }
     }
     await this.parkQuietest();
@@ -282,23 +604,31 @@ export class LogFollower {
   }
 
   /** Reads whole lines appended since the offset; a trailing partial line waits for its end. */
-  private async readNew(f: Followed): Promise<number> {
+  private async readNew(f: Followed, copyCandidate?: string): Promise<number> {
     const handle = f.handle;
-    if (handle === null) return 0;
+    if (handle === null || f.copyOf !== null) return 0;
     let size: number;
+    let mtimeMs: number;
     try {
-      size = (await handle.stat()).size;
+      ({ size, mtimeMs } = await handle.stat());
     } catch {
       return 0;
     }
-    if (size < f.offset) {
-      // copytruncate: the file was emptied and written again.
+    let recovered = 0;
+    // Something changed: is it still the file read so far? (One read of its first bytes.)
+    const changed = size !== f.offset || mtimeMs !== f.mtimeMs || copyCandidate !== undefined;
+    f.mtimeMs = mtimeMs;
+    if (changed && !(await this.stillSame(f, handle, size))) {
+      // Truncated (copytruncate) or rewritten: first the lines it had after the offset, from its copy.
+      recovered = await this.readFromCopy(f, copyCandidate);
       f.offset = 0;
       f.line = 0;
       f.skipping = 0;
+      Object.assign(f, await this.fingerprint(handle, size));
     }
     const before = f.line;
     while (f.offset < size) {
+      if (this.shouldStop()) break;
       const want = Math.min(this.buf.length, size - f.offset);
       const { bytesRead } = await handle.read(this.buf, 0, want, f.offset);
       if (bytesRead === 0) break;
@@ -331,11 +661,24 @@ export class LogFollower {
         break;
       }
     }
-    return f.line - before;
+    return f.line - before + recovered;
   }
 
   state(): FollowStateFile {
-    return { version: STATE_VERSION, files: [...this.files.values()].map((f) => ({ path: f.path, dev: f.dev, ino: f.ino, offset: f.offset + 0, line: f.line })) };
+    return {
+      version: STATE_VERSION,
+      files: [...this.files.values()].map((f) => {
+        const entry: FollowStateEntry = { path: f.path, dev: f.dev, ino: f.ino, offset: f.offset, line: f.line, fp: f.fp, fp_bytes: f.fpLen };
+        const original = f.copyOf === null ? undefined : this.files.get(f.copyOf);
+        if (original) {
+          // Read as far as its original (the line number is counted again at a restart).
+          entry.offset = Math.min(original.offset, f.copySize);
+          entry.line = original.line;
+          entry.copy_of = original.key;
+        }
+        return entry;
+      }),
+    };
   }
 
   async close(): Promise<void> {
@@ -344,28 +687,93 @@ export class LogFollower {
   }
 }
 
+function savedCopyOf(saved: FollowStateFile, k: string): string | undefined {
+  return saved.files.find((s) => key(s.dev, s.ino) === k)?.copy_of;
+}
+
+// --- the state file -------------------------------------------------------------------------
+
+const MOVE_AWAY = 'move it away to start over (the files are then read from their end, or from their start with --start-at beginning)';
+
+/** Checks every field of a parsed state file; a bad one is a configuration error naming it. */
+export function validateFollowState(doc: unknown, file: string): FollowStateFile {
+  const bad = (what: string): never => {
+    throw new ConfigError(`the state file ${file} is not valid: ${what}`, MOVE_AWAY);
+  };
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) bad(`it holds ${doc === null ? 'null' : Array.isArray(doc) ? 'a list' : typeof doc}, not an object`);
+  const d = doc as Record<string, unknown>;
+  if (d.version !== 1 && d.version !== STATE_VERSION) {
+    throw new ConfigError(`the state file ${file} has version ${JSON.stringify(d.version)}, not ${STATE_VERSION}`, MOVE_AWAY);
+  }
+  if (!Array.isArray(d.files)) bad('"files" is not a list');
+  const wholeNumber = (v: unknown, where: string) => {
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) bad(`${where} is ${JSON.stringify(v)}, not a whole number ≥ 0`);
+    return v as number;
+  };
+  const files = (d.files as unknown[]).map((raw, i) => {
+    const at = `files[${i}]`;
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) bad(`${at} is not an object`);
+    const e = raw as Record<string, unknown>;
+    if (typeof e.path !== 'string' || e.path === '' || !path.isAbsolute(e.path)) bad(`${at}.path is ${JSON.stringify(e.path)}, not an absolute path`);
+    const entry: FollowStateEntry = {
+      path: e.path as string,
+      dev: wholeNumber(e.dev, `${at}.dev`),
+      ino: wholeNumber(e.ino, `${at}.ino`),
+      offset: wholeNumber(e.offset, `${at}.offset`),
+      line: wholeNumber(e.line, `${at}.line`),
+    };
+    if (e.fp !== undefined || d.version === STATE_VERSION) {
+      if (typeof e.fp !== 'string' || !/^[0-9a-f]{32}$/.test(e.fp)) bad(`${at}.fp is ${JSON.stringify(e.fp)}, not a fingerprint (32 hex digits)`);
+      const n = wholeNumber(e.fp_bytes, `${at}.fp_bytes`);
+      if (n > FINGERPRINT_BYTES) bad(`${at}.fp_bytes is ${n}, more than ${FINGERPRINT_BYTES}`);
+      entry.fp = e.fp as string;
+      entry.fp_bytes = n;
+    }
+    if (e.copy_of !== undefined) {
+      if (typeof e.copy_of !== 'string' || !/^\d+:\d+$/.test(e.copy_of)) bad(`${at}.copy_of is ${JSON.stringify(e.copy_of)}, not "device:inode"`);
+      entry.copy_of = e.copy_of as string;
+    }
+    return entry;
+  });
+  return { version: STATE_VERSION, files };
+}
+
 export async function loadFollowState(file: string): Promise<FollowStateFile | null> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new ConfigError(`cannot read the state file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'choose another with --state-file, or run without one: --no-state');
+    throw new ConfigError(`cannot read the state file ${file}: ${errorCode(err)}`, 'choose another with --state-file, or run without one: --no-state');
   }
-  let doc: FollowStateFile;
+  let doc: unknown;
   try {
-    doc = JSON.parse(text) as FollowStateFile;
+    doc = JSON.parse(text);
   } catch (err) {
-    throw new ConfigError(`the state file ${file} is not JSON (${(err as Error).message})`, 'move it away to start over (the files are then read from their end)');
+    throw new ConfigError(`the state file ${file} is not JSON (${(err as Error).message})`, MOVE_AWAY);
   }
-  if (doc?.version !== STATE_VERSION || !Array.isArray(doc.files)) throw new ConfigError(`the state file ${file} has version ${String(doc?.version)}, not ${STATE_VERSION}`, 'move it away to start over (the files are then read from their end)');
-  return doc;
+  return validateFollowState(doc, file);
 }
 
-/** Written to a temporary file and renamed, so a crash never leaves half a state file. */
+/**
+ * Written to a temporary file, flushed to disk, and renamed over the old one (then the directory
+ * flushed), so a crash or a power cut leaves the old state or the new one, never half of one.
+ */
 export async function saveFollowState(file: string, state: FollowStateFile): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
+  const dir = path.dirname(file);
+  await mkdir(dir, { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, JSON.stringify(state, null, 1) + '\n');
+  const handle = await open(tmp, 'w', 0o600);
+  try {
+    await handle.writeFile(JSON.stringify(state, null, 1) + '\n');
+    await handle.sync();
+  } catch (err) {
+    await handle.close().catch(() => {});
+    await unlink(tmp).catch(() => {});
+    throw err;
+  }
+  await handle.close();
   await rename(tmp, file);
+  const d = await open(dir, 'r').catch(() => null);
+  if (d) await d.sync().catch(() => {}).finally(() => d.close());
 }

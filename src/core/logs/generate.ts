@@ -1,10 +1,10 @@
 /**
  * Realistic logs in the formats monitor-logs reads, at any size, reproducible from a seed:
- * Kafka-consumer and ML-service JSON lines, Airflow JSON lines and Airflow's plain-text task
- * log. Errors, lag and confidence follow chosen patterns, so a report has something to find.
+ * Kafka-consumer and ML-service JSON lines, Airflow JSON lines, Airflow's plain-text task
+ * log, and Python logging's stock layouts with the numbers in phrases and key=value pairs. Errors, lag and confidence follow chosen patterns, so a report has something to find.
  */
 
-export const GEN_FORMATS = ['kafka', 'ml', 'airflow', 'airflow-text'] as const;
+export const GEN_FORMATS = ['kafka', 'ml', 'airflow', 'airflow-text', 'python'] as const;
 export type GenFormat = (typeof GEN_FORMATS)[number];
 export const LAG_PATTERNS = ['steady', 'growing', 'spike'] as const;
 export type LagPattern = (typeof LAG_PATTERNS)[number];
@@ -38,6 +38,7 @@ const TOPICS = ['orders', 'payments', 'inventory', 'clickstream'];
 const GROUPS = ['etl-consumers', 'fraud-detector'];
 const MODELS = ['v1.4.2', 'v1.5.0'];
 const SERVICES = ['churn-predictor', 'fraud-scorer'];
+const LOGGERS = ['ingest.worker', 'ingest.reader', 'export.writer', 'dedupe', 'root'];
 const DAGS: Array<[string, string[]]> = [
   ['ecommerce_daily_etl', ['extract_orders', 'transform_orders', 'quality_checks', 'load_warehouse']],
   ['customer_sync', ['extract_customers', 'load_crm']],
@@ -75,6 +76,27 @@ export function* generateLogLines(o: GenOptions, blockLines = 10_000): Generator
       const latency = Math.round((2 + -Math.log(1 - rand()) * 15 + (isError ? 250 : 0)) * 10) / 10;
       const mps = Math.round((800 + rand() * 400) * 10) / 10;
       line = `{"timestamp": "${ts}", "level": "${level}", "name": "kafka.consumer", "consumer_lag": ${lag}, "topic": "${topic}", "partition": ${partition}, "consumer_group": "${group}", "latency_ms": ${latency}, "messages_per_second": ${mps}, "message": "${isError ? 'Failed to process message: deserialization error' : 'Processed message batch'}"}`;
+    } else if (format === 'python') {
+      const logger = LOGGERS[Math.floor(rand() * LOGGERS.length)];
+      const d = new Date(t);
+      const asctime = `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())},${pad(d.getUTCMilliseconds(), 3)}`;
+      const kind = rand();
+      const n = Math.floor(100 + rand() * 10_000);
+      const ms = (1 + rand() * 500).toFixed(1);
+      const message = isError
+        ? `Batch failed: Records failed: ${Math.floor(rand() * 50)} took ${ms} ms`
+        : kind < 0.3
+          ? `Records ingested: ${n}`
+          : kind < 0.5
+            ? `Exported ${n} rows in batch ${i} took ${ms} ms`
+            : kind < 0.6
+              ? `Duplicates marked: ${Math.floor(n / 100)}`
+              : kind < 0.8
+                ? `batch done records=${n} took_ms=${ms}`
+                : `Heartbeat from ${logger} (queue depth ${Math.floor(rand() * 20)})`;
+      const pyLevel = level === 'WARNING' ? 'WARNING' : level;
+      // Python's default "%(asctime)s - %(name)s - %(levelname)s - %(message)s", and the other stock layout.
+      line = rand() < 0.7 ? `${asctime} - ${logger} - ${pyLevel} - ${message}` : `${asctime} ${pyLevel} ${logger}: ${message}`;
     } else if (format === 'ml') {
       const version = MODELS[rand() < 0.7 ? 0 : 1];
       const service = SERVICES[Math.floor(rand() * SERVICES.length)];

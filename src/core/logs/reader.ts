@@ -4,8 +4,9 @@
  */
 import { readLineRegions } from '../io/lines.js';
 import { Aggregator, SkipLog, type GroupStats } from './aggregate.js';
-import { LineParser, Outcome, fileContext, type FieldMapping, type FileContext } from './formats.js';
-import { NativeKind, STRIDE, nativeLogScanner } from './native.js';
+import { LineParser, Outcome, fileContext, type FieldMapping, type FileContext, type LineFacts } from './formats.js';
+import { KIND_COMPONENT, NativeKind, STRIDE, Slot, nativeLogScanner } from './native.js';
+import type { UserFormat } from './user-formats.js';
 
 export interface TimeWindow {
   sinceMs: number;
@@ -24,6 +25,8 @@ export interface InputResult {
 
 export interface ReaderOptions {
   mappings: readonly FieldMapping[];
+  /** The user's formats (--format-file), tried before the built-ins. */
+  formats?: readonly UserFormat[];
   window: TimeWindow;
   /** Components to keep; null for all. */
   components: ReadonlySet<string> | null;
@@ -54,16 +57,24 @@ export class LogReader {
   private readonly native = nativeLogScanner;
   private readonly nativeOut = new Float64Array(NATIVE_LINES * STRIDE);
   /** Groups by the native scanner's hash of their label bytes, per kind of line. */
-  private readonly byHash = [0, 1, 2, 3, 4].map(() => new Map<number, GroupStats>());
+  private readonly byHash = [0, 1, 2, 3, 4, 5].map(() => new Map<number, GroupStats>());
+  /** Python lines' components by the hash of their logger name. */
+  private readonly pythonComponents = new Map<number, string>();
+  /** The facts of a line the native scanner read, reused from line to line. */
+  private readonly nativeFacts: LineFacts = {
+    component: '', labels: [], groupKey: '', tsMs: NaN, error: false, records: 0, durationMs: NaN, lag: NaN,
+    messagesPerSecond: NaN, confidence: NaN, outcome: Outcome.none, failedRecords: 0,
+  };
   /** A direct-mapped cache in front of byHash: most lines find their group here, without hashing a double. */
   private readonly cacheKey = new Float64Array(CACHE_SLOTS).fill(-1);
   private readonly cacheKind = new Int8Array(CACHE_SLOTS);
   private readonly cacheGroup: Array<GroupStats | undefined> = new Array<GroupStats | undefined>(CACHE_SLOTS).fill(undefined);
 
   constructor(readonly options: ReaderOptions) {
-    this.parser = new LineParser(options.mappings);
+    this.parser = new LineParser(options.mappings, options.formats ?? []);
     this.aggregator = new Aggregator({ maxGroups: options.maxGroups, lowConfidence: options.lowConfidence, totals: options.totals });
-    if (options.native === false) this.native = null;
+    // The user's formats come before the built-ins, which the native scanner would claim first.
+    if (options.native === false || (options.formats?.length ?? 0) > 0) this.native = null;
   }
 
   /** The lines of buf[start, end), separated by \n, numbered from firstLineNo; returns how many there were. */
@@ -93,9 +104,8 @@ export class LogReader {
     const one = [0, 0];
     const { sinceMs, untilMs } = this.options.window;
     const components = this.options.components;
-    const keepKafka = components === null || components.has('kafka');
-    const keepMl = components === null || components.has('ml');
-    const keepAirflow = components === null || components.has('airflow');
+    const keep = KIND_COMPONENT.map((c) => c === null || components === null || components.has(c));
+    const facts = this.nativeFacts;
     const agg = this.aggregator;
     const maxLineBytes = this.options.maxLineBytes;
     let lineNo = firstLineNo;
@@ -112,15 +122,16 @@ export class LogReader {
       }
       for (let k = 0; k < n; k++) {
         const r = k * STRIDE;
-        const kind = out[r + 2];
-        if (out[r + 1] - out[r] > maxLineBytes) {
+        const kind = out[r + Slot.kind];
+        const lineBytes = out[r + Slot.end] - out[r + Slot.start];
+        if (lineBytes > maxLineBytes) {
           this.linesRead++;
-          this.skips.add('too_long', file, lineNo + k, `${out[r + 1] - out[r]} bytes, over --max-line-bytes ${maxLineBytes}`);
+          this.skips.add('too_long', file, lineNo + k, `${lineBytes} bytes, over --max-line-bytes ${maxLineBytes}`);
           continue;
         }
         if (kind === NativeKind.js) {
-          one[0] = out[r];
-          one[1] = out[r + 1];
+          one[0] = out[r + Slot.start];
+          one[1] = out[r + Slot.end];
           this.processParsed(buf, one, lineNo + k, file, ctx);
           continue;
         }
@@ -129,24 +140,25 @@ export class LogReader {
           this.blankLines++;
           continue;
         }
-        if (kind === NativeKind.kafka ? !keepKafka : kind === NativeKind.ml ? !keepMl : !keepAirflow) {
+        const hashA = out[r + Slot.hashA];
+        const key = hashA * 2097152 + Math.floor(out[r + Slot.hashB] / 2048);
+        if (!keep[kind] || (kind === NativeKind.python && components !== null && !components.has(this.loggerComponent(key, buf, out[r + Slot.start], out[r + Slot.end], ctx, file, lineNo + k)))) {
           this.otherComponentLines++;
           continue;
         }
-        const tsMs = out[r + 3];
+        const tsMs = out[r + Slot.time];
         if (tsMs < sinceMs || tsMs >= untilMs) {
           this.skips.add('outside_window', file, lineNo + k, `time ${new Date(tsMs).toISOString()}`);
           continue;
         }
-        const key = out[r + 9] * 2097152 + Math.floor(out[r + 10] / 2048);
-        const slot = (out[r + 9] ^ kind) & (CACHE_SLOTS - 1);
+        const slot = (hashA ^ kind) & (CACHE_SLOTS - 1);
         let group: GroupStats;
         if (this.cacheKey[slot] === key && this.cacheKind[slot] === kind) group = this.cacheGroup[slot]!;
         else {
           let found = this.byHash[kind].get(key);
           if (found === undefined) {
             // First line of this group: the parser names it; later lines find it by hash.
-            if (this.parser.parse(buf, out[r], out[r + 1], ctx) !== null) throw new Error(`native and TypeScript parsers disagree on ${file}:${lineNo + k}`);
+            this.parseClaimed(buf, out[r + Slot.start], out[r + Slot.end], ctx, file, lineNo + k);
             found = agg.groupFor(this.parser.facts);
             if (this.byHash[kind].size < 4 * agg.options.maxGroups + 1000) this.byHash[kind].set(key, found);
           }
@@ -155,15 +167,37 @@ export class LogReader {
           this.cacheKind[slot] = kind;
           this.cacheGroup[slot] = group;
         }
-        const extra = out[r + 8];
-        if (kind === NativeKind.kafka) agg.addValues(group, tsMs, out[r + 4] === 1, extra === extra ? extra : 1, out[r + 6], out[r + 5], out[r + 7], NaN, Outcome.none, 0);
-        else if (kind === NativeKind.ml) agg.addValues(group, tsMs, out[r + 4] === 1, 1, out[r + 6], NaN, NaN, extra, Outcome.none, 0);
-        else agg.addValues(group, tsMs, out[r + 4] === 1, extra, out[r + 6], NaN, NaN, NaN, out[r + 5] as Outcome, out[r + 7]);
+        facts.tsMs = tsMs;
+        facts.error = out[r + Slot.error] === 1;
+        facts.records = out[r + Slot.records];
+        facts.failedRecords = out[r + Slot.failed];
+        facts.durationMs = out[r + Slot.latency];
+        facts.lag = out[r + Slot.lag];
+        facts.messagesPerSecond = out[r + Slot.mps];
+        facts.confidence = out[r + Slot.confidence];
+        facts.outcome = out[r + Slot.outcome] as Outcome;
+        agg.add(facts, group);
       }
       lineNo += n;
-      pos = out[(n - 1) * STRIDE + 1] + 1;
+      pos = out[(n - 1) * STRIDE + Slot.end] + 1;
     }
     return lineNo - firstLineNo;
+  }
+
+  /** A line the native scanner read, through the parser (to name its group): they must agree. */
+  private parseClaimed(buf: Buffer, s: number, e: number, ctx: FileContext, file: string, lineNo: number): void {
+    if (this.parser.parse(buf, s, e, ctx) !== null) throw new Error(`native and TypeScript parsers disagree on ${file}:${lineNo}: ${this.parser.detail}`);
+  }
+
+  /** The component of a Python line's logger, by the hash of its name. */
+  private loggerComponent(key: number, buf: Buffer, s: number, e: number, ctx: FileContext, file: string, lineNo: number): string {
+    let c = this.pythonComponents.get(key);
+    if (c === undefined) {
+      this.parseClaimed(buf, s, e, ctx, file, lineNo);
+      c = this.parser.facts.component;
+      if (this.pythonComponents.size < 100_000) this.pythonComponents.set(key, c);
+    }
+    return c;
   }
 
   private processParsed(buf: Buffer, bounds: readonly number[], firstLineNo: number, file: string, ctx: FileContext): void {

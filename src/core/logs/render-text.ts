@@ -5,6 +5,7 @@
  */
 import type { ChalkInstance } from 'chalk';
 import { formatCell, renderTableText, type Cell, type TextStyle } from '../output/render.js';
+import { viewOf } from './format-table.js';
 import type { ComponentSummary, GroupSummary, LogReport } from './report.js';
 
 const BARS = '▁▂▃▄▅▆▇█';
@@ -36,28 +37,10 @@ function shownGroups(c: ComponentSummary, top: number): GroupSummary[] {
 }
 
 function componentTable(c: ComponentSummary, groups: GroupSummary[]): { columns: string[]; rows: Cell[][] } {
-  const lat = (g: GroupSummary): Cell[] => [g.latency_ms.p50, g.latency_ms.p95, g.latency_ms.p99];
-  if (c.component === 'kafka') {
-    return {
-      columns: [...c.group_labels, 'messages', 'err%', 'p50_ms', 'p95_ms', 'p99_ms', 'lag_last', 'lag_max', 'lag_avg', 'msg/s'],
-      rows: groups.map((g) => [...groupCells(g, c.group_labels), g.records, g.error_rate_pct, ...lat(g), g.lag?.last, g.lag?.max, g.lag?.avg, g.throughput_mps?.avg]),
-    };
-  }
-  if (c.component === 'ml') {
-    return {
-      columns: [...c.group_labels, 'predictions', 'err%', 'p50_ms', 'p95_ms', 'p99_ms', 'conf_mean', 'conf_p5', 'low_conf%'],
-      rows: groups.map((g) => [...groupCells(g, c.group_labels), g.records, g.error_rate_pct, ...lat(g), g.confidence?.mean, g.confidence?.p5, g.confidence?.low_pct]),
-    };
-  }
-  if (c.component === 'airflow') {
-    return {
-      columns: [...c.group_labels, 'lines', 'records', 'err%', 'success', 'failed', 'retry', 'p50_ms', 'p95_ms', 'p99_ms'],
-      rows: groups.map((g) => [...groupCells(g, c.group_labels), g.lines, g.records, g.error_rate_pct, g.tasks.success, g.tasks.failed, g.tasks.retry, ...lat(g)]),
-    };
-  }
+  const cols = viewOf(c.component).textColumns;
   return {
-    columns: [...c.group_labels, 'lines', 'records', 'err%', 'p50_ms', 'p95_ms', 'p99_ms'],
-    rows: groups.map((g) => [...groupCells(g, c.group_labels), g.lines, g.records, g.error_rate_pct, ...lat(g)]),
+    columns: [...c.group_labels, ...cols.map((k) => k.header)],
+    rows: groups.map((g) => [...groupCells(g, c.group_labels), ...cols.map((k) => k.value(g))]),
   };
 }
 
@@ -69,25 +52,22 @@ export function renderReportText(r: LogReport, style: TextStyle, c: ChalkInstanc
   out.push('');
   const cards: Array<[string, string]> = [
     ['Total records', num(s.total_records, 0)],
-    ['Avg latency', s.avg_latency_ms === null ? '–' : `${num(s.avg_latency_ms)} ms`],
+    // Task durations and message latencies are not averaged together: one component's mean, or per component below.
+    ['Avg latency', s.avg_latency_ms !== null ? `${num(s.avg_latency_ms)} ms (${s.latency_components[0]})` : s.latency_components.length > 1 ? 'per component' : '–'],
     ['Error rate', s.error_rate_pct === null ? '–' : `${num(s.error_rate_pct, 2)} %`],
     ['Active components', s.active_components.length ? s.active_components.join(', ') : 'none'],
   ];
-  const width = Math.max(...cards.map(([k, v]) => Math.max(k.length, v.length))) + 2;
-  out.push(cards.map(([k]) => c.dim(k.padEnd(width))).join('').trimEnd());
-  out.push(cards.map(([, v]) => c.bold(v.padEnd(width))).join('').trimEnd());
+  // Each card as wide as its own label or value: one long value (many components) does not widen the others.
+  const widths = cards.map(([k, v]) => Math.max(k.length, v.length, 12) + 2);
+  out.push(cards.map(([k], i) => c.dim(k.padEnd(widths[i]))).join('').trimEnd());
+  out.push(cards.map(([, v], i) => c.bold(v.padEnd(widths[i]))).join('').trimEnd());
   for (const comp of r.components) {
     out.push('');
     const errPart = comp.error_rate_pct === null ? '' : `, ${num(comp.error_rate_pct, 2)} % errors`;
-    const extra =
-      comp.component === 'kafka' && comp.lag
-        ? `, lag max ${num(comp.lag.max, 0)}`
-        : comp.component === 'ml' && comp.confidence
-          ? `, confidence mean ${num(comp.confidence.mean, 3)}, ${num(comp.confidence.low_pct, 1)} % below ${r.low_confidence_threshold}`
-          : comp.component === 'airflow'
-            ? `, tasks ${comp.tasks.success} ok / ${comp.tasks.failed} failed / ${comp.tasks.retry} retry`
-            : '';
-    out.push(`${c.bold.cyan(comp.component)}  ${num(comp.lines, 0)} lines, ${num(comp.records, 0)} records${errPart}, p95 ${num(comp.latency_ms.p95)} ms${extra}`);
+    const extra = viewOf(comp.component).summary(comp, r);
+    const l = comp.latency_ms;
+    const latencyPart = l.count ? `, latency mean ${num(l.mean)} ms (min ${num(l.min)}, p95 ${num(l.p95)})` : '';
+    out.push(`${c.bold.cyan(comp.component)}  ${num(comp.lines, 0)} lines, ${num(comp.records, 0)} records (${num(comp.records_per_hour_avg, 1)}/h)${errPart}${latencyPart}${extra}`);
     out.push(`records/hour ${c.green(sparkline(comp.hours.map((h) => h.records)))}`);
     const groups = shownGroups(comp, top);
     out.push(renderTableText(componentTable(comp, groups), style).trimEnd());

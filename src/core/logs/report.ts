@@ -4,13 +4,16 @@
  * for reading (3 significant decimals); percentiles come from the sketches (≤ 1% relative error).
  */
 import { HOUR_MS, HourStats, OTHER, type GroupStats } from './aggregate.js';
-import { GROUP_LABELS, SKIP_REASONS, type FieldMapping } from './formats.js';
+import { groupLabelsOf, SKIP_REASONS, type FieldMapping } from './formats.js';
+import type { UserFormat } from './user-formats.js';
+import { componentOrder } from './format-table.js';
 import type { InputResult, LogReader, TimeWindow } from './reader.js';
 
 export const REPORT_SCHEMA_VERSION = 1;
 
 export interface LatencySummary {
   count: number;
+  min: number | null;
   mean: number | null;
   p50: number | null;
   p95: number | null;
@@ -55,8 +58,10 @@ export interface ComponentSummary extends Measures {
   component: string;
   group_labels: string[];
   groups: GroupSummary[];
-  /** Every hour of the window, oldest first, including empty ones. */
-  hours: Array<{ hour: string; lines: number; records: number; errors: number; error_rate_pct: number | null; latency_ms: LatencySummary }>;
+  /** Records per hour of the window: records ÷ the window's hours (partial hours counted by their share). */
+  records_per_hour_avg: number | null;
+  /** Every hour of the window, oldest first, including empty ones; partial when the window covers only part of it. */
+  hours: Array<{ hour: string; partial: boolean; lines: number; records: number; errors: number; error_rate_pct: number | null; latency_ms: LatencySummary }>;
   /** Distinct groups beyond --max-groups, counted in the "other" group. */
   overflow_groups: number;
 }
@@ -75,7 +80,14 @@ export interface LogReport {
     blank_lines: number;
     other_component_lines: number;
     total_records: number;
+    /**
+     * The mean latency when one component logs latencies; null when several do, as their
+     * latencies measure different things (task durations, message and prediction latencies):
+     * each component's latency_ms has its own.
+     */
     avg_latency_ms: number | null;
+    /** The components whose lines carry latencies. */
+    latency_components: string[];
     error_rate_pct: number | null;
     active_components: string[];
   };
@@ -106,6 +118,7 @@ export function measures(s: HourStats): Measures {
     tasks: { success: s.success, failed: s.failed, retry: s.retry },
     latency_ms: {
       count: lat.count,
+      min: round(lat.count ? lat.min : null),
       mean: round(lat.mean()),
       p50: round(lat.quantile(0.5)),
       p95: round(lat.quantile(0.95)),
@@ -120,8 +133,8 @@ export function measures(s: HourStats): Measures {
   };
 }
 
-export function groupLabelNames(component: string, mappings: readonly FieldMapping[]): string[] {
-  return [...(GROUP_LABELS[component] ?? mappings.find((m) => m.component === component)?.group ?? [])];
+export function groupLabelNames(component: string, mappings: readonly FieldMapping[], formats: readonly UserFormat[] = []): string[] {
+  return groupLabelsOf(component, mappings, formats);
 }
 
 function labelsOf(names: readonly string[], values: readonly string[]): Record<string, string> {
@@ -150,13 +163,15 @@ export function buildReport(reader: LogReader, inputs: InputResult[], window: Ti
     list.push(g);
     byComponent.set(g.component, list);
   }
-  const order = (c: string) => (c === 'airflow' ? 0 : c === 'kafka' ? 1 : c === 'ml' ? 2 : 3);
+  const order = componentOrder;
   const names = [...byComponent.keys()].sort((a, b) => order(a) - order(b) || a.localeCompare(b));
   const rows: HourRow[] = [];
   const components: ComponentSummary[] = [];
   const everything = new HourStats();
+  const latencyComponents: string[] = [];
+  let onlyLatency: HourStats | null = null;
   for (const component of names) {
-    const labelNames = groupLabelNames(component, mappings);
+    const labelNames = groupLabelNames(component, mappings, reader.options.formats);
     const groups = byComponent.get(component)!.sort((a, b) => (a.labels[0] === OTHER ? 1 : 0) - (b.labels[0] === OTHER ? 1 : 0) || a.labels.join('\u0001').localeCompare(b.labels.join('\u0001')));
     const total = new HourStats();
     const perHour = new Map<number, HourStats>();
@@ -179,16 +194,21 @@ export function buildReport(reader: LogReader, inputs: InputResult[], window: Ti
       });
     }
     everything.merge(total);
+    if (total.latency.count > 0) onlyLatency = total;
     const hours: ComponentSummary['hours'] = [];
     for (let h = firstHour; h <= lastHour; h++) {
       const s = perHour.get(h) ?? new HourStats();
       const m = measures(s);
-      hours.push({ hour: iso(h * HOUR_MS), lines: m.lines, records: m.records, errors: m.errors, error_rate_pct: m.error_rate_pct, latency_ms: m.latency_ms });
+      const partial = h * HOUR_MS < window.sinceMs || (h + 1) * HOUR_MS > window.untilMs;
+      hours.push({ hour: iso(h * HOUR_MS), partial, lines: m.lines, records: m.records, errors: m.errors, error_rate_pct: m.error_rate_pct, latency_ms: m.latency_ms });
     }
+    const componentMeasures = measures(total);
+    if (total.latency.count > 0) latencyComponents.push(component);
     components.push({
       component,
       group_labels: labelNames,
-      ...measures(total),
+      ...componentMeasures,
+      records_per_hour_avg: round(total.records / ((window.untilMs - window.sinceMs) / HOUR_MS)),
       groups: groupSummaries,
       hours,
       overflow_groups: reader.aggregator.overflowCount(component),
@@ -211,7 +231,8 @@ export function buildReport(reader: LogReader, inputs: InputResult[], window: Ti
       blank_lines: reader.blankLines,
       other_component_lines: reader.otherComponentLines,
       total_records: round(everything.records)!,
-      avg_latency_ms: round(everything.latency.mean()),
+      avg_latency_ms: latencyComponents.length === 1 ? round(onlyLatency!.latency.mean()) : null,
+      latency_components: latencyComponents,
       error_rate_pct: pct(everything.errors, everything.lines),
       active_components: names,
     },
@@ -225,12 +246,12 @@ export function buildReport(reader: LogReader, inputs: InputResult[], window: Ti
 export function reportTable(report: LogReport): { columns: string[]; rows: Array<Array<string | number | null>> } {
   const columns = [
     'hour', 'component', 'group', 'lines', 'records', 'errors', 'error_rate_pct', 'failed_records', 'tasks_success', 'tasks_failed', 'tasks_retry',
-    'latency_count', 'latency_mean_ms', 'latency_p50_ms', 'latency_p95_ms', 'latency_p99_ms', 'latency_max_ms',
+    'latency_count', 'latency_min_ms', 'latency_mean_ms', 'latency_p50_ms', 'latency_p95_ms', 'latency_p99_ms', 'latency_max_ms',
     'lag_last', 'lag_max', 'lag_avg', 'throughput_avg_mps', 'throughput_max_mps', 'confidence_mean', 'confidence_p5', 'low_confidence_pct',
   ];
   const rows = report.rows.map((r) => [
     r.hour, r.component, Object.entries(r.group).map(([k, v]) => `${k}=${v}`).join(','), r.lines, r.records, r.errors, r.error_rate_pct, r.failed_records,
-    r.tasks.success, r.tasks.failed, r.tasks.retry, r.latency_ms.count, r.latency_ms.mean, r.latency_ms.p50, r.latency_ms.p95, r.latency_ms.p99, r.latency_ms.max,
+    r.tasks.success, r.tasks.failed, r.tasks.retry, r.latency_ms.count, r.latency_ms.min, r.latency_ms.mean, r.latency_ms.p50, r.latency_ms.p95, r.latency_ms.p99, r.latency_ms.max,
     r.lag?.last ?? null, r.lag?.max ?? null, r.lag?.avg ?? null, r.throughput_mps?.avg ?? null, r.throughput_mps?.max ?? null,
     r.confidence?.mean ?? null, r.confidence?.p5 ?? null, r.confidence?.low_pct ?? null,
   ]);

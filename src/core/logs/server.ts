@@ -41,11 +41,31 @@ export interface LogServerSummary {
   reports: number;
 }
 
+/** After a signal, the last pass reads for at most this long (the rest is read at the next start). */
+const FINAL_PASS_MS = 2000;
+
 export async function runLogServer(o: LogServerOptions, h: LogServerHooks): Promise<LogServerSummary> {
   const reader = new LogReader({ ...o, window: { sinceMs: -Infinity, untilMs: Infinity }, totals: true });
   const follower = new LogFollower(reader, { inputs: o.inputs, cwd: o.cwd, startAtEnd: o.startAtEnd, maxLineBytes: o.maxLineBytes });
+  // A long catch-up stops at a signal between two chunks; the offsets saved stay exact.
+  follower.shouldStop = () => h.stop.aborted;
   const saved = o.stateFile ? await loadFollowState(o.stateFile) : null;
   await follower.start(saved);
+  for (const p of follower.takeProblems()) h.problem(p);
+  let savedText = '';
+  const save = async () => {
+    if (!o.stateFile) return;
+    // Written only when an offset moved: an idle server does not write (and fsync) four times a second.
+    const state = follower.state();
+    const text = JSON.stringify(state);
+    if (text === savedText) return;
+    await saveFollowState(o.stateFile, state).then(
+      () => (savedText = text),
+      (err: Error) => h.problem(`cannot save the state file: ${err.message}`),
+    );
+  };
+  // Saved at once: a crash before the first pass must not make the next start skip to the end.
+  await save();
   const registry = createLogRegistry({ reader, filesFollowed: () => follower.count });
   await h.ready(registry, follower);
   const summary: LogServerSummary = { lines: 0, files: 0, passes: 0, reports: 0 };
@@ -69,7 +89,7 @@ export async function runLogServer(o: LogServerOptions, h: LogServerHooks): Prom
       }
       summary.passes++;
       for (const p of follower.takeProblems()) h.problem(p);
-      if (o.stateFile) await saveFollowState(o.stateFile, follower.state()).catch((err: Error) => h.problem(`cannot save the state file: ${err.message}`));
+      await save();
       if (h.now().getTime() >= nextReport) {
         nextReport += o.intervalSeconds * 1000;
         if (nextReport <= h.now().getTime()) nextReport = h.now().getTime() + o.intervalSeconds * 1000;
@@ -79,9 +99,12 @@ export async function runLogServer(o: LogServerOptions, h: LogServerHooks): Prom
       // A pass that read many lines is catching up: go again at once rather than wait.
       if (follower.lastPollLines < 10_000 || h.stop.aborted) await h.sleep(o.pollMs, h.stop);
     }
-    // The last lines written before the signal.
+    // The last lines written before the signal, for a moment at most.
+    const deadline = h.now().getTime() + FINAL_PASS_MS;
+    follower.shouldStop = () => h.now().getTime() >= deadline;
     summary.lines += await follower.poll(false);
-    if (o.stateFile) await saveFollowState(o.stateFile, follower.state());
+    for (const p of follower.takeProblems()) h.problem(p);
+    await save();
     await h.report(makeReport(), registry, true);
     summary.reports++;
   } finally {

@@ -125,8 +125,11 @@ export class QuantileSketch {
   }
 
   /**
-   * The q-quantile (0 ≤ q ≤ 1): the value of rank q·(count − 1) in sorted order, exact while
-   * the values are kept, else within 1% of it; min and max are exact. null when empty.
+   * The q-quantile (0 ≤ q ≤ 1) at rank q·(count − 1) in sorted order. While the values are kept
+   * (up to EXACT_LIMIT) it is interpolated between the two values around that rank exactly as
+   * numpy.percentile's default ("linear") does, so p99 of seven values is not simply the sixth;
+   * past that it is the sketch's value at that rank, within 1% of it. min and max are exact.
+   * null when empty.
    */
   quantile(q: number): number | null {
     if (this.count === 0) return null;
@@ -138,7 +141,16 @@ export class QuantileSketch {
         this.exact.subarray(0, this.count).sort();
         this.sorted = true;
       }
-      return this.exact[Math.floor(rank)];
+      // numpy's default (method "linear"): between the two values around the rank, computed as
+      // numpy's _lerp does (from the upper value when past halfway), so figures match numpy's to the bit.
+      const x = this.exact;
+      const lo = Math.floor(rank);
+      const t = rank - lo;
+      if (t === 0) return x[lo];
+      const a = x[lo];
+      const b = x[lo + 1];
+      const diff = b - a;
+      return t >= 0.5 ? b - diff * (1 - t) : a + diff * t;
     }
     if (rank < this.zeroCount) return Math.max(this.min, 0);
     let seen = this.zeroCount;

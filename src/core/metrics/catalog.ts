@@ -61,9 +61,9 @@ function logMetric(name: string, type: MetricType, help: string, unit: string, l
 
 /** What monitor-logs --server exports, per component and group (groups beyond --max-groups are "other"). */
 const LOG_METRICS: readonly MetricDef[] = [
-  logMetric('pipeobs_logs_lines_total', 'counter', 'Usable log lines read, by component (airflow, kafka, ml, or a --map component)', 'lines', ['component']),
+  logMetric('pipeobs_logs_lines_total', 'counter', 'Usable log lines read, by component (airflow, kafka, ml, a Python logger\'s or logfmt component, a --map or --format-file component)', 'lines', ['component']),
   logMetric('pipeobs_logs_error_lines_total', 'counter', 'Log lines at ERROR, CRITICAL or FATAL level, by component', 'lines', ['component']),
-  logMetric('pipeobs_logs_records_total', 'counter', 'Records the logs account for (Airflow records_processed, Kafka messages, ML predictions, a mapped count), by component', 'records', ['component']),
+  logMetric('pipeobs_logs_records_total', 'counter', 'Records the logs account for (Airflow records_processed and phrases such as "Records ingested: N", Kafka messages, ML predictions, a mapped or --format-file count), by component', 'records', ['component']),
   logMetric('pipeobs_logs_skipped_lines_total', 'counter', 'Log lines that could not be used, by reason (malformed_json, unknown_format, missing_field, mistyped_field, bad_timestamp, too_long)', 'lines', ['reason']),
   logMetric('pipeobs_logs_last_line_timestamp_seconds', 'gauge', 'Time written in the newest log line read, by component: time() minus it is how stale the logs are', 'seconds', ['component']),
   logMetric('pipeobs_logs_latency_seconds', 'histogram', 'Durations the logs report (Airflow task and batch durations, Kafka message latency, ML prediction latency), by component', 'seconds', ['component'], LOG_LATENCY_BUCKETS),
@@ -71,7 +71,7 @@ const LOG_METRICS: readonly MetricDef[] = [
   logMetric('pipeobs_logs_files_followed', 'gauge', 'Log files monitor-logs --server is following', 'files', []),
   logMetric('pipeobs_airflow_task_lines_total', 'counter', 'Airflow log lines by DAG and task', 'lines', AIRFLOW),
   logMetric('pipeobs_airflow_task_error_lines_total', 'counter', 'Airflow log lines at ERROR level or above, by DAG and task', 'lines', AIRFLOW),
-  logMetric('pipeobs_airflow_records_processed_total', 'counter', 'Records Airflow tasks reported processing (records_processed=, rows_processed=)', 'records', AIRFLOW),
+  logMetric('pipeobs_airflow_records_processed_total', 'counter', 'Records Airflow tasks reported processing (records_processed=, rows_processed=, or phrases: "Records ingested: N", "Exported N rows", "Duplicates marked: N")', 'records', AIRFLOW),
   logMetric('pipeobs_airflow_task_runs_total', 'counter', 'Airflow task attempts ended, by outcome (success, failed, up_for_retry)', 'runs', [...AIRFLOW, 'outcome']),
   logMetric('pipeobs_airflow_task_duration_seconds', 'histogram', 'Durations Airflow tasks and batches reported (duration=, or end_date minus start_date)', 'seconds', AIRFLOW, LOG_LATENCY_BUCKETS),
   logMetric('pipeobs_kafka_messages_total', 'counter', 'Messages Kafka consumers logged (batch_size when given, else one per line)', 'messages', KAFKA),
@@ -175,6 +175,14 @@ export const CATALOG: readonly MetricDef[] = [
     unit: 'rows',
     labels: [...P],
     source: 'run-pipeline',
+  },
+  {
+    name: 'pipeline_schema_changes_total',
+    type: 'counter',
+    help: 'Columns added, dropped or retyped since the previous `pipeobs check` of the dataset, by change type',
+    unit: 'changes',
+    labels: [...P, 'data_source', 'change_type'],
+    source: 'run-pipeline', // the pipeline_* family; emitted by check
   },
   {
     name: 'pipeobs_llm_requests_total',

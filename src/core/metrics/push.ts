@@ -1,10 +1,15 @@
 /**
  * Pushing a snapshot of samples to VictoriaMetrics, with the spool as the fallback: whatever
- * cannot be delivered now is kept on disk and delivered, oldest first, by the next push.
+ * cannot be delivered now is kept on disk and delivered, oldest first, by the next push to the
+ * same target. Every sample carries the snapshot's timestamp, so a payload sent twice (a retry
+ * after a timeout that VictoriaMetrics had in fact stored, or a spooled copy) holds the same
+ * samples at the same millisecond, which deduplication (-dedup.minScrapeInterval=1ms) keeps once.
+ * A push never throws for an unreachable server or a full spool disk: the work it reports on
+ * goes on, and the outcome says what was delivered, kept or lost.
  */
 import { UnreachableError } from '../errors.js';
 import type { VmClient } from '../victoria/client.js';
-import { Spool, type SpoolFlushResult } from '../spool/spool.js';
+import { SpoolReadError, SpoolWriteError, type Spool, type SpoolFlushResult } from '../spool/spool.js';
 import { INFLUX_PUSH_PRECISION, toInfluxLines, toPrometheusText } from './exposition.js';
 import type { Sample } from './registry.js';
 
@@ -19,7 +24,11 @@ export interface PushOutcome {
   sent: boolean;
   /** Where the payload waits when it could not be delivered. */
   spooledFile?: string;
+  /** Neither delivered nor kept (the spool could not be written): these samples are lost. */
+  lost: boolean;
   error?: string;
+  /** What went wrong, as a sentence for a warning: the payload was not delivered, or the spool is unreadable. */
+  message?: string;
   /** Earlier payloads from the spool delivered before this one. */
   flushed: SpoolFlushResult;
   /** Time spent encoding and delivering (or spooling), the push's whole cost to the run. */
@@ -41,20 +50,33 @@ export async function pushSamples(
   const seconds = () => Math.round(performance.now() - t0) / 1000;
   const body = encodeSamples(format, samples, timestampMs);
   const base = { format, samples: samples.length, bytes: Buffer.byteLength(body) };
-  const flushed = await spool.flush(client);
+  const mine = spool.forTarget(client.writeTarget);
+  // A spool that cannot be read delays what waits there, not this push.
+  const flushed: SpoolFlushResult = await mine.flush(client).catch((err: unknown) => {
+    if (!(err instanceof SpoolReadError)) throw err;
+    return { sent_files: 0, sent_bytes: 0, sent_samples: 0, remaining_files: 0, spool_error: err.message };
+  });
   const kind = format === 'prometheus' ? 'prom' : (`influx-${INFLUX_PUSH_PRECISION}` as const);
-  if (flushed.error) {
-    // VictoriaMetrics is still down: keep this payload behind the older ones.
-    const spooledFile = await spool.write(kind, body, timestampMs);
-    return { ...base, sent: false, spooledFile, error: flushed.error, flushed, seconds: seconds() };
-  }
+  const keep = async (error: string): Promise<PushOutcome> => {
+    try {
+      const spooledFile = await mine.write(kind, body, timestampMs, samples.length);
+      const message = `${error}; ${samples.length} samples kept in ${spooledFile}: the next push to ${client.writeUrl} (or \`pipeobs push-influx --flush-spool\`) delivers them`;
+      return { ...base, sent: false, lost: false, spooledFile, error, message, flushed, seconds: seconds() };
+    } catch (err) {
+      if (!(err instanceof SpoolWriteError)) throw err;
+      const message = `${error}; ${samples.length} samples could not be kept either: ${err.message}. They are lost (the next push sends new values)`;
+      return { ...base, sent: false, lost: true, error, message, flushed, seconds: seconds() };
+    }
+  };
+  // VictoriaMetrics is still down: keep this payload behind the older ones.
+  if (flushed.error) return keep(flushed.error);
   try {
     if (format === 'prometheus') await client.importPrometheus(body);
     else await client.writeInflux(body, { precision: INFLUX_PUSH_PRECISION });
-    return { ...base, sent: true, flushed, seconds: seconds() };
+    const message = flushed.spool_error ? `delivered, but what waits in the spool stays there: ${flushed.spool_error}` : undefined;
+    return { ...base, sent: true, lost: false, ...(message ? { message } : {}), flushed, seconds: seconds() };
   } catch (err) {
     if (!(err instanceof UnreachableError)) throw err;
-    const spooledFile = await spool.write(kind, body, timestampMs);
-    return { ...base, sent: false, spooledFile, error: err.message, flushed, seconds: seconds() };
+    return keep(err.message);
   }
 }

@@ -60,8 +60,40 @@ export function renderTableCsv(table: Table): string {
   return [table.columns, ...table.rows.map((r) => r.map(formatCell))].map((r) => r.map(csvField).join(',')).join('\n') + '\n';
 }
 
+/**
+ * Properties whose values are maps keyed by data, not by schema: label names, reasons, table
+ * names, the rows of a result (keyed by column names a user's SQL chose). Their keys are printed as
+ * they are (of each element, for a list); every other key is printed in snake_case.
+ */
+export const DATA_MAP_PROPERTIES: ReadonlySet<string> = new Set(['labels', 'metric', 'by_reason', 'invalid_by_reason', 'group', 'tables', 'rows', 'tags']);
+
+/** "validLines" → "valid_lines"; keys already in snake_case (or not identifiers) stay as they are. */
+export function snakeCase(key: string): string {
+  return /^[a-z][a-zA-Z0-9]*$/.test(key) && /[A-Z]/.test(key) ? key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/([A-Z])([A-Z][a-z])/g, '$1_$2').toLowerCase() : key;
+}
+
+/**
+ * One JSON casing for every command (snake_case, as in the Prometheus world), applied here at the
+ * output boundary so core types keep TypeScript's names; bigints become numbers.
+ */
 export function renderJson(doc: unknown): string {
-  return JSON.stringify(doc, (_k, v) => (typeof v === 'bigint' ? Number(v) : v), 2) + '\n';
+  return JSON.stringify(toJsonCase(doc, false), null, 2) + '\n';
+}
+
+function toJsonCase(v: unknown, keepKeys: boolean): unknown {
+  if (typeof v === 'bigint') return Number(v);
+  if (v === null || typeof v !== 'object') return v;
+  // A data property holding a list (query rows) keeps the keys of each element.
+  if (Array.isArray(v)) return v.map((x) => toJsonCase(x, keepKeys));
+  if (v instanceof Date) return v.toISOString();
+  if (typeof (v as { toJSON?: unknown }).toJSON === 'function') return toJsonCase((v as { toJSON(): unknown }).toJSON(), keepKeys);
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) {
+    if (x === undefined) continue;
+    const key = keepKeys ? k : snakeCase(k);
+    out[key] = toJsonCase(x, DATA_MAP_PROPERTIES.has(key));
+  }
+  return out;
 }
 
 /** Human-readable byte size: 1536 → "1.5 KiB". */
@@ -82,3 +114,13 @@ export function formatDuration(seconds: number): string {
   const m = Math.floor(seconds / 60);
   return `${m}m${(seconds - m * 60).toFixed(0).padStart(2, '0')}s`;
 }
+
+/** "rowsPerSecond" → "rows_per_second", at the type level: what renderJson does to a key. */
+export type SnakeCase<S extends string> = S extends `${infer H}${infer T}` ? `${H extends Lowercase<H> ? H : `_${Lowercase<H>}`}${SnakeCase<T>}` : S;
+
+/** The shape of a value as renderJson prints it: for typed reading of --output json (tests, scripts). */
+export type JsonCase<T> = T extends bigint ? number
+  : T extends Date ? string
+  : T extends readonly (infer U)[] ? JsonCase<U>[]
+  : T extends object ? { [K in keyof T as K extends string ? SnakeCase<K> : K]: JsonCase<T[K]> }
+  : T;

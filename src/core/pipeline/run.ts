@@ -3,7 +3,7 @@
  * Every stage is timed and reported to the recorder; outputs are written under temporary
  * names and renamed only when complete, so a failed or abandoned run leaves no partial file.
  */
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { QUALITY_CHECKS, STAGE_FAILURE, type RunStatus, type Stage } from '../metrics/catalog.js';
@@ -19,6 +19,11 @@ export interface PipelineRunOptions {
   seed: number;
   errorRate: number;
   outputDir: string;
+  /**
+   * The quality gate: a run whose overall score is below this is not published under orders/.
+   * Its clean rows go to rejected/ with a file of reasons beside them, and the run counts as failed.
+   */
+  failUnder?: number;
 }
 
 export interface RunContext {
@@ -58,6 +63,8 @@ export interface RunSummary {
   };
   quarantine: { rows: number; byReason: Record<string, number>; path: string | null; bytes: number };
   output: { path: string | null; rows: number; bytes: number };
+  /** Set when the quality gate stopped the batch: where it was kept instead of orders/, and why. */
+  rejected?: { path: string; reasons_path: string; rows: number; quality_score: number; fail_under: number; failing_checks: string[] };
   freshnessSeconds: number | null;
   errors: { stage: string; errorType: string; count: number }[];
   injectedDefects: Record<Defect, number> | null;
@@ -82,6 +89,7 @@ export async function runPipelineOnce(opts: PipelineRunOptions, ctx: RunContext)
   const finalQuarantine = path.join(quarantineDir, `quarantine-${opts.runId}.parquet`);
   const tmpOrders = path.join(ordersDir, `.orders-${opts.runId}.parquet.tmp`);
   const tmpQuarantine = path.join(quarantineDir, `.quarantine-${opts.runId}.parquet.tmp`);
+  const rejectedDir = path.join(opts.outputDir, 'rejected');
 
   const summary: RunSummary = {
     runId: opts.runId,
@@ -154,8 +162,40 @@ export async function runPipelineOnce(opts: PipelineRunOptions, ctx: RunContext)
       failingChecks: QUALITY_CHECKS.filter((c) => q.failed[c] > 0),
     };
     const byReason: Record<string, number> = { type_conversion: tr.typeConversion, exact_duplicate: tr.exactDuplicate, ...q.quarantinedByFirstCheck };
+    const rejected = opts.failUnder !== undefined && q.overall < opts.failUnder;
 
     const ld = await stage('load', q.rowsPassed, (c) => load(c, { runId: opts.runId, pipelineName: opts.pipelineName, environment: opts.environment, startedAt }, { ordersTmp: tmpOrders, quarantineTmp: tmpQuarantine }), (l) => l.rows);
+    if (rejected) {
+      // The gate: the batch never appears under orders/, where downstream readers look.
+      await mkdir(rejectedDir, { recursive: true });
+      const rejectedPath = path.join(rejectedDir, `orders-${opts.runId}.parquet`);
+      const reasonsPath = path.join(rejectedDir, `orders-${opts.runId}.reasons.json`);
+      const failing = summary.quality.failingChecks;
+      summary.rejected = { path: rejectedPath, reasons_path: reasonsPath, rows: ld.rows, quality_score: q.overall, fail_under: opts.failUnder!, failing_checks: failing };
+      await writeFile(reasonsPath, JSON.stringify({
+        run_id: opts.runId,
+        pipeline_name: opts.pipelineName,
+        environment: opts.environment,
+        reason: `overall quality score ${q.overall} is below --fail-under ${opts.failUnder}`,
+        ...summary.rejected,
+        checks: summary.quality.checks.map((k) => ({ check: k.check, failed_rows: k.failedRows, score: k.score })),
+      }, null, 2) + '\n');
+      await rename(tmpOrders, rejectedPath);
+      if (ld.quarantineRows > 0) await rename(tmpQuarantine, finalQuarantine);
+      for (const [reason, n] of Object.entries(byReason)) rec.quarantined(reason, n);
+      rec.outputSize('orders', 0);
+      summary.quarantine = {
+        rows: ld.quarantineRows,
+        byReason: Object.fromEntries(Object.entries(byReason).filter(([, n]) => n > 0)),
+        path: ld.quarantineRows > 0 ? finalQuarantine : null,
+        bytes: ld.quarantineRows > 0 ? (await stat(finalQuarantine)).size : 0,
+      };
+      rec.outputSize('quarantine', summary.quarantine.bytes);
+      finish(summary, 'failed', ctx.now(), t0, rec);
+      summary.failedStage = 'quality';
+      summary.error = `quality score ${q.overall} is below --fail-under ${opts.failUnder} (failing checks: ${failing.join(', ') || 'none'}); the batch was not published: ${ld.rows} rows kept in ${rejectedPath}, reasons in ${reasonsPath}`;
+      return summary;
+    }
     await rename(tmpOrders, finalOrders);
     const ordersBytes = (await stat(finalOrders)).size;
     let quarantineBytes = 0;
@@ -181,8 +221,8 @@ export async function runPipelineOnce(opts: PipelineRunOptions, ctx: RunContext)
     };
     finish(summary, 'success', finishedAt, t0, rec);
   } catch (err) {
-    await rm(tmpOrders, { force: true });
-    await rm(tmpQuarantine, { force: true });
+    await removeIfThere(tmpOrders);
+    await removeIfThere(tmpQuarantine);
     if (err instanceof RunAbandonedError || ctx.signal?.aborted) {
       finish(summary, 'abandoned', ctx.now(), t0, rec);
       summary.error = `abandoned during ${current}`;
@@ -205,6 +245,15 @@ function finish(summary: RunSummary, status: RunStatus, at: Date, t0: number, re
   summary.finishedAt = at.toISOString();
   summary.durationSeconds = round3((performance.now() - t0) / 1000);
   rec.runFinished(status, summary.durationSeconds, at.getTime() / 1000, summary.output.rows);
+}
+
+/** Removes a temporary file; a directory that could not be made (ENOTDIR) has none to remove. */
+async function removeIfThere(file: string): Promise<void> {
+  try {
+    await rm(file, { force: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOTDIR') throw err;
+  }
 }
 
 function round3(x: number): number {

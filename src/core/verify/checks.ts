@@ -3,6 +3,7 @@
  * skip with what it saw and, when something is wrong, the exact fix. They run concurrently, each
  * under its own timeout, and never throw.
  */
+import { VM_START_COMMAND } from '../victoria/start-command.js';
 import { mkdir, readFile, rm, statfs, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +11,7 @@ import { httpRequest } from '../http/transport.js';
 import { CATALOG, seriesNames } from '../metrics/catalog.js';
 import { metricNames } from '../ask/promql.js';
 import type { VmClient } from '../victoria/client.js';
+import { redactText } from '../redact.js';
 
 export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip';
 export interface CheckResult {
@@ -79,6 +81,25 @@ export async function assetMetricNames(assetsDir: string): Promise<{ file: strin
   return out;
 }
 
+/** The deduplication pipeobs' stacks run with: one sample per series and millisecond, exact duplicates only. */
+export const DEDUP_FLAG = '-dedup.minScrapeInterval=1ms';
+
+/** A Go duration as VictoriaMetrics prints its flags ("1ms", "30s", "1m0s", "0s") in milliseconds; null when unreadable. */
+export function goDurationMs(raw: string): number | null {
+  if (raw === '0') return 0;
+  const unit: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+  let total = 0;
+  let rest = raw.trim();
+  if (!rest) return null;
+  while (rest) {
+    const m = /^(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h|d)/.exec(rest);
+    if (!m) return null;
+    total += Number(m[1]) * unit[m[2]];
+    rest = rest.slice(m[0].length);
+  }
+  return total;
+}
+
 export const CHECKS: Check[] = [
   {
     name: 'node',
@@ -132,7 +153,7 @@ export const CHECKS: Check[] = [
     async run(ctx) {
       const health = await ctx.client.health();
       if (!health.read || !health.write) {
-        return fail(`VictoriaMetrics at ${ctx.vmUrl} does not answer /health`, 'start it: scripts/stack.sh start (or victoria-metrics -storageDataPath=/tmp/vm-data), or set PIPEOBS_VM_URL');
+        return fail(`VictoriaMetrics at ${ctx.vmUrl} does not answer /health`, `start it: scripts/stack.sh start (or ${VM_START_COMMAND}), or set PIPEOBS_VM_URL`);
       }
       const version = await ctx.client.version().catch(() => 'unknown');
       if (!ctx.writeProbe) return pass(`${ctx.vmUrl} is up (version ${version})`);
@@ -147,6 +168,32 @@ export const CHECKS: Check[] = [
         await new Promise((res) => setTimeout(res, 100));
       }
       return fail(`a sample written to ${ctx.vmUrl} could not be read back within 3 s`, 'check its logs and -search.latencyOffset (samples younger than it are hidden from queries)');
+    },
+  },
+  {
+    // A write that timed out may still be stored; pipeobs sends it again (or spools it), with the
+    // same timestamps. Only deduplication makes that second copy harmless.
+    name: 'dedup',
+    async run(ctx) {
+      let flags: Map<string, string>;
+      try {
+        flags = await ctx.client.flags();
+      } catch (err) {
+        return fail(`cannot read the flags of VictoriaMetrics at ${ctx.vmUrl} (${reason(err)})`, 'start it: scripts/stack.sh start, or set PIPEOBS_VM_URL');
+      }
+      const raw = flags.get('dedup.minScrapeInterval');
+      const ms = raw === undefined ? null : goDurationMs(raw);
+      const fix = `restart VictoriaMetrics with ${DEDUP_FLAG} (scripts/stack.sh and deploy/compose do); on a cluster, pass it to vmselect and vmstorage`;
+      if (raw === undefined) return warn(`VictoriaMetrics at ${ctx.vmUrl} does not report -dedup.minScrapeInterval: a write retried after a timeout may be stored twice`, fix);
+      if (ms === null) return warn(`VictoriaMetrics reports -dedup.minScrapeInterval=${raw}, which pipeobs cannot read`, fix);
+      if (ms === 0) return warn('deduplication is off (-dedup.minScrapeInterval=0): a write retried after a timeout is stored twice, doubling its samples', fix);
+      if (ms > 1) {
+        return warn(
+          `-dedup.minScrapeInterval=${raw} keeps one sample per series every ${raw}: samples of one series closer together than that (push-influx data, frequent pushes) are merged`,
+          `${DEDUP_FLAG} removes only exact duplicates (VictoriaMetrics stores milliseconds), unless you need ${raw} for replicated scrapers`,
+        );
+      }
+      return pass(`deduplication on (-dedup.minScrapeInterval=${raw}): a retried write cannot double a sample`);
     },
   },
   {
@@ -256,7 +303,52 @@ export const CHECKS: Check[] = [
       return pass(`all ${total} metrics the dashboards and alert rules query exist`);
     },
   },
+  {
+    name: 'double-ingestion',
+    async run(ctx) {
+      const end = ctx.now();
+      let series: Record<string, string>[];
+      try {
+        series = await ctx.client.series(['{__name__=~"pipeline_.+|pipeobs_.+"}'], new Date(end.getTime() - 3_600_000), end);
+      } catch (err) {
+        return fail(`cannot list the series in VictoriaMetrics (${reason(err)})`, 'start VictoriaMetrics first');
+      }
+      const doubled = findDoubleIngestion(series);
+      if (doubled.length === 0) return pass(`each of the ${series.length} pipeobs series of the last hour arrives by one path`);
+      const first = doubled[0];
+      return fail(
+        `${doubled.length} series of the last hour arrive twice, so every sum over them is doubled: ${first.series} comes as ${first.sources.join(' and ')}${doubled.length > 1 ? `, and ${doubled.length - 1} more` : ''}`,
+        'deliver each process\'s metrics once: use deploy/vmagent/scrape.yml (its jobs drop job and instance, so a scraped and a pushed sample land in one series), or stop one path: no --push for a process vmagent scrapes, or no scrape job for a process that pushes',
+      );
+    },
+  },
 ];
+
+/**
+ * Series of the catalog's metrics that are the same measurement arriving by two paths: equal
+ * name and catalog labels (pipeline_name, environment, stage, component…, and `le`), differing
+ * only in labels a delivery path adds (`job`, `instance`, external labels). Sums over such series
+ * count every sample twice.
+ */
+export function findDoubleIngestion(series: readonly Record<string, string>[]): { series: string; sources: string[] }[] {
+  const catalogLabels = new Map<string, Set<string>>();
+  for (const def of CATALOG) {
+    for (const n of seriesNames(def)) catalogLabels.set(n, new Set([...def.labels, ...(n.endsWith('_bucket') ? ['le'] : [])]));
+  }
+  const groups = new Map<string, { series: string; sources: Set<string> }>();
+  for (const s of series) {
+    const name = s.__name__;
+    const own = catalogLabels.get(name);
+    if (!own) continue;
+    const ownPairs = Object.entries(s).filter(([k]) => own.has(k)).sort(([a], [b]) => (a < b ? -1 : 1));
+    const sourcePairs = Object.entries(s).filter(([k]) => k !== '__name__' && !own.has(k)).sort(([a], [b]) => (a < b ? -1 : 1));
+    const key = `${name}{${ownPairs.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',')}}`;
+    const g = groups.get(key) ?? { series: key, sources: new Set<string>() };
+    g.sources.add(`{${sourcePairs.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',')}}`);
+    groups.set(key, g);
+  }
+  return [...groups.values()].filter((g) => g.sources.size > 1).map((g) => ({ series: g.series, sources: [...g.sources].sort((a, b) => a.length - b.length || (a < b ? -1 : 1)) }));
+}
 
 export async function runChecks(checks: readonly Check[], ctx: VerifyContext, timeoutMs: number): Promise<CheckResult[]> {
   return Promise.all(
@@ -268,7 +360,9 @@ export async function runChecks(checks: readonly Check[], ctx: VerifyContext, ti
       });
       const outcome = await Promise.race([c.run(ctx).catch((err: unknown) => fail(`check failed: ${reason(err)}`, 'rerun with --debug')), timeout]);
       clearTimeout(timer);
-      return { name: c.name, ...outcome, seconds: Math.round(performance.now() - t0) / 1000 };
+      // Checks name the URLs they probed: shown without credentials, whatever the check wrote.
+      const shown = { ...outcome, detail: redactText(outcome.detail), ...(outcome.fix === undefined ? {} : { fix: redactText(outcome.fix) }) };
+      return { name: c.name, ...shown, seconds: Math.round(performance.now() - t0) / 1000 };
     }),
   );
 }

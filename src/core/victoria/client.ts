@@ -4,9 +4,11 @@
  * every error says what failed, against which URL, and what to do next.
  */
 import { createRequire } from 'node:module';
-import { PipeobsError, ExitCode, UnreachableError, describeError, type ExitCodeValue } from '../errors.js';
+import { VM_START_COMMAND } from './start-command.js';
+import { ConfigError, PipeobsError, ExitCode, UnreachableError, describeError, type ExitCodeValue } from '../errors.js';
 import { resolveEndpoints, type VmEndpoints } from './endpoints.js';
-import { httpRequest, type HttpResponse, type HttpTransport } from '../http/transport.js';
+import { ConnectionError, httpRequest, type HttpResponse, type HttpTransport } from '../http/transport.js';
+import { normalizeTargetUrl, redactUrl } from '../redact.js';
 
 export interface VmClientOptions {
   readUrl: string;
@@ -55,7 +57,7 @@ function timeParam(t: TimeArg): string {
   return String(t);
 }
 
-const START_HINT = 'start it (e.g. `victoria-metrics -storageDataPath=/tmp/vm-data -retentionPeriod=100y`), or point PIPEOBS_VM_URL at a running one';
+const START_HINT = `start it (e.g. \`${VM_START_COMMAND}\`), or point PIPEOBS_VM_URL at a running one`;
 
 export class VmClient {
   readonly endpoints: VmEndpoints;
@@ -66,21 +68,21 @@ export class VmClient {
     this.endpoints = resolveEndpoints(opts.readUrl, opts.writeUrl);
   }
 
+  /** The read URL as it may be shown: credentials redacted. */
   get readUrl(): string {
-    return this.opts.readUrl;
+    return redactUrl(this.opts.readUrl);
   }
+  /** The write URL as it may be shown: credentials redacted. */
   get writeUrl(): string {
-    return this.opts.writeUrl;
+    return redactUrl(this.opts.writeUrl);
+  }
+  /** Where writes go, without secrets and in one spelling: what the spool is keyed by. */
+  get writeTarget(): string {
+    return normalizeTargetUrl(this.opts.writeUrl);
   }
 
   /** Sends one request, retrying connection errors, timeouts, 429 and 5xx. Returns the response for any other status. */
-  /** Sends one request, retrying connection errors, timeouts, 429 and 5xx. Returns the response for any other status. */
-  private async request(
-    url: string,
-    method: 'GET' | 'POST',
-    what: string,
-    opts: { body?: readonly Uint8Array[]; headers?: Record<string, string>; retries?: number; signal?: () => AbortSignal } = {},
-  ): Promise<HttpResponse> {
+  private async request(url: string, method: 'GET' | 'POST', what: string, opts: { body?: readonly Uint8Array[]; headers?: Record<string, string>; retries?: number } = {}): Promise<HttpResponse> {
     const retries = opts.retries ?? this.opts.retries;
     const headers: Record<string, string> = { ...opts.headers };
     if (this.opts.bearerToken) headers.Authorization = `Bearer ${this.opts.bearerToken}`;
@@ -89,10 +91,18 @@ export class VmClient {
     let lastError = '';
     for (let attempt = 0; ; attempt++) {
       try {
-        const signal = opts.signal ? opts.signal() : AbortSignal.timeout(this.opts.timeoutMs);
-        const res = await send(url, { method, headers, body: opts.body, signal });
+        // The timeout bounds the wait for the answer to begin; then it is the longest pause between
+        // bytes, so a long export that keeps coming is not cut off.
+        const abort = new AbortController();
+        const timer = setTimeout(() => abort.abort(new DOMException(`no answer within ${this.opts.timeoutMs / 1000} s`, 'TimeoutError')), this.opts.timeoutMs);
+        let res: HttpResponse;
+        try {
+          res = await send(url, { method, headers, body: opts.body, signal: abort.signal, idleTimeoutMs: this.opts.timeoutMs });
+        } finally {
+          clearTimeout(timer);
+        }
         if ((res.status >= 500 || res.status === 429) && attempt < retries) {
-          lastError = `HTTP ${res.status}: ${(await res.text()).trim().slice(0, 300)}`;
+          lastError = `HTTP ${res.status}: ${(await res.text().catch(() => '')).trim().slice(0, 300)}`;
         } else {
           return res;
         }
@@ -113,13 +123,13 @@ export class VmClient {
     }
   }
 
-  private form(url: string, params: URLSearchParams, what: string, signal?: () => AbortSignal): Promise<HttpResponse> {
-    return this.request(url, 'POST', what, { body: [Buffer.from(params.toString())], headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, signal });
+  private form(url: string, params: URLSearchParams, what: string): Promise<HttpResponse> {
+    return this.request(url, 'POST', what, { body: [Buffer.from(params.toString())], headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
   }
 
   private async expectOk(res: HttpResponse, what: string, exitCode?: ExitCodeValue): Promise<HttpResponse> {
     if (res.ok) return res;
-    const body = await res.text();
+    const body = await this.read(res, what, () => res.text());
     if (res.status >= 500 || res.status === 429) {
       throw new UnreachableError(`VictoriaMetrics at ${redactUrl(res.url)} failed ${what} (HTTP ${res.status}): ${body.trim().slice(0, 500)}`, 'check its logs and free disk space');
     }
@@ -132,7 +142,16 @@ export class VmClient {
   private async getJson<T>(url: string, params: URLSearchParams, what: string, exitCode?: ExitCodeValue): Promise<T> {
     const res = await this.form(url, params, what);
     await this.expectOk(res, what, exitCode);
-    const doc = (await res.json()) as { status: string; data: T; error?: string };
+    const text = await this.read(res, what, () => res.text());
+    let doc: { status: string; data: T; error?: string };
+    try {
+      doc = JSON.parse(text) as typeof doc;
+    } catch {
+      throw new ConfigError(
+        `${redactUrl(url)} answered ${what} with something that is not JSON: ${JSON.stringify(text.slice(0, 120))}`,
+        'is PIPEOBS_VM_URL (or PIPEOBS_VM_READ_URL) the address of VictoriaMetrics (or vmselect with its tenant)?',
+      );
+    }
     if (doc.status !== 'success') throw new VmRejectedError(res.status, doc.error ?? JSON.stringify(doc), what, exitCode);
     return doc.data;
   }
@@ -173,45 +192,35 @@ export class VmClient {
   async *exportRaw(match: string[], start: string, end: string, maxRowsPerLine = 1000): AsyncGenerator<Uint8Array> {
     const params = rangeParams(match, start, end);
     params.set('max_rows_per_line', String(maxRowsPerLine));
-    // The timeout applies to each wait for data (the answer, then every read), not to the whole
-    // download: a large export over a slow link is fine as long as bytes keep coming.
-    let idle = new IdleTimeout(this.opts.timeoutMs);
-    let res: HttpResponse;
-    try {
-      res = await this.form(this.endpoints.export, params, 'export', () => {
-        idle.clear();
-        idle = new IdleTimeout(this.opts.timeoutMs);
-        return idle.signal;
-      });
-    } finally {
-      idle.clear(); // armed again for each read below
-    }
+    const res = await this.form(this.endpoints.export, params, 'export');
     await this.expectOk(res, 'export', ExitCode.usage);
-    const shown = redactUrl(res.url);
-    const body = res.body[Symbol.asyncIterator]();
-    let bytes = 0;
+    yield* this.stream(res, 'export');
+  }
+
+  /** The body as it arrives; a cut-off or stalled answer becomes an UnreachableError. */
+  private async *stream(res: HttpResponse, what: string): AsyncGenerator<Uint8Array> {
     try {
-      for (;;) {
-        idle.arm();
-        let next: IteratorResult<Buffer>;
-        try {
-          next = await body.next();
-        } catch (err) {
-          if (idle.fired) {
-            throw new UnreachableError(`VictoriaMetrics at ${shown} sent nothing for ${this.opts.timeoutMs / 1000} s during export, after ${bytes} bytes`, 'it is up but stalled: raise PIPEOBS_VM_TIMEOUT, or check its load', { cause: err });
-          }
-          throw new UnreachableError(`VictoriaMetrics at ${shown} stopped sending the export after ${bytes} bytes (${describeError(err)})`, 'check that it is still running (it may have restarted), then run the export again', { cause: err });
-        } finally {
-          idle.clear();
-        }
-        if (next.done) break;
-        bytes += next.value.length;
-        yield next.value;
-      }
-    } finally {
-      idle.clear();
-      await body.return?.();
+      yield* res.body;
+    } catch (err) {
+      throw this.cutOff(res, what, err);
     }
+  }
+
+  private async read<T>(res: HttpResponse, what: string, reader: () => Promise<T>): Promise<T> {
+    try {
+      return await reader();
+    } catch (err) {
+      throw this.cutOff(res, what, err);
+    }
+  }
+
+  private cutOff(res: HttpResponse, what: string, err: unknown): unknown {
+    if (!(err instanceof ConnectionError)) return err;
+    return new UnreachableError(
+      `VictoriaMetrics at ${redactUrl(res.url)} stopped sending ${what} midway (${describeError(err)})`,
+      'check that it is still running (its log, free memory); raise PIPEOBS_VM_TIMEOUT if it is only slow',
+      { cause: err },
+    );
   }
 
   async *exportLines(match: string[], start?: TimeArg, end?: TimeArg): AsyncGenerator<string> {
@@ -219,7 +228,7 @@ export class VmClient {
     await this.expectOk(res, 'export', ExitCode.usage);
     const decoder = new TextDecoder();
     let rest = '';
-    for await (const chunk of res.body) {
+    for await (const chunk of this.stream(res, 'export')) {
       rest += decoder.decode(chunk, { stream: true });
       let nl: number;
       while ((nl = rest.indexOf('\n')) >= 0) {
@@ -290,7 +299,7 @@ export class VmClient {
   private async metricsText(): Promise<string> {
     const res = await this.request(this.endpoints.readMetrics, 'GET', 'metrics page');
     await this.expectOk(res, 'metrics page');
-    return res.text();
+    return this.read(res, 'metrics page', () => res.text());
   }
 
   /** Makes samples written so far searchable at once (single-node); a no-op on cluster URLs. */
@@ -299,28 +308,6 @@ export class VmClient {
     const res = await this.request(this.endpoints.forceFlush, 'GET', 'force flush');
     await this.expectOk(res, 'force flush');
     await res.discard();
-  }
-}
-
-/** An abort signal that fires when armed for longer than `ms` without being cleared. */
-class IdleTimeout {
-  private readonly controller = new AbortController();
-  private timer: NodeJS.Timeout | null = null;
-  fired = false;
-  readonly signal = this.controller.signal;
-  constructor(private readonly ms: number) {
-    this.arm();
-  }
-  arm(): void {
-    this.clear();
-    this.timer = setTimeout(() => {
-      this.fired = true;
-      this.controller.abort(new DOMException(`no data within ${this.ms / 1000} s`, 'TimeoutError'));
-    }, this.ms);
-  }
-  clear(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
   }
 }
 
@@ -344,15 +331,4 @@ function errorText(body: string): string {
     // not JSON
   }
   return body.trim();
-}
-
-/** Hides user:password in URLs that are shown to the user. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString().replace(/\/$/, '');
-  } catch {
-    return url;
-  }
 }

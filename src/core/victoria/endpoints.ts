@@ -25,9 +25,11 @@ export interface VmEndpoints {
 const INSERT_TENANT = /\/insert\/\d+(:\d+)?$/;
 const SELECT_TENANT = /\/select\/\d+(:\d+)?$/;
 
+/** Scheme, credentials (sent as Basic auth by the transport) and host of a base URL. */
 function origin(base: string): string {
   const u = new URL(base);
-  return `${u.protocol}//${u.host}`;
+  const userinfo = u.username || u.password ? `${u.username}${u.password ? `:${u.password}` : ''}@` : '';
+  return `${u.protocol}//${userinfo}${u.host}`;
 }
 
 export function resolveEndpoints(readBase: string, writeBase: string): VmEndpoints {

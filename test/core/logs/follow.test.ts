@@ -4,9 +4,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, copyFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { tempDir } from '../../helpers/cli.js';
+import { requireBinary } from '../../helpers/victoria.js';
 import { LogFollower, loadFollowState, saveFollowState } from '../../../src/core/logs/follow.js';
 import { LogReader } from '../../../src/core/logs/reader.js';
 
@@ -121,7 +123,7 @@ test('a restart from the state file neither loses nor re-reads a line, even acro
   assert.equal(first.used() + second.used(), 100 + 20 + 25 + 8);
   await second.follower.close();
   writeFileSync(stateFile, '{"version": 7, "files": []}');
-  await assert.rejects(loadFollowState(stateFile), (err: Error & { hint?: string }) => /has version 7, not 1/.test(err.message) && /move it away/.test(err.hint ?? ''));
+  await assert.rejects(loadFollowState(stateFile), (err: Error & { hint?: string }) => /has version 7, not 2/.test(err.message) && /move it away/.test(err.hint ?? ''));
 });
 
 test('an over-long line is skipped once and reported with its number; a deleted file is let go', async () => {
@@ -169,4 +171,236 @@ test('beyond maxOpen the quietest files are closed, and still read exactly when 
   assert.equal(reader.aggregator.linesUsed, 75 + 18 + 4);
   assert.equal(follower.count, 5);
   await follower.close();
+});
+
+// --- Rotation by real writers: Python's RotatingFileHandler (rename) and logrotate (copytruncate) ---
+
+/** Appends lines from..from+n-1 through Python's logging; maxBytes > 0 rotates by renaming (app.log → app.log.1 …). */
+const PY_WRITER = `
+import logging, logging.handlers, sys
+path, start, n, max_bytes = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+h = logging.handlers.RotatingFileHandler(path, maxBytes=max_bytes, backupCount=100)
+h.setFormatter(logging.Formatter('%(message)s'))
+log = logging.getLogger('writer')
+log.addHandler(h)
+log.setLevel(logging.INFO)
+log.propagate = False
+for i in range(start, start + n):
+    log.info('{"timestamp": "2026-11-21T10:%02d:00Z", "consumer_lag": %d, "topic": "orders", "partition": 0, "consumer_group": "g", "latency_ms": 1}' % (i % 60, i))
+h.close()
+`;
+
+class Writer {
+  next = 0;
+  constructor(
+    readonly file: string,
+    readonly maxBytes: number,
+  ) {}
+  write(n: number): void {
+    const r = spawnSync(requireBinary('python3', 'python3'), ['-c', PY_WRITER, this.file, String(this.next), String(n), String(this.maxBytes)], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    this.next += n;
+  }
+}
+
+/** Runs the real logrotate with copytruncate on one file (forced), its state and configuration in a temporary directory. */
+function logrotate(file: string): void {
+  const bin = requireBinary('logrotate', 'logrotate');
+  const dir = tempDir('pipeobs-logrotate-');
+  writeFileSync(path.join(dir, 'logrotate.conf'), `${file} {\n  copytruncate\n  rotate 50\n  missingok\n  nocompress\n}\n`);
+  const r = spawnSync(bin, ['-f', '-s', path.join(dir, 'status'), path.join(dir, 'logrotate.conf')], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+}
+
+const INPUTS = { directory: (dir: string) => [dir], glob: (dir: string) => [path.join(dir, 'app.log*')], 'single file': (dir: string) => [path.join(dir, 'app.log')] };
+
+/** Polls until a pass reads nothing (a rotation may need a rescan to be seen). */
+async function settle(follower: LogFollower): Promise<void> {
+  for (let i = 0; i < 10; i++) if ((await follower.poll(true)) === 0 && i > 0) return;
+}
+
+for (const [kind, inputs] of Object.entries(INPUTS)) {
+  test(`logrotate copytruncate while running, ${kind} input: every line read once, the lines written before the truncate from the copy`, async () => {
+    const dir = tempDir();
+    const w = new Writer(path.join(dir, 'app.log'), 0);
+    const { follower, used } = setup(inputs(dir), dir);
+    w.write(100);
+    await follower.start(null);
+    await settle(follower);
+    assert.equal(used(), 100);
+    for (let round = 1; round <= 3; round++) {
+      w.write(40); // not read before the rotation: only in the copy after it
+      logrotate(w.file);
+      w.write(30);
+      await settle(follower);
+      assert.equal(used(), w.next, `round ${round}`);
+      assert.equal(readFileSync(`${w.file}.1`, 'utf8').split('\n').length - 1, round === 1 ? 140 : 70);
+    }
+    assert.deepEqual(follower.takeProblems(), []);
+    await follower.close();
+  });
+
+  test(`logrotate copytruncate while stopped, ${kind} input: the restart reads the copy from the saved offset and the file from 0`, async () => {
+    const dir = tempDir();
+    const stateFile = path.join(tempDir(), 'state.json'); // not in the directory read
+    const w = new Writer(path.join(dir, 'app.log'), 0);
+    w.write(120);
+    let total = 0;
+    for (let run = 1; run <= 3; run++) {
+      const { follower, used } = setup(inputs(dir), dir);
+      await follower.start(await loadFollowState(stateFile));
+      await settle(follower);
+      total += used();
+      assert.equal(total, w.next, `run ${run}`);
+      assert.deepEqual(follower.takeProblems(), []);
+      await saveFollowState(stateFile, follower.state());
+      await follower.close();
+      // Stopped: more lines, a rotation, more lines (longer than before, so the offset alone would be trusted).
+      w.write(35);
+      logrotate(w.file);
+      w.write(200);
+    }
+    const { follower, used } = setup(inputs(dir), dir);
+    await follower.start(await loadFollowState(stateFile));
+    await settle(follower);
+    assert.equal(total + used(), w.next);
+    await follower.close();
+  });
+
+  test(`Python RotatingFileHandler (rename) while running and while stopped, ${kind} input: every line read once`, async () => {
+    const dir = tempDir();
+    const stateFile = path.join(tempDir(), 'state.json');
+    // About 40 lines a file: each write below rotates once at most (a single-file input cannot see a file that came and went between two passes).
+    const w = new Writer(path.join(dir, 'app.log'), 6000);
+    w.write(30);
+    let total = 0;
+    for (let run = 1; run <= 3; run++) {
+      const { follower, used } = setup(inputs(dir), dir);
+      await follower.start(await loadFollowState(stateFile));
+      await settle(follower);
+      for (let step = 0; step < 6; step++) {
+        w.write(25);
+        await settle(follower);
+        assert.equal(total + used(), w.next, `run ${run}, step ${step}`);
+      }
+      total += used();
+      await saveFollowState(stateFile, follower.state());
+      await follower.close();
+      w.write(20); // while stopped: at most one rotation
+    }
+    assert.ok(readdirSync(dir).filter((n) => n.startsWith('app.log.')).length >= 8, 'the files were rotated');
+  });
+}
+
+test('a copytruncate copy seen before the truncate is not read while the original holds its lines, then read from where the original was', async () => {
+  for (const inputs of [['app.log*'], ['app.log']]) {
+    const dir = tempDir();
+    const file = path.join(dir, 'app.log');
+    writeFileSync(file, lines(50));
+    const { follower, used } = setup(inputs, dir);
+    await follower.start(null);
+    await follower.poll(true);
+    appendFileSync(file, lines(10, 50));
+    copyFileSync(file, `${file}.1`); // the copy, seen by a rescan before the truncate
+    await follower.poll(true);
+    assert.equal(used(), 60);
+    appendFileSync(file, lines(5, 60)); // after the copy, before the truncate: only in the original
+    await follower.poll(false);
+    truncateSync(file, 0);
+    appendFileSync(file, lines(7, 65));
+    await settle(follower);
+    assert.equal(used(), 72, inputs[0]);
+    await follower.close();
+  }
+});
+
+test('a copy that is not read yet: the lines between the last read and the truncate come from it, exactly', async () => {
+  const dir = tempDir();
+  const file = path.join(dir, 'app.log');
+  writeFileSync(file, lines(50));
+  const { follower, used } = setup(['app.log'], dir);
+  await follower.start(null);
+  await follower.poll(true);
+  appendFileSync(file, lines(10, 50) + kafka(60).slice(0, 20)); // and half a line
+  copyFileSync(file, `${file}-20261202`);
+  truncateSync(file, 0);
+  appendFileSync(file, lines(3, 100));
+  await follower.poll(false);
+  assert.equal(used(), 63, 'the half line at the end of the copy is never finished: not counted');
+  await follower.close();
+});
+
+test('a truncate without a copy is re-read from 0 and says that lines may be missing; two logs that start alike are both read', async () => {
+  const dir = tempDir();
+  const file = path.join(dir, 'app.log');
+  writeFileSync(file, lines(20));
+  writeFileSync(path.join(dir, 'other.log'), lines(20)); // the same first bytes, another file
+  const { follower, used } = setup([dir], dir);
+  await follower.start(null);
+  await follower.poll(true);
+  assert.equal(used(), 40);
+  truncateSync(file, 0);
+  appendFileSync(file, lines(4, 200));
+  await follower.poll(true);
+  assert.equal(used(), 44);
+  assert.deepEqual(follower.takeProblems(), [`${file} was truncated or replaced and no copy of it was found beside it: lines written after byte ${Buffer.byteLength(lines(20))} and before the truncate, if any, were not read`]);
+  await follower.close();
+});
+
+test('an inode reused while stopped is not resumed: the saved offset is trusted only with the saved fingerprint', async () => {
+  const dir = tempDir();
+  const file = path.join(dir, 'app.log');
+  const stateFile = path.join(dir, 'state.json');
+  writeFileSync(file, lines(30));
+  const first = setup(['app.log'], dir);
+  await first.follower.start(null);
+  await first.follower.poll(true);
+  await saveFollowState(stateFile, first.follower.state());
+  await first.follower.close();
+  // Rewritten in place (same inode), longer than the saved offset: only the fingerprint tells.
+  writeFileSync(file, lines(80, 1000, 'payments'));
+  const second = setup(['app.log'], dir);
+  await second.follower.start(await loadFollowState(stateFile));
+  await second.follower.poll(true);
+  assert.equal(second.used(), 80);
+  await second.follower.close();
+});
+
+test('a corrupt state file is a configuration error naming the field, never a crash', async () => {
+  const dir = tempDir();
+  const stateFile = path.join(dir, 'state.json');
+  const entry = { path: path.join(dir, 'app.log'), dev: 1, ino: 2, offset: 10, line: 1, fp: 'a'.repeat(32), fp_bytes: 10 };
+  const cases: Array<[unknown, RegExp]> = [
+    [null, /is not valid: it holds null, not an object/],
+    [[], /is not valid: it holds a list/],
+    [{ version: 2, files: {} }, /"files" is not a list/],
+    [{ version: 2, files: [{ ...entry, offset: 12.5 }] }, /files\[0\]\.offset is 12\.5, not a whole number ≥ 0/],
+    [{ version: 2, files: [{ ...entry, offset: '100' }] }, /files\[0\]\.offset is "100", not a whole number ≥ 0/],
+    [{ version: 2, files: [{ ...entry, line: -1 }] }, /files\[0\]\.line is -1/],
+    [{ version: 2, files: [entry, { ...entry, ino: 1e300 }] }, /files\[1\]\.ino is 1e\+300/],
+    [{ version: 2, files: [{ ...entry, path: 'relative.log' }] }, /files\[0\]\.path is "relative\.log", not an absolute path/],
+    [{ version: 2, files: [{ ...entry, fp: 'xyz' }] }, /files\[0\]\.fp is "xyz", not a fingerprint/],
+    [{ version: 2, files: [{ ...entry, fp_bytes: 9999 }] }, /fp_bytes is 9999, more than 256/],
+    [{ version: 2, files: [{ ...entry, copy_of: 3 }] }, /copy_of is 3, not "device:inode"/],
+    [{ version: 7, files: [] }, /has version 7, not 2/],
+  ];
+  for (const [doc, message] of cases) {
+    writeFileSync(stateFile, JSON.stringify(doc));
+    await assert.rejects(loadFollowState(stateFile), (err: Error & { hint?: string }) => err.name === 'ConfigError' && message.test(err.message) && /move it away/.test(err.hint ?? ''), message.source);
+  }
+  writeFileSync(stateFile, '{"version": 2, "files": [');
+  await assert.rejects(loadFollowState(stateFile), /is not JSON/);
+  // Version 1 files (no fingerprints) still load.
+  writeFileSync(stateFile, JSON.stringify({ version: 1, files: [{ path: entry.path, dev: 1, ino: 2, offset: 10, line: 1 }] }));
+  assert.deepEqual((await loadFollowState(stateFile))!.files, [{ path: entry.path, dev: 1, ino: 2, offset: 10, line: 1 }]);
+});
+
+test('the state file is replaced atomically, owner-only, and leaves no temporary file', async () => {
+  const dir = tempDir();
+  const stateFile = path.join(dir, 'state', 'offsets.json');
+  await saveFollowState(stateFile, { version: 2, files: [] });
+  await saveFollowState(stateFile, { version: 2, files: [{ path: '/x.log', dev: 1, ino: 2, offset: 3, line: 4, fp: 'b'.repeat(32), fp_bytes: 3 }] });
+  assert.deepEqual(readdirSync(path.dirname(stateFile)), ['offsets.json']);
+  assert.equal(statSync(stateFile).mode & 0o777, 0o600);
+  assert.equal((await loadFollowState(stateFile))!.files[0].offset, 3);
 });

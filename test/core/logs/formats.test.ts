@@ -39,6 +39,15 @@ const GOOD: Array<[string, string, Partial<LineFacts>, string?]> = [
   ['airflow text error, path labels, quoted and dotted values', "[2024-01-15 10:30:00,000] {logging_mixin.py:151} ERROR - Loaded batch - records_processed='25000' duration=12.5s.", { component: 'airflow', labels: ['d1', 't1'], error: true, records: 25000, durationMs: 12_500 }, 'dag_id=d1/run_id=x/task_id=t1/attempt=2.log'],
   ['mapped log', '{"ts": 1705314600, "severity": "warning", "took": 0.25, "n": 4, "service": "checkout", "region": "eu"}', { component: 'payments', labels: ['checkout', 'eu'], tsMs: T, durationMs: 250, records: 4, error: false }],
   ['mapped log without group fields', '{"ts": "2024-01-15T10:30:00Z", "severity": "FATAL"}', { component: 'payments', labels: ['-', '-'], error: true, records: 1 }],
+  ['python default layout, a phrase', '2024-01-15 10:30:00,123 - ingest.worker - INFO - Records ingested: 5100', { component: 'ingest', labels: ['ingest.worker'], tsMs: T + 123, records: 5100, error: false, durationMs: NaN }],
+  ['python colon layout, error, phrases and pairs', '2024-01-15 10:30:00,500 CRITICAL export.writer: Exported 12 rows (rows=10), Records failed: 2, took 1.5 s', { component: 'export', labels: ['export.writer'], tsMs: T + 500, records: 10, failedRecords: 2, durationMs: 1500, error: true }],
+  ['python root logger, empty message', '2024-01-15 10:30:00,000 - root - WARNING -', { component: 'python', labels: ['root'], records: 0 }],
+  ['python logger named like a built-in', '2024-01-15 10:30:00,000 - kafka.consumer - INFO - Processed 3 records', { component: 'python', labels: ['kafka.consumer'], records: 3 }],
+  ['python logger named like a mapping', '2024-01-15 10:30:00,000 - payments.api - INFO - x', { component: 'python', labels: ['payments.api'] }],
+  ['python duration in ms on a seconds key', '2024-01-15T10:30:00.25 - a.b - INFO - duration=150ms', { component: 'a', tsMs: T + 250, durationMs: 150 }],
+  ['logfmt', 'ts=2024-01-15T10:30:00Z level=error service=billing rows=120 took_ms=12.5 msg="Exported 5 rows"', { component: 'billing', labels: ['billing'], tsMs: T, error: true, records: 120, durationMs: 12.5 }],
+  ['logfmt without a logger key', 'time="2024-01-15 10:30:00" lvl=info msg="Records ingested: 7"', { component: 'logfmt', labels: ['-'], tsMs: T, records: 7 }],
+  ['airflow phrases', '[2024-01-15, 10:30:00 UTC] {logging_mixin.py:188} INFO - Duplicates marked: 37. dag_id=d, task_id=t', { component: 'airflow', labels: ['d', 't'], records: 37 }],
 ];
 
 const BAD: Array<[string, string | Buffer, string, RegExp]> = [
@@ -60,6 +69,15 @@ const BAD: Array<[string, string | Buffer, string, RegExp]> = [
   ['airflow text bad time', '[yesterday] {x.py:1} INFO - hello', 'bad_timestamp', /time "yesterday"/],
   ['airflow count not a number', '[2024-01-15, 10:30:00 UTC] {x.py:1} INFO - records_processed=many', 'mistyped_field', /records_processed=many is not a number/],
   ['mapped log with a mistyped latency', '{"ts": 1705314600, "took": "slow"}', 'mistyped_field', /took: expected a number/],
+  ['kafka lag 1e400 (issue #12)', '{"timestamp": "2024-01-15T10:30:00Z", "consumer_lag": 1e400, "topic": "t", "partition": 0, "consumer_group": "g"}', 'mistyped_field', /consumer_lag: 1e400 is out of range/],
+  ['ml latency -1e400 in a string', '{"timestamp": "2024-01-15T10:30:00Z", "model_version": "v", "confidence": 0.5, "latency_ms": "-1e400"}', 'mistyped_field', /latency_ms: -1e400 is out of range/],
+  ['mapped count beyond 1e15', '{"ts": 1705314600, "n": 2e15}', 'mistyped_field', /n: 2e15 is out of range/],
+  ['airflow count 1e400', '[2024-01-15, 10:30:00 UTC] {x.py:1} INFO - records_processed=1e400', 'mistyped_field', /records_processed=1e400 is out of range/],
+  ['python phrase beyond 1e15', '2024-01-15 10:30:00,000 - a - INFO - Records ingested: 99999999999999999999', 'mistyped_field', /the number is out of range/],
+  ['python bad date', '2024-13-15 10:30:00,000 - a - INFO - x', 'bad_timestamp', /time "2024-13-15 10:30:00,000" is not a valid date/],
+  ['python-like but not a stock layout', '2024-01-15 10:30:00,000 | a | INFO | x', 'unknown_format', /nor logfmt/],
+  ['logfmt bad time', 'ts=yesterday level=info', 'bad_timestamp', /logfmt key ts: "yesterday"/],
+  ['words with = but no time key', 'user=bob action=login', 'unknown_format', /nor logfmt/],
 ];
 
 for (const [name, line, want, path] of GOOD) {

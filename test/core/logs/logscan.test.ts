@@ -3,8 +3,9 @@
  * line it claims, the same verdict and the same numbers; whole reports identical either way.
  */
 import { test } from 'node:test';
+import { readFile } from 'node:fs/promises';
 import assert from 'node:assert/strict';
-import { nativeLogScanner, STRIDE, NativeKind } from '../../../src/core/logs/native.js';
+import { nativeLogScanner, STRIDE, NativeKind, Slot } from '../../../src/core/logs/native.js';
 import { LineParser, fileContext } from '../../../src/core/logs/formats.js';
 import { generateLogLines, rng, GEN_FORMATS } from '../../../src/core/logs/generate.js';
 import { LogReader } from '../../../src/core/logs/reader.js';
@@ -26,9 +27,9 @@ function agree(line: Buffer): number {
   const n = native().scanLogChunk(line, 0, line.length, out);
   assert.equal(n, line.length === 0 ? 0 : 1);
   if (n === 0) return NativeKind.blank;
-  assert.equal(out[0], 0);
-  assert.equal(out[1], line.length);
-  const kind = out[2];
+  assert.equal(out[Slot.start], 0);
+  assert.equal(out[Slot.end], line.length);
+  const kind = out[Slot.kind];
   const reason = parser.parse(line, 0, line.length, ctx);
   const show = JSON.stringify(line.toString('latin1'));
   if (kind === NativeKind.js) return kind;
@@ -38,23 +39,19 @@ function agree(line: Buffer): number {
   }
   assert.equal(reason, null, `native read ${show} but the reference skips it: ${parser.detail}`);
   const f = parser.facts;
-  assert.equal(kindOf[f.component], kind, show);
-  assert.equal(out[3], f.tsMs, `time of ${show}`);
-  assert.equal(out[4] === 1, f.error, `level of ${show}`);
+  assert.equal(kindOf[f.component] ?? NativeKind.python, kind, show);
+  assert.equal(out[Slot.time], f.tsMs, `time of ${show}`);
+  assert.equal(out[Slot.error] === 1, f.error, `level of ${show}`);
   const same = (a: number, b: number, what: string) => assert.ok(Object.is(a, b) || (Number.isNaN(a) && Number.isNaN(b)), `${what} of ${show}: native ${a}, reference ${b}`);
-  same(out[6], f.durationMs, 'duration');
-  if (kind === NativeKind.kafka) {
-    same(out[5], f.lag, 'lag');
-    same(out[7], f.messagesPerSecond, 'messages/s');
-    same(Number.isNaN(out[8]) ? 1 : out[8], f.records, 'records');
-  } else if (kind === NativeKind.ml) {
-    same(out[8], f.confidence, 'confidence');
-  } else {
-    same(out[5], f.outcome, 'outcome');
-    same(out[7], f.failedRecords, 'failed records');
-    same(out[8], f.records, 'records');
-  }
-  const key = `${kind}:${out[9]}:${out[10]}`;
+  // Every slot means the same for every kind of line.
+  same(out[Slot.latency], f.durationMs, 'duration');
+  same(out[Slot.records], f.records, 'records');
+  same(out[Slot.failed], f.failedRecords, 'failed records');
+  same(out[Slot.lag], f.lag, 'lag');
+  same(out[Slot.mps], f.messagesPerSecond, 'messages/s');
+  same(out[Slot.confidence], f.confidence, 'confidence');
+  same(out[Slot.outcome], f.outcome, 'outcome');
+  const key = `${kind}:${out[Slot.hashA]}:${out[Slot.hashB]}`;
   const labels = JSON.stringify(f.labels);
   assert.equal(hashes.get(key) ?? labels, labels, `two groups share a hash: ${hashes.get(key)} and ${labels}`);
   hashes.set(key, labels);
@@ -90,13 +87,60 @@ const CASES = [
   '[ 2024-01-15T10:30:00Z ] {t.py:1} INFO - dag_id=d, task_id=t, start_date=99999999T999999, end_date=20240115T103000',
   '[2024-01-15, 10:30:00 UTC] {t.py:1} INFO - dag_id=d, task_id=t, records_processed=1e3',
   '[2024-01-15, 10:30:00 UTC] {t.py:1} INFO - Marking task as SUCCESS. dag_id=d, task_id=t \u00e9',
+  // Out-of-range numbers are the reference's to refuse (issue #12).
+  '{"timestamp":"2024-01-15T10:30:00Z","consumer_lag":1e400,"topic":"t","partition":0,"consumer_group":"g"}',
+  '{"timestamp":"2024-01-15T10:30:00Z","consumer_lag":1,"topic":"t","partition":0,"consumer_group":"g","latency_ms":-1e400}',
+  '{"timestamp":"2024-01-15T10:30:00Z","model_version":"v","confidence":0.5,"latency_ms":"1e309"}',
+  '[2024-01-15, 10:30:00 UTC] {t.py:1} INFO - dag_id=d, task_id=t, records_processed=1e400',
+  '[2024-01-15, 10:30:00 UTC] {t.py:1} INFO - dag_id=d, task_id=t, Records ingested: 99999999999999999999',
+  // Phrases in Airflow messages.
+  '[2024-01-15, 10:30:00 UTC] {t.py:1} INFO - dag_id=d, task_id=t Exported 42 rows to s3, took 1.5 s',
+  '[2024-01-15, 10:30:00 UTC] {t.py:1} INFO - dag_id=d, task_id=t Records ingested: 5100. Duplicates marked: 12',
+  '[2024-01-15, 10:30:00 UTC] {t.py:1} INFO - dag_id=d, task_id=t rows=7 Processed 7 rows took 3ms duration_ms=9',
+  // Python logging, both stock layouts.
+  '2024-01-15 10:30:00,123 - ingest.worker - INFO - Records ingested: 5100',
+  '2024-01-15 10:30:00,123 - ingest.worker - ERROR - Records failed: 3 records ingested:2 took 12.5 ms',
+  '2024-01-15 10:30:00,123 INFO export.writer: Exported 1,200 rows',
+  '2024-01-15 10:30:00,123 WARNING export.writer: exported 12 ROWS took 2 seconds took 7 minutes',
+  '2024-01-15 10:30:00,123 CRITICAL root: Processed 5 records.x',
+  '2024-01-15 10:30:00,123 - root - INFO -',
+  '2024-01-15 10:30:00,123 - a - INFO - ',
+  '2024-01-15 10:30:00,123 INFO a:',
+  '2024-01-15 10:30:00,123 INFO a:b',
+  '2024-01-15 10:30:00 - a.b - DEBUG - took 5 5ms; took 1.s; took 5ms2; took 5  ms; overtook 5 ms; Records ingested:  5',
+  '2024-01-15T10:30:00.5 - a.b - Error - records processed: 1.5.3 rows processed: 2.5, Loaded 3 records_x',
+  '2024-13-15 10:30:00,123 - a - INFO - x',
+  '2024-01-15 10:30:00,123 - a b - INFO - x',
+  '2024-01-15 10:30:00,123 - a - Level 5 - x',
+  '2024-01-15 10:30:00,123 - caf\u00e9 - INFO - Records ingested: 1',
+  '2024-01-15 10:30:00,123 - a - INFO - took_ms=x',
+  '2024-01-15 10:30:00,123 - a - INFO - duration=150ms. took_ms=2ms',
+  '2024-01-15 10:30:00,123 - a - INFO - Exported 12 rows (rows=10), [duration=1.5s]. took_ms=(3) x=1)',
+  '2024-01-15 10:30:00,123 - a - INFO - duration=1.5s, x duration=ms duration=3msx',
+  '2024-01-15 10:30:00,123 - a - INFO - wrote 3 row. Written 4 rows! inserted 5 rowsy insertED 6 Rows',
 ];
 
 test('native and TypeScript parsers agree on every case', () => {
   const kinds = new Set<number>();
   for (const c of CASES) kinds.add(agree(Buffer.from(c)));
   // The cases exercise every kind the native side can answer.
-  assert.deepEqual([...kinds].sort(), [0, 1, 2, 3, 4]);
+  assert.deepEqual([...kinds].sort(), [0, 1, 2, 3, 4, 5]);
+});
+
+test('the record layout and the kinds are declared alike in TypeScript and C', async () => {
+  const root = new URL('../../../../', import.meta.url);
+  const c = await readFile(new URL('native/logscan.c', root), 'utf8');
+  const ts = await readFile(new URL('src/core/logs/native.ts', root), 'utf8');
+  const norm = (n: string) => n.toLowerCase().replace(/_/g, '');
+  const cSlots = /enum \{ (R_START[^}]*) \}/.exec(c)![1].split(',').map((x) => x.trim());
+  assert.equal(cSlots.pop(), 'STRIDE');
+  const tsSlots = [.../export const enum Slot \{([^}]*)\}/.exec(ts)![1].matchAll(/^\s*(\w+)(?: = 0)?,/gm)].map((m) => m[1]);
+  assert.deepEqual(cSlots.map((x) => norm(x.slice(2))), tsSlots.map(norm));
+  assert.equal(STRIDE, cSlots.length);
+  const cKinds = [.../enum \{ (K_JS[^}]*) \}/.exec(c)![1].matchAll(/K_(\w+) = (\d+)/g)].map((m) => [norm(m[1]), Number(m[2])]);
+  const tsKinds = [.../export const enum NativeKind \{([^}]*)\}/.exec(ts)![1].matchAll(/^\s*(\w+) = (\d+),/gm)].map((m) => [norm(m[1]), Number(m[2])]);
+  assert.deepEqual(cKinds, tsKinds);
+  assert.equal(Slot.hashB, STRIDE - 1);
 });
 
 test('native and TypeScript parsers agree on 30,000 generated and mutated lines', () => {
