@@ -53,8 +53,9 @@ Examples:
   $ pipeobs export-parquet --out /data/metrics --incremental          # from cron, every few minutes
   $ pipeobs export-parquet --out ./q --match 'pipeline_data_quality_score' --partition-by hour
 
-Files: <out>/date=YYYY-MM-DD/part-<after>-<until>-N.parquet with columns metric, one column per
-common label, labels (a map of the others), timestamp (UTC), value; sorted by metric, labels, time.
+Files: <out>/date=YYYY-MM-DD/part-<after>-<until>-<chunk>-<n>.parquet with columns metric, one
+column per common label, labels (a map of the others), timestamp (UTC), value; each file sorted by
+metric, labels, time. A window already exported into <out> is refused, never stored twice.
 Read them with DuckDB: SELECT * FROM read_parquet('<out>/**/*.parquet', hive_partitioning = true)`);
   cmd.action(async (raw: Record<string, unknown>, command: Command) => {
     const config = configFrom(deps, command);

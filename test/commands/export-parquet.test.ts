@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import http from 'node:http';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -12,7 +12,6 @@ import { runCli, tempDir } from '../helpers/cli.js';
 import { freePort, startVictoriaMetrics, waitFor, type VictoriaMetrics } from '../helpers/victoria.js';
 import type { ExportSummary } from '../../src/core/export/job.js';
 import { COMMON_LABELS } from '../../src/core/export/parquet.js';
-import type { JsonCase } from '../../src/core/output/render.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 let vm: VictoriaMetrics;
@@ -20,7 +19,7 @@ const MIN = 60_000;
 const BASE = Math.floor(Date.now() / 86_400_000) * 86_400_000 - 2 * 86_400_000 + 22 * 3_600_000; // the day before yesterday, 22:00 UTC
 const HOSTILE = 'a "quoted", value\\ with ünïcode 🚀';
 
-/** Four hours of samples every 30 s across midnight: pipeline series, a series with extra labels, a hostile one. */
+/** Four hours of samples every 30 s across midnight: pipeline series, series with extra labels, a hostile one. */
 function knownData(): string {
   let out = '';
   for (let i = 0; i < 480; i++) {
@@ -28,6 +27,8 @@ function knownData(): string {
     out += `pipeline_rows_processed_total{pipeline_name="orders",environment="prod",stage="load",data_source="orders"} ${i * 100} ${t}\n`;
     out += `pipeline_data_quality_score{pipeline_name="orders",environment="prod",check_type="overall"} ${90 + (i % 10)} ${t}\n`;
     out += `pipeline_data_quality_score{pipeline_name="billing",environment="prod",check_type="overall",team="finance",region="eu"} ${80 + (i % 7) / 4} ${t}\n`;
+    // Other labels [(region, eu)] against [(region, eu), (team, finance)] above: the prefix sorts first.
+    out += `pipeline_data_quality_score{pipeline_name="billing",environment="prod",check_type="overall",region="eu"} ${70 + (i % 3)} ${t}\n`;
     out += `pipeline_errors_total{pipeline_name=${JSON.stringify(HOSTILE)},environment="dev",stage="quality",error_type="null_required",note="x=1,y=2"} ${i} ${t}\n`;
   }
   return out;
@@ -37,7 +38,7 @@ before(async () => {
   vm = await startVictoriaMetrics();
   const res = await fetch(`${vm.url}/api/v1/import/prometheus`, { method: 'POST', body: knownData() });
   assert.equal(res.status, 204);
-  await vm.queryWhen('sum(count_over_time({__name__=~"pipeline_.*"}[3d]))', (r) => r.length === 1 && Number(r[0].value[1]) === 4 * 480, 20_000);
+  await vm.queryWhen('sum(count_over_time({__name__=~"pipeline_.*"}[3d]))', (r) => r.length === 1 && Number(r[0].value[1]) === 5 * 480, 20_000);
 });
 after(async () => {
   await vm?.cleanup();
@@ -67,12 +68,21 @@ async function readDuck(dir: string): Promise<{ rows: Row[]; perFile: Row[][] }>
   const perFile: Row[][] = [];
   for (const f of files) {
     const r = (await conn.runAndReadAll(`SELECT metric, ${COLS.map((c) => `"${c}"`).join(', ')}, map_entries(labels) AS other, epoch_ms("timestamp") AS ts, value FROM read_parquet('${f}')`)).getRowObjectsJS();
-    perFile.push(r.map((x) => {
+    const rows = r.map((x) => {
       const labels: Record<string, string> = {};
       for (const c of COLS) if (x[c] !== null) labels[c] = x[c] as string;
       for (const e of x.other as { key: string; value: string }[]) labels[e.key] = e.value;
       return { metric: x.metric as string, labels, ts: Number(x.ts), value: x.value as number };
-    }));
+    });
+    // Every row lies in the partition its file is in.
+    const day = /date=(\d{4}-\d\d-\d\d)/.exec(f)?.[1];
+    const hour = /hour=(\d\d)/.exec(f)?.[1];
+    for (const row of rows) {
+      const iso = new Date(row.ts).toISOString();
+      if (day) assert.equal(iso.slice(0, 10), day, `${f}: a row of ${iso}`);
+      if (hour) assert.equal(iso.slice(11, 13), hour, `${f}: a row of ${iso}`);
+    }
+    perFile.push(rows);
   }
   // The Hive layout reads as partitions.
   if (files.length) {
@@ -98,6 +108,25 @@ function listParquet(dir: string): string[] {
   return out;
 }
 
+/**
+ * The documented order, written out independently: metric; each common label, a missing one first;
+ * the other labels as a list of [name, value] pairs sorted by name, compared pair by pair (a list
+ * that is a prefix of another first); time.
+ */
+function compareRows(a: Row, b: Row): number {
+  const cmp = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
+  const others = (r: Row) => Object.entries(r.labels).filter(([k]) => !COLS.includes(k)).sort(([x], [y]) => cmp(x, y));
+  let c = cmp(a.metric, b.metric);
+  for (const l of COLS) c ||= cmp(a.labels[l] ?? '', b.labels[l] ?? '');
+  if (c) return c;
+  const [x, y] = [others(a), others(b)];
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    c = cmp(x[i][0], y[i][0]) || cmp(x[i][1], y[i][1]);
+    if (c) return c;
+  }
+  return x.length - y.length || a.ts - b.ts;
+}
+
 const key = (r: Row) => `${r.metric}|${JSON.stringify(Object.entries(r.labels).sort())}|${r.ts}`;
 function sameSamples(got: Row[], want: Row[]) {
   const g = new Map(got.map((r) => [key(r), r.value]));
@@ -108,7 +137,7 @@ function sameSamples(got: Row[], want: Row[]) {
 
 async function exportCli(args: string[], opts: { now?: Date; cwd?: string; env?: Record<string, string> } = {}) {
   const r = await runCli(['export-parquet', '-o', 'json', ...args], { cwd: opts.cwd, now: opts.now ? () => opts.now! : undefined, env: { PIPEOBS_VM_URL: vm.url, ...opts.env } });
-  return { ...r, doc: r.code === 0 ? (JSON.parse(r.stdout) as JsonCase<ExportSummary>) : null };
+  return { ...r, doc: r.code === 0 ? (JSON.parse(r.stdout) as ExportSummary) : null };
 }
 
 test('every sample of the window, in two independent readers, sorted by metric, labels, time, partitioned by day', async () => {
@@ -118,9 +147,9 @@ test('every sample of the window, in two independent readers, sorted by metric, 
   const r = await exportCli(['--out', out, '--start', String(after / 1000), '--end', String(until / 1000)]);
   assert.equal(r.code, 0, r.stderr);
   const want = await exported(after, until);
-  assert.equal(want.length, 4 * 480);
+  assert.equal(want.length, 5 * 480);
   assert.equal(r.doc!.samples, want.length);
-  assert.equal(r.doc!.series, 4);
+  assert.equal(r.doc!.series, 5);
   const { rows, perFile } = await readDuck(out);
   sameSamples(rows, want);
   // Files are named by partition; the window crosses midnight, so two days.
@@ -129,12 +158,7 @@ test('every sample of the window, in two independent readers, sorted by metric, 
   assert.ok(dirs.every((d) => /^date=\d{4}-\d\d-\d\d$/.test(d)));
   // Within each file: sorted by metric, then common labels, then the others, then time.
   for (const f of perFile) {
-    for (let i = 1; i < f.length; i++) {
-      const a = [f[i - 1].metric, ...COLS.map((c) => f[i - 1].labels[c] ?? ''), JSON.stringify(Object.entries(f[i - 1].labels).filter(([k]) => !COLS.includes(k)).sort()), f[i - 1].ts];
-      const b = [f[i].metric, ...COLS.map((c) => f[i].labels[c] ?? ''), JSON.stringify(Object.entries(f[i].labels).filter(([k]) => !COLS.includes(k)).sort()), f[i].ts];
-      const cmp = a.findIndex((x, j) => x !== b[j]);
-      assert.ok(cmp < 0 || a[cmp] < b[cmp], `row ${i} out of order in a file: ${JSON.stringify(a)} then ${JSON.stringify(b)}`);
-    }
+    for (let i = 1; i < f.length; i++) assert.ok(compareRows(f[i - 1], f[i]) <= 0, `row ${i} out of order in a file: ${JSON.stringify(f[i - 1])} then ${JSON.stringify(f[i])}`);
   }
   // The hostile label values and the extra labels survive exactly.
   assert.ok(rows.some((x) => x.labels.pipeline_name === HOSTILE && x.labels.note === 'x=1,y=2'));
@@ -393,7 +417,7 @@ test('the timeout is per read: a slow export that keeps sending succeeds; a stal
   try {
     const r = await exportCli(['--out', out, ...WINDOW], { env: { PIPEOBS_VM_URL: slow.url, PIPEOBS_VM_TIMEOUT: '0.5' } });
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.doc!.samples, 4 * 480);
+    assert.equal(r.doc!.samples, 5 * 480);
     sameSamples((await readDuck(out)).rows, await exported(BASE - MIN, BASE + 4 * 3_600_000));
   } finally {
     await slow.close();
@@ -410,7 +434,7 @@ test('the timeout is per read: a slow export that keeps sending succeeds; a stal
   try {
     const r = await exportCli(next, { env: { PIPEOBS_VM_URL: stalled.url, PIPEOBS_VM_TIMEOUT: '0.5', PIPEOBS_VM_RETRIES: '0' } });
     assert.equal(r.code, 4, r.stderr);
-    assert.match(r.stderr, /error: VictoriaMetrics at http:\/\/127\.0\.0\.1:\d+\/api\/v1\/export stopped sending export midway \(the answer was cut off: no data for 0\.5 s in the middle of the answer\)\nhint: .*raise PIPEOBS_VM_TIMEOUT if it is only slow/);
+    assert.match(r.stderr, /error: VictoriaMetrics at http:\/\/127\.0\.0\.1:\d+\/api\/v1\/export stopped sending export midway \(the answer was cut off: no data for 0\.5 s in the middle of the answer\)\nhint: .*raise PIPEOBS_VM_TIMEOUT/);
   } finally {
     await stalled.close();
   }
@@ -423,11 +447,75 @@ test('the timeout is per read: a slow export that keeps sending succeeds; a stal
   try {
     const r = await exportCli(next, { env: { PIPEOBS_VM_URL: dying.url, PIPEOBS_VM_RETRIES: '0' } });
     assert.equal(r.code, 4, r.stderr);
-    assert.match(r.stderr, /error: VictoriaMetrics at .* stopped sending export midway/);
+    assert.match(r.stderr, /error: VictoriaMetrics at http:\/\/127\.0\.0\.1:\d+\/api\/v1\/export stopped sending export midway \(/);
+    assert.doesNotMatch(r.stderr, /no data for/, 'a server that went away is not called slow');
   } finally {
     await dying.close();
   }
   assert.equal(readFileSync(path.join(out, '.pipeobs-export-state.json'), 'utf8'), stateBefore);
   assert.deepEqual(fileSizes(out), filesBefore);
   assert.ok(!existsSync(path.join(out, '.pipeobs-tmp')));
+});
+
+test('an export cut into many chunks converted two at a time: every sample once, every file sorted, one file per chunk and day', async () => {
+  const { exportWindow } = await import('../../src/core/export/parquet.js');
+  const { VmClient } = await import('../../src/core/victoria/client.js');
+  // 60 series over two days, 2 minutes apart: each series' lines (1000 samples) span midnight.
+  let body = '';
+  const series = 60;
+  for (let i = 0; i < 1440; i++) {
+    for (let s = 0; s < series; s++) body += `chunked_metric{pipeline_name="p${s % 7}",stage="s${s}",extra="${s % 3}"} ${i * series + s} ${BASE - 86_400_000 + i * 120_000}\n`;
+  }
+  assert.equal((await fetch(`${vm.url}/api/v1/import/prometheus`, { method: 'POST', body })).status, 204);
+  await vm.queryWhen('sum(count_over_time(chunked_metric[5d]))', (r) => r.length === 1 && Number(r[0].value[1]) === 1440 * series, 20_000);
+  const workDir = tempDir();
+  const client = new VmClient({ readUrl: vm.url, writeUrl: vm.url, timeoutMs: 10_000, retries: 0, sleep: async () => {} });
+  const afterMs = BASE - 2 * 86_400_000;
+  const untilMs = BASE + 86_400_000;
+  const result = await exportWindow(client, { match: ['chunked_metric'], afterMs, untilMs, partitionBy: 'day', workDir, memoryLimitMb: 256, chunkBytes: 64 << 10 }, () => import('@duckdb/node-api'));
+  assert.equal(result.samples, 1440 * series);
+  assert.equal(result.series, series);
+  const chunks = new Set(result.files.map((f) => /-(\d{4})-\d+\.parquet$/.exec(f.relPath)![1]));
+  assert.ok(chunks.size >= 8, `${chunks.size} chunks`);
+  assert.equal(new Set(result.files.map((f) => f.relPath)).size, result.files.length, 'no two files with one name');
+  const dir = path.join(workDir, 'data');
+  const { rows, perFile } = await readDuck(dir);
+  const want: Row[] = [];
+  for (const s of await vm.exportSeries('chunked_metric')) {
+    const { __name__, ...labels } = s.metric;
+    s.timestamps.forEach((t, i) => want.push({ metric: __name__, labels, ts: t, value: s.values[i] }));
+  }
+  sameSamples(rows, want);
+  for (const f of perFile) {
+    for (let i = 1; i < f.length; i++) assert.ok(compareRows(f[i - 1], f[i]) <= 0, `row ${i} out of order: ${JSON.stringify(f[i - 1])} then ${JSON.stringify(f[i])}`);
+  }
+});
+
+test('a full disk (a 512 KiB tmpfs): exit 1 saying so, nothing kept of the run, the state and earlier files untouched', async () => {
+  let body = '';
+  for (let i = 0; i < 100_000; i++) body += `full_disk_metric{pipeline_name="p${i % 10}"} ${i * 1.5} ${BASE + Math.floor(i / 10) * 1000}\n`;
+  assert.equal((await fetch(`${vm.url}/api/v1/import/prometheus`, { method: 'POST', body })).status, 204);
+  await vm.queryWhen('sum(count_over_time(full_disk_metric[3d]))', (r) => r.length === 1 && Number(r[0].value[1]) === 100_000, 20_000);
+  const out = tempDir();
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=512k', 'tmpfs', out], { encoding: 'utf8' });
+  assert.equal(mounted.status, 0, `this test mounts a tmpfs and needs root: ${mounted.stderr}`);
+  try {
+    // A small export that fits, then one whose JSON alone (about 3 MB) does not.
+    const small = await exportCli(['--out', out, '--match', 'pipeline_errors_total', '--start', String(BASE / 1000 + 3000), '--end', String(BASE / 1000 + 3600)]);
+    assert.equal(small.code, 0, small.stderr);
+    assert.equal(small.doc!.samples, 20);
+    const stateBefore = readFileSync(path.join(out, '.pipeobs-export-state.json'), 'utf8');
+    const filesBefore = fileSizes(out);
+    const full = await exportCli(['--out', out, '--match', 'full_disk_metric', '--start', String(BASE / 1000 - 60), '--end', String(BASE / 1000 + 3000)]); // 10 samples a second
+    assert.equal(full.code, 1, full.stderr);
+    assert.match(full.stderr, new RegExp(`error: no space left on the device of ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    assert.match(full.stderr, /hint: free some space/);
+    assert.doesNotMatch(full.stderr, /internal error/);
+    assert.equal(readFileSync(path.join(out, '.pipeobs-export-state.json'), 'utf8'), stateBefore);
+    assert.deepEqual(fileSizes(out), filesBefore);
+    assert.ok(!existsSync(path.join(out, '.pipeobs-tmp')), 'the partial work is removed');
+    assert.ok(!existsSync(path.join(out, '.pipeobs-export.lock')));
+  } finally {
+    spawnSync('umount', [out]);
+  }
 });

@@ -233,7 +233,9 @@ async function lock(outDir: string, pid: number): Promise<() => Promise<void>> {
       continue;
     }
     try {
-      if ((await lockHolder(file)) === holder || Number.isNaN(holder)) await rm(file, { force: true });
+      // Still the lock that was found dead (or unreadable)? Another run may have replaced it meanwhile.
+      const current = await lockHolder(file);
+      if (current === holder || (Number.isNaN(current) && Number.isNaN(holder))) await rm(file, { force: true });
     } finally {
       await rm(guard, { force: true });
     }
@@ -364,6 +366,13 @@ export async function runExportJob(client: VmClient, job: ExportJob, loadDuck: (
     // Nothing was committed: drop the partial work, keep the state and the existing files.
     const committed = await stat(path.join(tmpRoot, 'pending.json')).then(() => true, () => false);
     if (!committed) await rm(tmpRoot, { recursive: true, force: true });
+    const code = (err as NodeJS.ErrnoException)?.code;
+    if (code === 'ENOSPC' || code === 'EDQUOT') {
+      throw new WorkFailedError(
+        `no space left on the device of ${job.outDir} (${code})`,
+        committed ? 'free some space: the next run finishes moving this run\'s files into place' : 'free some space (or choose another --out) and run the export again; nothing of this run was kept',
+      );
+    }
     throw err;
   } finally {
     summary.seconds = Math.round(performance.now() - t0) / 1000;
