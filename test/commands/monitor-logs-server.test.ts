@@ -4,9 +4,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -149,4 +149,115 @@ test('200 concurrent scrapes of a 5 MB /metrics: all answered, the same expositi
     await new Promise((r) => child.once('close', r));
   }
   assert.match(stderr, /stopped: 2,000 lines read/);
+});
+
+// --- kill -9 with rotations: a real RotatingFileHandler (rename) and a real logrotate (copytruncate) ---
+
+const PY_WRITER = `
+import logging, logging.handlers, sys
+path, start, n, max_bytes = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+h = logging.handlers.RotatingFileHandler(path, maxBytes=max_bytes, backupCount=100)
+h.setFormatter(logging.Formatter('%(message)s'))
+log = logging.getLogger('writer')
+log.addHandler(h)
+log.setLevel(logging.INFO)
+log.propagate = False
+for i in range(start, start + n):
+    log.info('{"timestamp": "2026-11-21T10:%02d:00Z", "consumer_lag": %d, "topic": "t", "partition": 0, "consumer_group": "g", "latency_ms": 1}' % (i % 60, i))
+h.close()
+`;
+
+function pyWrite(file: string, from: number, n: number, maxBytes: number): void {
+  const r = spawnSync(requireBinary('python3', 'python3'), ['-c', PY_WRITER, file, String(from), String(n), String(maxBytes)], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+}
+
+function logrotateCopytruncate(file: string): void {
+  const conf = tempDir('pipeobs-logrotate-');
+  writeFileSync(path.join(conf, 'logrotate.conf'), `${file} {\n  copytruncate\n  rotate 50\n  nocompress\n}\n`);
+  const r = spawnSync(requireBinary('logrotate', 'logrotate'), ['-f', '-s', path.join(conf, 'status'), path.join(conf, 'logrotate.conf')], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+}
+
+function startServer(dir: string, stateFile: string, input: string) {
+  const child = spawn(process.execPath, [bin, 'monitor-logs', input, '--server', '--port', '0', '--poll', '50ms', '--interval', '1h', '--start-at', 'beginning', '--state-file', stateFile, '-o', 'json'], {
+    cwd: dir,
+    env: { ...process.env, CI: 'true' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => (stdout += d));
+  child.stderr!.on('data', (d) => (stderr += d));
+  const closed = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+  const url = () => waitFor('the server to start', async () => /serving metrics at (http:\S+\/metrics)/.exec(stderr)?.[1] ?? null, 20_000);
+  /** Lines counted so far, from /metrics. */
+  const counted = async () => {
+    const text = await (await fetch(await url())).text();
+    return Number(/^pipeobs_logs_lines_total\{component="kafka"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+  };
+  return { child, closed, counted, out: () => stdout, err: () => stderr };
+}
+
+/** Waits until the server has counted `n` lines, then a while longer to be sure it counts no more. */
+async function countsExactly(server: ReturnType<typeof startServer>, n: number, what: string): Promise<void> {
+  await waitFor(`${what}: ${n} lines counted`, async () => (await server.counted()) >= n, 30_000);
+  await new Promise((r) => setTimeout(r, 1500)); // more than a rescan
+  assert.equal(await server.counted(), n, what);
+}
+
+test('kill -9 between rotations (rename and copytruncate, while running and while stopped): every line counted once', async () => {
+  const dir = tempDir();
+  const logs = path.join(dir, 'logs');
+  mkdirSync(logs);
+  const stateFile = path.join(dir, 'state.json');
+  const app = path.join(logs, 'app.log'); // rotated by renaming (Python's RotatingFileHandler, ~40 lines a file)
+  const svc = path.join(logs, 'svc.log'); // rotated by logrotate copytruncate
+  let appNext = 0;
+  let svcNext = 0;
+  const writeApp = (n: number) => {
+    pyWrite(app, appNext, n, 6000);
+    appNext += n;
+  };
+  const writeSvc = (n: number) => {
+    pyWrite(svc, svcNext, n, 0);
+    svcNext += n;
+  };
+  writeApp(50);
+  writeSvc(50);
+  let countedBefore = 0;
+  for (let run = 1; run <= 3; run++) {
+    const server = startServer(dir, stateFile, 'logs');
+    try {
+      await countsExactly(server, appNext + svcNext - countedBefore, `run ${run}, at start`);
+      // While running: rotations of both kinds, with lines before and after each.
+      for (let step = 0; step < 3; step++) {
+        writeApp(60);
+        writeSvc(30);
+        logrotateCopytruncate(svc);
+        writeSvc(20);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      await countsExactly(server, appNext + svcNext - countedBefore, `run ${run}, after rotations while running`);
+      await new Promise((r) => setTimeout(r, 300)); // the pass that counted them has saved the state
+    } finally {
+      server.child.kill('SIGKILL');
+      await server.closed;
+    }
+    assert.doesNotMatch(server.err(), /warning/, server.err());
+    countedBefore = appNext + svcNext;
+    // While stopped: more lines and rotations of both kinds.
+    writeApp(45);
+    writeSvc(25);
+    logrotateCopytruncate(svc);
+    writeSvc(300); // longer than before the truncate: the offset alone would be trusted
+  }
+  // Last run stopped by SIGTERM: its final report counts exactly what was written since the last kill.
+  const server = startServer(dir, stateFile, 'logs');
+  await countsExactly(server, appNext + svcNext - countedBefore, 'last run');
+  server.child.kill('SIGTERM');
+  assert.equal(await server.closed, 0, server.err());
+  const reports = server.out().trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(reports[reports.length - 1].summary.lines_used, appNext + svcNext - countedBefore);
+  assert.ok(readdirSync(logs).filter((n) => n.startsWith('app.log.')).length >= 8 && readdirSync(logs).filter((n) => n.startsWith('svc.log.')).length === 12, readdirSync(logs).join(' '));
 });
