@@ -261,3 +261,21 @@ test('kill -9 between rotations (rename and copytruncate, while running and whil
   assert.equal(reports[reports.length - 1].summary.lines_used, appNext + svcNext - countedBefore);
   assert.ok(readdirSync(logs).filter((n) => n.startsWith('app.log.')).length >= 8 && readdirSync(logs).filter((n) => n.startsWith('svc.log.')).length === 12, readdirSync(logs).join(' '));
 });
+
+test('a corrupt state file stops --server with a configuration error naming the field (exit 3), not a crash', async () => {
+  const dir = tempDir();
+  writeFileSync(path.join(dir, 'app.log'), kafka(0, 0));
+  const stateFile = path.join(dir, 'state.json');
+  const entry = { path: path.join(dir, 'app.log'), dev: 1, ino: 2, offset: 0, line: 0, fp: 'c'.repeat(32), fp_bytes: 0 };
+  for (const [bad, message] of [
+    [{ offset: 10.5 }, 'files\\[0\\]\\.offset is 10\\.5, not a whole number ≥ 0'],
+    [{ offset: 'abc' }, 'files\\[0\\]\\.offset is "abc", not a whole number ≥ 0'],
+  ] as const) {
+    writeFileSync(stateFile, JSON.stringify({ version: 2, files: [{ ...entry, ...bad }] }));
+    const r = await runCli(['monitor-logs', 'app.log', '--server', '--port', '0', '--state-file', stateFile], { cwd: dir });
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, new RegExp(`the state file ${stateFile.replace(/[.]/g, '\\.')} is not valid: ${message}`));
+    assert.match(r.stderr, /hint: move it away to start over/);
+    assert.doesNotMatch(r.stderr, /internal error|\n\s+at /);
+  }
+});

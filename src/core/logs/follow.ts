@@ -115,6 +115,8 @@ export class LogFollower {
   private polls = 0;
   /** Lines read by the last poll. */
   lastPollLines = 0;
+  /** Files whose readNew is under way (a copy may be opened meanwhile): not parked. */
+  private readonly reading = new Set<Followed>();
   /** Inputs that are not regular files, already reported. */
   private readonly notFollowed = new Set<string>();
   /** Lines read by start() (from copies of rotated files), counted with the first poll. */
@@ -200,8 +202,11 @@ export class LogFollower {
   /** A followed file (not a copy itself) whose fingerprint the given file starts with. */
   private async originalOf(file: string, handle: FileHandle, size: number, self: string): Promise<Followed | null> {
     const byLen = new Map<number, Followed[]>();
+    const dir = path.dirname(file) + path.sep;
     for (const f of this.files.values()) {
-      if (f.copyOf !== null || f.key === self || f.fpLen === 0 || f.fpLen > size || !mayBeCopyOf(file, f.path)) continue;
+      if (f.copyOf !== null || f.key === self || f.fpLen === 0 || f.fpLen > size) continue;
+      // Same directory first (a string comparison: a tree of thousands of files is scanned often).
+      if (!f.path.startsWith(dir) || f.path.indexOf(path.sep, dir.length) >= 0 || !mayBeCopyOf(file, f.path)) continue;
       const list = byLen.get(f.fpLen);
       if (list) list.push(f);
       else byLen.set(f.fpLen, [f]);
@@ -486,9 +491,9 @@ export class LogFollower {
     return lines;
   }
 
-  /** Closes the quietest files while more than maxOpen are open. */
+  /** Closes the quietest files while more than maxOpen are open (never one being read). */
   private async parkQuietest(): Promise<void> {
-    const open = [...this.files.values()].filter((f) => f.handle && !f.detached);
+    const open = [...this.files.values()].filter((f) => f.handle && !f.detached && !this.reading.has(f));
     if (open.length <= this.maxOpen) return;
     open.sort((a, b) => a.activePoll - b.activePoll);
     for (const f of open.slice(0, open.length - this.maxOpen)) {
@@ -605,8 +610,16 @@ export class LogFollower {
 
   /** Reads whole lines appended since the offset; a trailing partial line waits for its end. */
   private async readNew(f: Followed, copyCandidate?: string): Promise<number> {
-    const handle = f.handle;
-    if (handle === null || f.copyOf !== null) return 0;
+    if (f.handle === null || f.copyOf !== null) return 0;
+    this.reading.add(f);
+    try {
+      return await this.readNewOpen(f, f.handle, copyCandidate);
+    } finally {
+      this.reading.delete(f);
+    }
+  }
+
+  private async readNewOpen(f: Followed, handle: FileHandle, copyCandidate?: string): Promise<number> {
     let size: number;
     let mtimeMs: number;
     try {

@@ -404,3 +404,25 @@ test('the state file is replaced atomically, owner-only, and leaves no temporary
   assert.equal(statSync(stateFile).mode & 0o777, 0o600);
   assert.equal((await loadFollowState(stateFile))!.files[0].offset, 3);
 });
+
+test('copytruncate of parked files (more files than maxOpen): every line once', async () => {
+  const dir = tempDir();
+  const writers = ['a', 'b', 'c'].map((n) => new Writer(path.join(dir, `${n}.log`), 0));
+  const reader = new LogReader({ mappings: [], window: { sinceMs: -Infinity, untilMs: Infinity }, components: null, maxGroups: 100, lowConfidence: 0.7, maxLineBytes: 1 << 20 });
+  const follower = new LogFollower(reader, { inputs: [dir], cwd: dir, startAtEnd: false, maxLineBytes: 1 << 20, maxOpen: 1 });
+  for (const w of writers) w.write(60);
+  await follower.start(null);
+  await settle(follower);
+  for (let round = 0; round < 2; round++) {
+    for (const w of writers) {
+      w.write(25);
+      logrotate(w.file);
+      w.write(15);
+    }
+    await settle(follower);
+    assert.equal(reader.aggregator.linesUsed, writers.reduce((a, w) => a + w.next, 0), `round ${round}`);
+    assert.ok(follower.openCount <= 1);
+  }
+  assert.deepEqual(follower.takeProblems(), []);
+  await follower.close();
+});
