@@ -96,14 +96,16 @@ const key = (dev: number, ino: number) => `${dev}:${ino}`;
 
 /**
  * Whether `file` may be a rotated copy of `original`: beside it, named like it (logrotate's
- * app.log.1, app.log-20261202, app.1.log with `extension`). Identical first bytes alone are not
+ * app.log.1, app.log-20261202, app.1.log with `extension`, app-20261202.log). Identical first bytes alone are not
  * enough: two logs of one service may well start alike.
  */
 export function mayBeCopyOf(file: string, original: string): boolean {
   if (file === original || path.dirname(file) !== path.dirname(original)) return false;
   const base = path.basename(original);
   const stem = base.replace(/\.[^.]*$/, '') || base;
-  return path.basename(file).startsWith(stem);
+  const name = path.basename(file);
+  // After the stem a separator: attempt=10.log is not a copy of attempt=1.log.
+  return name.startsWith(stem) && (name.length === stem.length || '.-_'.includes(name[stem.length]));
 }
 const errorCode = (err: unknown) => (err as NodeJS.ErrnoException).code ?? (err as Error).message;
 

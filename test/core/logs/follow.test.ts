@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { tempDir } from '../../helpers/cli.js';
 import { requireBinary } from '../../helpers/victoria.js';
-import { LogFollower, loadFollowState, saveFollowState } from '../../../src/core/logs/follow.js';
+import { LogFollower, loadFollowState, mayBeCopyOf, saveFollowState } from '../../../src/core/logs/follow.js';
 import { LogReader } from '../../../src/core/logs/reader.js';
 
 function kafka(i: number, topic = 'orders'): string {
@@ -425,4 +425,13 @@ test('copytruncate of parked files (more files than maxOpen): every line once', 
   }
   assert.deepEqual(follower.takeProblems(), []);
   await follower.close();
+});
+
+test('which names may be rotated copies of a file', () => {
+  const yes = ['app.log.1', 'app.log-20261202', 'app.1.log', 'app-20261202.log', 'app.log.bak'];
+  const no = ['other.log', 'application.log', 'sub/app.log.1', 'app.log'];
+  for (const n of yes) assert.equal(mayBeCopyOf(`/var/log/${n}`, '/var/log/app.log'), true, n);
+  for (const n of no) assert.equal(mayBeCopyOf(`/var/log/${n}`, '/var/log/app.log'), false, n);
+  assert.equal(mayBeCopyOf('/t/attempt=10.log', '/t/attempt=1.log'), false);
+  assert.equal(mayBeCopyOf('/t/attempt=1.log.1', '/t/attempt=1.log'), true);
 });
