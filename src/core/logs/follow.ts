@@ -276,7 +276,7 @@ export class LogFollower {
         matched.delete(key(copy.dev, copy.ino));
         await this.add(copy.file, copy.dev, copy.ino, Math.min(s.offset, copy.size), copy.size >= s.offset ? s.line : -1, !(await this.isMatched(copy.file)));
       } else if (s.offset > 0) {
-        this.problem(`${s.path} changed while pipeobs was stopped (rotated away and gone, or truncated) and no copy of it was found beside it: lines written after byte ${s.offset} and before the change were not read`);
+        this.problem(`${s.path} changed while pipeobs was stopped (rotated away and gone, or truncated) and no copy of it was found beside it: lines written to it after byte ${s.offset} (where reading stopped), if any, were not read`);
       }
     }
     for (const m of matched.values()) {
@@ -425,7 +425,7 @@ export class LogFollower {
       return 0;
     }
     if (original === null) {
-      // New: read from its start (by the pass that follows, or at once by readAt).
+      // New: read from its start (by this pass, or at once by discoverAndRead).
       await this.track(handle, file, dev, ino, 0, 0, false, await this.fingerprint(handle, size));
       return 0;
     }
@@ -517,9 +517,9 @@ export class LogFollower {
    * A parked file at a rescan: null when it has not changed (it stays parked), else true once it
    * is open again, or false when its name now points to another file (handled as a rotation).
    */
-  private async unpark(f: Followed, st: { dev: number; ino: number; size: number } | null): Promise<boolean | null> {
+  private async unpark(f: Followed, st: { dev: number; ino: number; size: number; mtimeMs: number } | null): Promise<boolean | null> {
     if (!st || key(st.dev, st.ino) !== f.key) return false;
-    if (st.size === f.offset && f.skipping === 0) return null;
+    if (st.size === f.offset && f.skipping === 0 && st.mtimeMs === f.mtimeMs) return null;
     try {
       const handle = await open(f.path, 'r');
       const now = await handle.stat();
