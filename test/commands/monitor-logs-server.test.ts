@@ -4,10 +4,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { runCli, tempDir } from '../helpers/cli.js';
-import { freePort, requireBinary, startVictoriaMetrics, startVmagent } from '../helpers/victoria.js';
+import { freePort, requireBinary, startVictoriaMetrics, startVmagent, waitFor } from '../helpers/victoria.js';
+
+const bin = path.join(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..'), 'bin', 'pipeobs');
 
 function kafka(i: number, partition: number): string {
   return JSON.stringify({ timestamp: new Date(Date.now() - 60_000 + i).toISOString(), level: i % 10 === 0 ? 'ERROR' : 'INFO', consumer_lag: 1000 + i, topic: 'orders', partition, consumer_group: 'etl', latency_ms: 5 + (i % 7), messages_per_second: 900 }) + '\n';
@@ -84,4 +90,192 @@ test('server mode refuses stdin and an html report without a file', async () => 
   const b = await runCli(['monitor-logs', 'x.log', '--server', '-o', 'html']);
   assert.equal(b.code, 2);
   assert.match(b.stderr, /needs --out <file>/);
+});
+
+/** Peak and current resident memory of a process, in MB (from /proc: measured by the kernel, not by the process). */
+function memoryMb(pid: number): { peak: number; now: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) => Number(/\d+/.exec(status.split('\n').find((l) => l.startsWith(field))!)![0]);
+  return { peak: kb('VmHWM:') / 1024, now: kb('VmRSS:') / 1024 };
+}
+
+function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; bytes: number; encoding: string | undefined; sha: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { headers, agent: false, timeout: 60_000 }, (res) => {
+      const hash = createHash('sha256');
+      let bytes = 0;
+      res.on('data', (d: Buffer) => {
+        bytes += d.length;
+        hash.update(d);
+      });
+      res.on('end', () => resolve({ status: res.statusCode!, bytes, encoding: res.headers['content-encoding'], sha: hash.digest('hex') }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+  });
+}
+
+test('200 concurrent scrapes of a 5 MB /metrics: all answered, the same exposition, memory bounded', async () => {
+  const dir = tempDir();
+  // 1,000 topics × 2 partitions: 2,000 Kafka groups, about 5.6 MB of exposition.
+  let text = '';
+  for (let t = 0; t < 1000; t++) for (let p = 0; p < 2; p++) text += JSON.stringify({ timestamp: new Date(Date.now() - 60_000).toISOString(), consumer_lag: t * 10 + p, topic: `topic-${String(t).padStart(4, '0')}`, partition: p, consumer_group: 'etl', latency_ms: 5 + p }) + '\n';
+  writeFileSync(path.join(dir, 'kafka.log'), text);
+  const child = spawn(process.execPath, [bin, 'monitor-logs', 'kafka.log', '--server', '--port', '0', '--start-at', 'beginning', '--no-state', '--max-groups', '10000', '--interval', '1h', '-o', 'json'], {
+    cwd: dir,
+    env: { ...process.env, CI: 'true' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  try {
+    const url = await waitFor('the server to start', async () => /serving metrics at (http:\S+\/metrics)/.exec(stderr)?.[1] ?? null, 20_000);
+    const first = await waitFor('the exposition to hold every group', async () => {
+      const r = await get(url);
+      return r.bytes > 5_000_000 ? r : null;
+    }, 20_000);
+    const before = memoryMb(child.pid!);
+    const plain = await Promise.all(Array.from({ length: 200 }, () => get(url)));
+    const after = memoryMb(child.pid!);
+    assert.deepEqual(new Set(plain.map((r) => `${r.status} ${r.bytes} ${r.sha}`)), new Set([`200 ${first.bytes} ${first.sha}`]), 'every scrape got the whole exposition, the same one');
+    // One rendering shared by all: the peak grows by a few copies of the text at most (it was 1.7 GB with a rendering per scrape; 14 MB measured here).
+    assert.ok(after.peak - before.peak < 80, `peak resident memory went from ${before.peak.toFixed(0)} MB to ${after.peak.toFixed(0)} MB`);
+    // Scrapers that accept gzip get it, compressed once.
+    const gz = await Promise.all(Array.from({ length: 50 }, () => get(url, { 'Accept-Encoding': 'gzip' })));
+    assert.ok(gz.every((r) => r.status === 200 && r.encoding === 'gzip' && r.bytes < first.bytes / 5 && r.sha === gz[0].sha));
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('close', r));
+  }
+  assert.match(stderr, /stopped: 2,000 lines read/);
+});
+
+// --- kill -9 with rotations: a real RotatingFileHandler (rename) and a real logrotate (copytruncate) ---
+
+const PY_WRITER = `
+import logging, logging.handlers, sys
+path, start, n, max_bytes = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+h = logging.handlers.RotatingFileHandler(path, maxBytes=max_bytes, backupCount=100)
+h.setFormatter(logging.Formatter('%(message)s'))
+log = logging.getLogger('writer')
+log.addHandler(h)
+log.setLevel(logging.INFO)
+log.propagate = False
+for i in range(start, start + n):
+    log.info('{"timestamp": "2026-11-21T10:%02d:00Z", "consumer_lag": %d, "topic": "t", "partition": 0, "consumer_group": "g", "latency_ms": 1}' % (i % 60, i))
+h.close()
+`;
+
+function pyWrite(file: string, from: number, n: number, maxBytes: number): void {
+  const r = spawnSync(requireBinary('python3', 'python3'), ['-c', PY_WRITER, file, String(from), String(n), String(maxBytes)], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+}
+
+function logrotateCopytruncate(file: string): void {
+  const conf = tempDir('pipeobs-logrotate-');
+  writeFileSync(path.join(conf, 'logrotate.conf'), `${file} {\n  copytruncate\n  rotate 50\n  nocompress\n}\n`);
+  const r = spawnSync(requireBinary('logrotate', 'logrotate'), ['-f', '-s', path.join(conf, 'status'), path.join(conf, 'logrotate.conf')], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+}
+
+function startServer(dir: string, stateFile: string, input: string) {
+  const child = spawn(process.execPath, [bin, 'monitor-logs', input, '--server', '--port', '0', '--poll', '50ms', '--interval', '1h', '--start-at', 'beginning', '--state-file', stateFile, '-o', 'json'], {
+    cwd: dir,
+    env: { ...process.env, CI: 'true' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => (stdout += d));
+  child.stderr!.on('data', (d) => (stderr += d));
+  const closed = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+  const url = () => waitFor('the server to start', async () => /serving metrics at (http:\S+\/metrics)/.exec(stderr)?.[1] ?? null, 20_000);
+  /** Lines counted so far, from /metrics. */
+  const counted = async () => {
+    const text = await (await fetch(await url())).text();
+    return Number(/^pipeobs_logs_lines_total\{component="kafka"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+  };
+  return { child, closed, counted, out: () => stdout, err: () => stderr };
+}
+
+/** Waits until the server has counted `n` lines, then a while longer to be sure it counts no more. */
+async function countsExactly(server: ReturnType<typeof startServer>, n: number, what: string): Promise<void> {
+  await waitFor(`${what}: ${n} lines counted`, async () => (await server.counted()) >= n, 30_000);
+  await new Promise((r) => setTimeout(r, 1500)); // more than a rescan
+  assert.equal(await server.counted(), n, what);
+}
+
+test('kill -9 between rotations (rename and copytruncate, while running and while stopped): every line counted once', async () => {
+  const dir = tempDir();
+  const logs = path.join(dir, 'logs');
+  mkdirSync(logs);
+  const stateFile = path.join(dir, 'state.json');
+  const app = path.join(logs, 'app.log'); // rotated by renaming (Python's RotatingFileHandler, ~40 lines a file)
+  const svc = path.join(logs, 'svc.log'); // rotated by logrotate copytruncate
+  let appNext = 0;
+  let svcNext = 0;
+  const writeApp = (n: number) => {
+    pyWrite(app, appNext, n, 6000);
+    appNext += n;
+  };
+  const writeSvc = (n: number) => {
+    pyWrite(svc, svcNext, n, 0);
+    svcNext += n;
+  };
+  writeApp(50);
+  writeSvc(50);
+  let countedBefore = 0;
+  for (let run = 1; run <= 3; run++) {
+    const server = startServer(dir, stateFile, 'logs');
+    try {
+      await countsExactly(server, appNext + svcNext - countedBefore, `run ${run}, at start`);
+      // While running: rotations of both kinds, with lines before and after each.
+      for (let step = 0; step < 3; step++) {
+        writeApp(60);
+        writeSvc(30);
+        logrotateCopytruncate(svc);
+        writeSvc(20);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      await countsExactly(server, appNext + svcNext - countedBefore, `run ${run}, after rotations while running`);
+      await new Promise((r) => setTimeout(r, 300)); // the pass that counted them has saved the state
+    } finally {
+      server.child.kill('SIGKILL');
+      await server.closed;
+    }
+    assert.doesNotMatch(server.err(), /warning/, server.err());
+    countedBefore = appNext + svcNext;
+    // While stopped: more lines and rotations of both kinds.
+    writeApp(45);
+    writeSvc(25);
+    logrotateCopytruncate(svc);
+    writeSvc(300); // longer than before the truncate: the offset alone would be trusted
+  }
+  // Last run stopped by SIGTERM: its final report counts exactly what was written since the last kill.
+  const server = startServer(dir, stateFile, 'logs');
+  await countsExactly(server, appNext + svcNext - countedBefore, 'last run');
+  server.child.kill('SIGTERM');
+  assert.equal(await server.closed, 0, server.err());
+  const reports = server.out().trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(reports[reports.length - 1].summary.lines_used, appNext + svcNext - countedBefore);
+  assert.ok(readdirSync(logs).filter((n) => n.startsWith('app.log.')).length >= 8 && readdirSync(logs).filter((n) => n.startsWith('svc.log.')).length === 12, readdirSync(logs).join(' '));
+});
+
+test('a corrupt state file stops --server with a configuration error naming the field (exit 3), not a crash', async () => {
+  const dir = tempDir();
+  writeFileSync(path.join(dir, 'app.log'), kafka(0, 0));
+  const stateFile = path.join(dir, 'state.json');
+  const entry = { path: path.join(dir, 'app.log'), dev: 1, ino: 2, offset: 0, line: 0, fp: 'c'.repeat(32), fp_bytes: 0 };
+  for (const [bad, message] of [
+    [{ offset: 10.5 }, 'files\\[0\\]\\.offset is 10\\.5, not a whole number ≥ 0'],
+    [{ offset: 'abc' }, 'files\\[0\\]\\.offset is "abc", not a whole number ≥ 0'],
+  ] as const) {
+    writeFileSync(stateFile, JSON.stringify({ version: 2, files: [{ ...entry, ...bad }] }));
+    const r = await runCli(['monitor-logs', 'app.log', '--server', '--port', '0', '--state-file', stateFile], { cwd: dir });
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, new RegExp(`the state file ${stateFile.replace(/[.]/g, '\\.')} is not valid: ${message}`));
+    assert.match(r.stderr, /hint: move it away to start over/);
+    assert.doesNotMatch(r.stderr, /internal error|\n\s+at /);
+  }
 });

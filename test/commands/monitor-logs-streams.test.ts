@@ -145,3 +145,22 @@ test('monitor-logs --server says a FIFO cannot be followed, follows the files, a
   assert.match(r.stderr, /following 1 file\(s\)/);
   assert.equal(JSON.parse(r.stdout.trim().split('\n').pop()!).summary.lines_used, 40);
 });
+
+test('a gzip stream cut short, as a file and through a pipe: the lines before the break are reported, with the error', async () => {
+  const dir = tempDir();
+  const whole = gzipSync(kafkaLines(20_000));
+  const broken = path.join(dir, 'cut.log.gz');
+  writeFileSync(broken, whole.subarray(0, Math.floor(whole.length / 2)));
+  // Complete lines in what can be decompressed, counted by Python's zlib.
+  const py = spawnSync(requireBinary('python3', 'python3'), ['-c', `import zlib,sys\nd=zlib.decompressobj(wbits=31)\nprint(d.decompress(open(sys.argv[1],'rb').read()).count(b'\\n'))`, broken], { encoding: 'utf8' });
+  const expected = Number(py.stdout.trim());
+  assert.ok(expected > 1000 && expected < 20_000, py.stderr);
+  for (const input of [broken, `<(cat "${broken}")`]) {
+    const r = await run(requireBinary('bash', 'bash'), ['-c', `"${process.execPath}" "${bin}" monitor-logs ${input} -o json --now ${NOW}`], dir).done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`stopped after ${expected} lines: unexpected end of file`));
+    const report = JSON.parse(r.stdout);
+    assert.equal(report.summary.lines_used, expected, input);
+    assert.equal(report.inputs[0].error, 'unexpected end of file');
+  }
+});

@@ -15,6 +15,7 @@
  * Offsets are kept in a state file, written atomically and validated when loaded.
  */
 import { createHash } from 'node:crypto';
+import { readSync } from 'node:fs';
 import { open, readFile, readdir, rename, stat, mkdir, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
@@ -64,9 +65,11 @@ interface Followed {
   skipping: number;
   /** Not matched by the inputs (found beside a rotated file): read to its end, then let go. */
   detached: boolean;
-  /** Hash of the first fpLen bytes (fpLen grows with the file up to FINGERPRINT_BYTES). */
+  /** Hash of the first fpLen bytes (fpLen grows with the file up to FINGERPRINT_BYTES), for the state file. */
   fp: string;
   fpLen: number;
+  /** The first fpLen bytes themselves: compared at every pass that finds the file changed (cheaper than hashing). */
+  headBytes: Buffer;
   /**
    * Key of the file this one is a copy of, while that file still holds the same bytes (a
    * copytruncate seen before its truncate): not read, since its lines are read from the original.
@@ -94,16 +97,24 @@ export interface FollowOptions {
 
 const key = (dev: number, ino: number) => `${dev}:${ino}`;
 
+interface Identity {
+  fp: string;
+  fpLen: number;
+  headBytes: Buffer;
+}
+
 /**
  * Whether `file` may be a rotated copy of `original`: beside it, named like it (logrotate's
- * app.log.1, app.log-20261202, app.1.log with `extension`). Identical first bytes alone are not
+ * app.log.1, app.log-20261202, app.1.log with `extension`, app-20261202.log). Identical first bytes alone are not
  * enough: two logs of one service may well start alike.
  */
 export function mayBeCopyOf(file: string, original: string): boolean {
   if (file === original || path.dirname(file) !== path.dirname(original)) return false;
   const base = path.basename(original);
   const stem = base.replace(/\.[^.]*$/, '') || base;
-  return path.basename(file).startsWith(stem);
+  const name = path.basename(file);
+  // After the stem a separator: attempt=10.log is not a copy of attempt=1.log.
+  return name.startsWith(stem) && (name.length === stem.length || '.-_'.includes(name[stem.length]));
 }
 const errorCode = (err: unknown) => (err as NodeJS.ErrnoException).code ?? (err as Error).message;
 
@@ -115,6 +126,8 @@ export class LogFollower {
   private polls = 0;
   /** Lines read by the last poll. */
   lastPollLines = 0;
+  /** Files whose readNew is under way (a copy may be opened meanwhile): not parked. */
+  private readonly reading = new Set<Followed>();
   /** Inputs that are not regular files, already reported. */
   private readonly notFollowed = new Set<string>();
   /** Lines read by start() (from copies of rotated files), counted with the first poll. */
@@ -156,13 +169,18 @@ export class LogFollower {
 
   // --- fingerprints -------------------------------------------------------------------------
 
-  /** Reads up to `len` bytes from the start of the file into this.head; returns how many. */
+  /**
+   * Reads up to `len` bytes from the start of the file into this.head; returns how many. A
+   * synchronous read: at most 256 bytes of a page that is almost always cached, done at every
+   * pass that finds a file changed, where a round trip through the thread pool would cost ten
+   * times as much CPU as the read itself.
+   */
   private async readHead(handle: FileHandle, len: number): Promise<number> {
     let n = 0;
     while (n < len) {
-      const { bytesRead } = await handle.read(this.head, n, len - n, n);
-      if (bytesRead === 0) break;
-      n += bytesRead;
+      const got = readSync(handle.fd, this.head, n, len - n, n);
+      if (got === 0) break;
+      n += got;
     }
     return n;
   }
@@ -171,9 +189,9 @@ export class LogFollower {
     return createHash('sha256').update(this.head.subarray(0, len)).digest('hex').slice(0, 32);
   }
 
-  private async fingerprint(handle: FileHandle, size: number): Promise<{ fp: string; fpLen: number }> {
+  private async fingerprint(handle: FileHandle, size: number): Promise<Identity> {
     const n = await this.readHead(handle, Math.min(size, FINGERPRINT_BYTES));
-    return { fp: this.hashHead(n), fpLen: n };
+    return { fp: this.hashHead(n), fpLen: n, headBytes: Buffer.from(this.head.subarray(0, n)) };
   }
 
   /** Whether the file starts with the bytes fingerprinted as (fp, fpLen). */
@@ -189,32 +207,29 @@ export class LogFollower {
   private async stillSame(f: Followed, handle: FileHandle, size: number): Promise<boolean> {
     if (size < f.offset) return false;
     const n = await this.readHead(handle, Math.min(size, FINGERPRINT_BYTES));
-    if (n < f.fpLen || this.hashHead(f.fpLen) !== f.fp) return false;
+    if (n < f.fpLen || !this.head.subarray(0, f.fpLen).equals(f.headBytes)) return false;
     if (n > f.fpLen) {
       f.fp = this.hashHead(n);
       f.fpLen = n;
+      f.headBytes = Buffer.from(this.head.subarray(0, n));
     }
     return true;
   }
 
   /** A followed file (not a copy itself) whose fingerprint the given file starts with. */
   private async originalOf(file: string, handle: FileHandle, size: number, self: string): Promise<Followed | null> {
-    const byLen = new Map<number, Followed[]>();
+    const dir = path.dirname(file) + path.sep;
+    let n = -1;
     for (const f of this.files.values()) {
-      if (f.copyOf !== null || f.key === self || f.fpLen === 0 || f.fpLen > size || !mayBeCopyOf(file, f.path)) continue;
-      const list = byLen.get(f.fpLen);
-      if (list) list.push(f);
-      else byLen.set(f.fpLen, [f]);
-    }
-    for (const [len, list] of byLen) {
-      const n = await this.readHead(handle, len);
-      if (n < len) continue;
-      const h = this.hashHead(len);
-      const f = list.find((x) => x.fp === h);
-      if (f) return f;
+      if (f.copyOf !== null || f.key === self || f.fpLen === 0 || f.fpLen > size) continue;
+      // Same directory first (a string comparison: a tree of thousands of files is scanned often).
+      if (!f.path.startsWith(dir) || f.path.indexOf(path.sep, dir.length) >= 0 || !mayBeCopyOf(file, f.path)) continue;
+      if (n < 0) n = await this.readHead(handle, Math.min(size, FINGERPRINT_BYTES));
+      if (n >= f.fpLen && this.head.subarray(0, f.fpLen).equals(f.headBytes)) return f;
     }
     return null;
   }
+
 
   // --- start --------------------------------------------------------------------------------
 
@@ -261,7 +276,7 @@ export class LogFollower {
         matched.delete(key(copy.dev, copy.ino));
         await this.add(copy.file, copy.dev, copy.ino, Math.min(s.offset, copy.size), copy.size >= s.offset ? s.line : -1, !(await this.isMatched(copy.file)));
       } else if (s.offset > 0) {
-        this.problem(`${s.path} changed while pipeobs was stopped (rotated away and gone, or truncated) and no copy of it was found beside it: lines written after byte ${s.offset} and before the change were not read`);
+        this.problem(`${s.path} changed while pipeobs was stopped (rotated away and gone, or truncated) and no copy of it was found beside it: lines written to it after byte ${s.offset} (where reading stopped), if any, were not read`);
       }
     }
     for (const m of matched.values()) {
@@ -286,7 +301,8 @@ export class LogFollower {
       await handle.close();
       return null;
     }
-    const id = s.fp === undefined ? await this.fingerprint(handle, size) : { fp: s.fp, fpLen: s.fp_bytes ?? 0 };
+    // The saved fingerprint was just checked: this.head holds its bytes.
+    const id = s.fp === undefined ? await this.fingerprint(handle, size) : { fp: s.fp, fpLen: s.fp_bytes ?? 0, headBytes: Buffer.from(this.head.subarray(0, s.fp_bytes ?? 0)) };
     return this.track(handle, file, s.dev, s.ino, s.offset, s.copy_of ? -1 : s.line, detached, id);
   }
 
@@ -378,9 +394,9 @@ export class LogFollower {
     return this.track(handle, file, dev, ino, offset, line, detached, id);
   }
 
-  private async track(handle: FileHandle, file: string, dev: number, ino: number, offset: number, line: number, detached: boolean, id: { fp: string; fpLen: number }): Promise<Followed> {
+  private async track(handle: FileHandle, file: string, dev: number, ino: number, offset: number, line: number, detached: boolean, id: Identity): Promise<Followed> {
     const k = key(dev, ino);
-    const f: Followed = { key: k, path: file, dev, ino, handle, activePoll: this.polls, ctx: fileContext(file), offset, line, skipping: 0, detached, fp: id.fp, fpLen: id.fpLen, copyOf: null, copySize: 0, mtimeMs: -1 };
+    const f: Followed = { key: k, path: file, dev, ino, handle, activePoll: this.polls, ctx: fileContext(file), offset, line, skipping: 0, detached, fp: id.fp, fpLen: id.fpLen, headBytes: id.headBytes, copyOf: null, copySize: 0, mtimeMs: -1 };
     if (line < 0) f.line = await this.countLines(handle, offset);
     this.files.set(k, f);
     await this.parkQuietest();
@@ -409,7 +425,7 @@ export class LogFollower {
       return 0;
     }
     if (original === null) {
-      // New: read from its start (by the pass that follows, or at once by readAt).
+      // New: read from its start (by this pass, or at once by discoverAndRead).
       await this.track(handle, file, dev, ino, 0, 0, false, await this.fingerprint(handle, size));
       return 0;
     }
@@ -486,9 +502,9 @@ export class LogFollower {
     return lines;
   }
 
-  /** Closes the quietest files while more than maxOpen are open. */
+  /** Closes the quietest files while more than maxOpen are open (never one being read). */
   private async parkQuietest(): Promise<void> {
-    const open = [...this.files.values()].filter((f) => f.handle && !f.detached);
+    const open = [...this.files.values()].filter((f) => f.handle && !f.detached && !this.reading.has(f));
     if (open.length <= this.maxOpen) return;
     open.sort((a, b) => a.activePoll - b.activePoll);
     for (const f of open.slice(0, open.length - this.maxOpen)) {
@@ -501,9 +517,9 @@ export class LogFollower {
    * A parked file at a rescan: null when it has not changed (it stays parked), else true once it
    * is open again, or false when its name now points to another file (handled as a rotation).
    */
-  private async unpark(f: Followed, st: { dev: number; ino: number; size: number } | null): Promise<boolean | null> {
+  private async unpark(f: Followed, st: { dev: number; ino: number; size: number; mtimeMs: number } | null): Promise<boolean | null> {
     if (!st || key(st.dev, st.ino) !== f.key) return false;
-    if (st.size === f.offset && f.skipping === 0) return null;
+    if (st.size === f.offset && f.skipping === 0 && st.mtimeMs === f.mtimeMs) return null;
     try {
       const handle = await open(f.path, 'r');
       const now = await handle.stat();
@@ -605,8 +621,16 @@ export class LogFollower {
 
   /** Reads whole lines appended since the offset; a trailing partial line waits for its end. */
   private async readNew(f: Followed, copyCandidate?: string): Promise<number> {
-    const handle = f.handle;
-    if (handle === null || f.copyOf !== null) return 0;
+    if (f.handle === null || f.copyOf !== null) return 0;
+    this.reading.add(f);
+    try {
+      return await this.readNewOpen(f, f.handle, copyCandidate);
+    } finally {
+      this.reading.delete(f);
+    }
+  }
+
+  private async readNewOpen(f: Followed, handle: FileHandle, copyCandidate?: string): Promise<number> {
     let size: number;
     let mtimeMs: number;
     try {

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { tempDir } from '../../helpers/cli.js';
 import { requireBinary } from '../../helpers/victoria.js';
-import { LogFollower, loadFollowState, saveFollowState } from '../../../src/core/logs/follow.js';
+import { LogFollower, loadFollowState, mayBeCopyOf, saveFollowState } from '../../../src/core/logs/follow.js';
 import { LogReader } from '../../../src/core/logs/reader.js';
 
 function kafka(i: number, topic = 'orders'): string {
@@ -403,4 +403,35 @@ test('the state file is replaced atomically, owner-only, and leaves no temporary
   assert.deepEqual(readdirSync(path.dirname(stateFile)), ['offsets.json']);
   assert.equal(statSync(stateFile).mode & 0o777, 0o600);
   assert.equal((await loadFollowState(stateFile))!.files[0].offset, 3);
+});
+
+test('copytruncate of parked files (more files than maxOpen): every line once', async () => {
+  const dir = tempDir();
+  const writers = ['a', 'b', 'c'].map((n) => new Writer(path.join(dir, `${n}.log`), 0));
+  const reader = new LogReader({ mappings: [], window: { sinceMs: -Infinity, untilMs: Infinity }, components: null, maxGroups: 100, lowConfidence: 0.7, maxLineBytes: 1 << 20 });
+  const follower = new LogFollower(reader, { inputs: [dir], cwd: dir, startAtEnd: false, maxLineBytes: 1 << 20, maxOpen: 1 });
+  for (const w of writers) w.write(60);
+  await follower.start(null);
+  await settle(follower);
+  for (let round = 0; round < 2; round++) {
+    for (const w of writers) {
+      w.write(25);
+      logrotate(w.file);
+      w.write(15);
+    }
+    await settle(follower);
+    assert.equal(reader.aggregator.linesUsed, writers.reduce((a, w) => a + w.next, 0), `round ${round}`);
+    assert.ok(follower.openCount <= 1);
+  }
+  assert.deepEqual(follower.takeProblems(), []);
+  await follower.close();
+});
+
+test('which names may be rotated copies of a file', () => {
+  const yes = ['app.log.1', 'app.log-20261202', 'app.1.log', 'app-20261202.log', 'app.log.bak'];
+  const no = ['other.log', 'application.log', 'sub/app.log.1', 'app.log'];
+  for (const n of yes) assert.equal(mayBeCopyOf(`/var/log/${n}`, '/var/log/app.log'), true, n);
+  for (const n of no) assert.equal(mayBeCopyOf(`/var/log/${n}`, '/var/log/app.log'), false, n);
+  assert.equal(mayBeCopyOf('/t/attempt=10.log', '/t/attempt=1.log'), false);
+  assert.equal(mayBeCopyOf('/t/attempt=1.log.1', '/t/attempt=1.log'), true);
 });
