@@ -15,7 +15,8 @@
 // (or of npm's nodedir), so nothing is downloaded. node-gyp (binding.gyp) is tried last, only when
 // no headers are found, and may fail without failing the install.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -38,6 +39,23 @@ function platformTag() {
 
 function say(message) {
   process.stderr.write(`pipeobs: ${message}\n`);
+}
+
+/**
+ * What a binary was built from: the hash of its C source, kept beside it as <binary>.source. The
+ * loader (src/core/native/load.ts) refuses a binary whose stamp does not match the source next to
+ * it, so a stale build can never pair new TypeScript with an old record layout.
+ */
+function sourceStamp(addon) {
+  return createHash('sha256').update(readFileSync(path.join(root, 'native', `${addon.name}.c`))).digest('hex');
+}
+
+function stampMatches(addon, file) {
+  try {
+    return readFileSync(`${file}.source`, 'utf8').trim() === sourceStamp(addon);
+  } catch {
+    return false;
+  }
 }
 
 /** Whether a binary loads in this Node (in a child, so a crash cannot take the install down). */
@@ -70,6 +88,7 @@ function compile(addon, includeDir, out) {
     return `${cc} failed: ${detail}`;
   }
   renameSync(tmp, out);
+  writeFileSync(`${out}.source`, `${sourceStamp(addon)}\n`);
   return loads(out) ? null : `${path.relative(root, out)} was built but does not load`;
 }
 
@@ -100,8 +119,10 @@ if (prebuild) {
   process.exit(0);
 }
 
-const missing = ADDONS.filter((addon) => !loads(path.join(root, 'prebuilds', platformTag(), `${addon.name}.node`)));
-if (missing.length === 0) process.exit(0); // the package's prebuilt binaries load here
+// A binary built from this very source that loads here (the package's prebuilt one, or an earlier build) is kept.
+const fits = (addon, file) => stampMatches(addon, file) && loads(file);
+const missing = ADDONS.filter((addon) => !fits(addon, path.join(root, 'prebuilds', platformTag(), `${addon.name}.node`)) && !fits(addon, path.join(root, 'build', 'Release', `${addon.name}.node`)));
+if (missing.length === 0) process.exit(0);
 const problems = [];
 if (includeDir) {
   for (const addon of missing) {

@@ -12,7 +12,7 @@
  * What happened is kept for `--debug` (nativeLoadReport), never printed here.
  */
 import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -56,9 +56,15 @@ export function loadNative<T>(name: string, root = packageRoot): T | null {
     path.join(root, 'prebuilds', platformTag(), `${name}.node`),
   ];
   const require = createRequire(import.meta.url);
+  const source = path.join(root, 'native', `${name}.c`);
   for (const file of candidates) {
     if (!existsSync(file)) {
       result.reasons.push(`no ${path.relative(root, file)}`);
+      continue;
+    }
+    // A binary built from another version of the C source would read records the TypeScript side lays out differently.
+    if (existsSync(source) && !stampMatches(file, source)) {
+      result.reasons.push(`${path.relative(root, file)} was built from another version of native/${name}.c (run npm run build:native)`);
       continue;
     }
     try {
@@ -70,6 +76,18 @@ export function loadNative<T>(name: string, root = packageRoot): T | null {
     }
   }
   return null;
+}
+
+/** Whether <binary>.source holds the hash of the C source as it is now (scripts/build-native.mjs writes it). */
+function stampMatches(binary: string, source: string): boolean {
+  let stamp: string;
+  try {
+    stamp = readFileSync(`${binary}.source`, 'utf8').trim();
+  } catch {
+    return false;
+  }
+  const { createHash } = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
+  return stamp === createHash('sha256').update(readFileSync(source)).digest('hex');
 }
 
 /** One line per scanner a command tried to load, for --debug. */
