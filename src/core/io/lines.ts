@@ -284,19 +284,32 @@ const ABORTED = Symbol('aborted');
  * is waiting (a FIFO without writer, an idle stdin) does not hold the signal back.
  */
 export async function* endOnAbort<T extends Buffer | string>(source: AsyncIterable<T>, stop?: AbortSignal): AsyncGenerator<Buffer> {
+  if (!stop) {
+    for await (const chunk of source) yield typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    return;
+  }
   const it = source[Symbol.asyncIterator]();
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<typeof ABORTED>((resolve) => {
-    if (!stop) return;
-    onAbort = () => resolve(ABORTED);
-    if (stop.aborted) onAbort();
-    else stop.addEventListener('abort', onAbort, { once: true });
-  });
+  // One listener per read, removed when the read ends: nothing piles up on a long input.
+  const next = () =>
+    new Promise<IteratorResult<T> | typeof ABORTED>((resolve, reject) => {
+      const onAbort = () => resolve(ABORTED);
+      stop.addEventListener('abort', onAbort, { once: true });
+      it.next().then(
+        (r) => {
+          stop.removeEventListener('abort', onAbort);
+          resolve(r);
+        },
+        (err: unknown) => {
+          stop.removeEventListener('abort', onAbort);
+          reject(err);
+        },
+      );
+    });
   let finished = false;
   try {
     for (;;) {
-      if (stop?.aborted) return;
-      const r = await Promise.race([it.next(), aborted]);
+      if (stop.aborted) return;
+      const r = await next();
       if (r === ABORTED || r.done) {
         finished = r !== ABORTED;
         return;
@@ -304,7 +317,6 @@ export async function* endOnAbort<T extends Buffer | string>(source: AsyncIterab
       yield typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
     }
   } finally {
-    if (onAbort) stop?.removeEventListener('abort', onAbort);
     // A stream stops reading (a socket closes its descriptor); a read in flight is not awaited.
     if (!finished) {
       if (source instanceof Readable) source.destroy();
