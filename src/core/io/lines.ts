@@ -211,13 +211,16 @@ export async function* readFileChunks(file: string, start = 0, end = Infinity, s
  */
 export async function openForScanning(file: string, stdin: Readable, start = 0, end = Infinity, stop?: AbortSignal): Promise<AsyncIterable<Buffer>> {
   if (file === '-') return openInput(file, stdin, stop);
-  const kind = await inputKind(file);
-  if (kind !== 'file') return openInput(file, stdin, stop);
   if (start === 0) {
-    const handle = await open(file, 'r');
+    // Opened without blocking (a FIFO with no writer would hold the open); a pipe or a terminal
+    // cannot be read by position (ESPIPE) and is read as a stream, without a stat of every input.
+    const handle = await open(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
     const magic = Buffer.alloc(2);
     try {
       await handle.read(magic, 0, 2, 0);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ESPIPE') return openInput(file, stdin, stop);
+      throw err;
     } finally {
       await handle.close();
     }
