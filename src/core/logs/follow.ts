@@ -438,6 +438,28 @@ export class LogFollower {
     return lines;
   }
 
+  /**
+   * A copy does not grow (logrotate's copy, a backup): one that does was only a new log starting
+   * like another (a banner, no timestamps), and is read from its start.
+   */
+  private async copyGrew(f: Followed): Promise<number> {
+    const st = await stat(f.path).catch(() => null);
+    if (!st || key(st.dev, st.ino) !== f.key || st.size <= f.copySize) return 0;
+    f.copyOf = null;
+    f.offset = 0;
+    f.line = 0;
+    f.skipping = 0;
+    try {
+      f.handle = await open(f.path, 'r');
+    } catch (err) {
+      this.problem(`cannot open ${f.path}: ${errorCode(err)}`);
+      this.files.delete(f.key);
+      return 0;
+    }
+    f.activePoll = this.polls;
+    return this.readNew(f);
+  }
+
   /** discover(), then the file's lines at once (for a file found after this pass's list was made). */
   private async discoverAndRead(file: string, st: { dev: number; ino: number; size: number }): Promise<number> {
     const lines = await this.discover(file, st.dev, st.ino, st.size);
@@ -564,7 +586,11 @@ export class LogFollower {
     this.polls++;
     for (const f of [...this.files.values()]) {
       if (this.shouldStop()) break;
-      if (!this.files.has(f.key) || f.copyOf !== null) continue;
+      if (!this.files.has(f.key)) continue;
+      if (f.copyOf !== null) {
+        if (rescan) lines += await this.copyGrew(f);
+        continue;
+      }
       if (f.handle === null) {
         // Parked: looked at only at rescans, by name.
         if (!rescan) continue;
