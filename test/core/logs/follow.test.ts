@@ -453,3 +453,17 @@ test('a new log that starts like a rotated one (a banner) is read once it grows,
   assert.equal(used(), 42);
   await follower.close();
 });
+
+test('a finished log that starts like another but differs later is read, not taken for a copy', async () => {
+  const dir = tempDir();
+  const banner = '=== payments service starting: config loaded, 4 workers, no timestamps on this line ===\n'.repeat(4);
+  const file = path.join(dir, 'app.log');
+  writeFileSync(file, banner + lines(30));
+  const { follower, used } = setup([dir], dir);
+  await follower.start(null);
+  await follower.poll(true);
+  writeFileSync(path.join(dir, 'app-old.log'), banner + lines(9, 700)); // written whole, never grows
+  await settle(follower);
+  assert.equal(used(), 39);
+  await follower.close();
+});
