@@ -211,13 +211,16 @@ export async function* readFileChunks(file: string, start = 0, end = Infinity, s
  */
 export async function openForScanning(file: string, stdin: Readable, start = 0, end = Infinity, stop?: AbortSignal): Promise<AsyncIterable<Buffer>> {
   if (file === '-') return openInput(file, stdin, stop);
-  const kind = await inputKind(file);
-  if (kind !== 'file') return openInput(file, stdin, stop);
   if (start === 0) {
-    const handle = await open(file, 'r');
+    // Opened without blocking (a FIFO with no writer would hold the open); a pipe or a terminal
+    // cannot be read by position (ESPIPE) and is read as a stream, without a stat of every input.
+    const handle = await open(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
     const magic = Buffer.alloc(2);
     try {
       await handle.read(magic, 0, 2, 0);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ESPIPE') return openInput(file, stdin, stop);
+      throw err;
     } finally {
       await handle.close();
     }
@@ -284,19 +287,32 @@ const ABORTED = Symbol('aborted');
  * is waiting (a FIFO without writer, an idle stdin) does not hold the signal back.
  */
 export async function* endOnAbort<T extends Buffer | string>(source: AsyncIterable<T>, stop?: AbortSignal): AsyncGenerator<Buffer> {
+  if (!stop) {
+    for await (const chunk of source) yield typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    return;
+  }
   const it = source[Symbol.asyncIterator]();
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<typeof ABORTED>((resolve) => {
-    if (!stop) return;
-    onAbort = () => resolve(ABORTED);
-    if (stop.aborted) onAbort();
-    else stop.addEventListener('abort', onAbort, { once: true });
-  });
+  // One listener per read, removed when the read ends: nothing piles up on a long input.
+  const next = () =>
+    new Promise<IteratorResult<T> | typeof ABORTED>((resolve, reject) => {
+      const onAbort = () => resolve(ABORTED);
+      stop.addEventListener('abort', onAbort, { once: true });
+      it.next().then(
+        (r) => {
+          stop.removeEventListener('abort', onAbort);
+          resolve(r);
+        },
+        (err: unknown) => {
+          stop.removeEventListener('abort', onAbort);
+          reject(err);
+        },
+      );
+    });
   let finished = false;
   try {
     for (;;) {
-      if (stop?.aborted) return;
-      const r = await Promise.race([it.next(), aborted]);
+      if (stop.aborted) return;
+      const r = await next();
       if (r === ABORTED || r.done) {
         finished = r !== ABORTED;
         return;
@@ -304,7 +320,6 @@ export async function* endOnAbort<T extends Buffer | string>(source: AsyncIterab
       yield typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
     }
   } finally {
-    if (onAbort) stop?.removeEventListener('abort', onAbort);
     // A stream stops reading (a socket closes its descriptor); a read in flight is not awaited.
     if (!finished) {
       if (source instanceof Readable) source.destroy();

@@ -424,18 +424,79 @@ export class LogFollower {
       this.problem(`cannot read ${file}: ${errorCode(err)}`);
       return 0;
     }
-    if (original === null) {
-      // New: read from its start (by this pass, or at once by discoverAndRead).
-      await this.track(handle, file, dev, ino, 0, 0, false, await this.fingerprint(handle, size));
+    let lines = 0;
+    if (original !== null) {
+      // Has the original been truncated already? Then this copy is read from where the original was.
+      lines = await this.readNew(original, file);
+      if (this.files.has(k)) {
+        await handle.close();
+        return lines;
+      }
+      // Still whole: a copy holds its bytes up to where both are read (a log that starts alike does not).
+      if (await this.sameBytesBefore(handle, original, Math.min(size, original.offset))) {
+        await handle.close();
+        const copy = await this.add(file, dev, ino, 0, 0, false);
+        if (copy) await this.linkCopy(copy, original, size);
+        return lines;
+      }
+    }
+    // New: read from its start (by this pass, or at once by discoverAndRead).
+    await this.track(handle, file, dev, ino, 0, 0, false, await this.fingerprint(handle, size));
+    return lines;
+  }
+
+  /**
+   * A copy does not grow (logrotate's copy, a backup): one that does was only a new log starting
+   * like another (a banner, no timestamps), and is read from its start.
+   */
+  private async copyGrew(f: Followed): Promise<number> {
+    const st = await stat(f.path).catch(() => null);
+    if (!st || key(st.dev, st.ino) !== f.key || st.size <= f.copySize) return 0;
+    f.copyOf = null;
+    f.offset = 0;
+    f.line = 0;
+    f.skipping = 0;
+    try {
+      f.handle = await open(f.path, 'r');
+    } catch (err) {
+      this.problem(`cannot open ${f.path}: ${errorCode(err)}`);
+      this.files.delete(f.key);
       return 0;
     }
-    await handle.close();
-    // Has the original been truncated already? Then this copy is read from where the original was.
-    const lines = await this.readNew(original, file);
-    if (this.files.has(k)) return lines;
-    const copy = await this.add(file, dev, ino, 0, 0, false);
-    if (copy) await this.linkCopy(copy, original, size);
-    return lines;
+    f.activePoll = this.polls;
+    return this.readNew(f);
+  }
+
+  /**
+   * Whether a file that starts like `original` also holds the same bytes just before `end` (at
+   * most 256 of them): a copy does, a log that merely starts alike does not. True when the
+   * original no longer holds what was read from it (truncated: the copy is then all there is).
+   */
+  private async sameBytesBefore(handle: FileHandle, original: Followed, end: number): Promise<boolean> {
+    const len = Math.min(FINGERPRINT_BYTES, end);
+    if (end <= original.fpLen || len === 0) return true;
+    const theirs = Buffer.alloc(len);
+    let other: FileHandle | null = original.handle;
+    let opened = false;
+    try {
+      if (other === null) {
+        other = await open(original.path, 'r');
+        opened = true;
+      }
+      const st = await other.stat();
+      if (key(st.dev, st.ino) !== original.key || st.size < original.offset) return true;
+      // Truncated and written again (a parked original is only looked at later): the copy is all there is.
+      const n = await this.readHead(other, original.fpLen);
+      if (n < original.fpLen || !this.head.subarray(0, n).equals(original.headBytes)) return true;
+      if ((await other.read(theirs, 0, len, end - len)).bytesRead < len) return true;
+      const mine = Buffer.alloc(len);
+      if ((await handle.read(mine, 0, len, end - len)).bytesRead < len) return false;
+      return mine.equals(theirs);
+    } catch {
+      return true;
+    } finally {
+      if (opened) await other?.close().catch(() => {});
+    }
   }
 
   /** discover(), then the file's lines at once (for a file found after this pass's list was made). */
@@ -564,7 +625,11 @@ export class LogFollower {
     this.polls++;
     for (const f of [...this.files.values()]) {
       if (this.shouldStop()) break;
-      if (!this.files.has(f.key) || f.copyOf !== null) continue;
+      if (!this.files.has(f.key)) continue;
+      if (f.copyOf !== null) {
+        if (rescan) lines += await this.copyGrew(f);
+        continue;
+      }
       if (f.handle === null) {
         // Parked: looked at only at rescans, by name.
         if (!rescan) continue;

@@ -435,3 +435,35 @@ test('which names may be rotated copies of a file', () => {
   assert.equal(mayBeCopyOf('/t/attempt=10.log', '/t/attempt=1.log'), false);
   assert.equal(mayBeCopyOf('/t/attempt=1.log.1', '/t/attempt=1.log'), true);
 });
+
+test('a new log that starts like a rotated one (a banner) is read once it grows, from its start', async () => {
+  const dir = tempDir();
+  const banner = '=== payments service starting: config loaded, 4 workers, no timestamps on this line ===\n'.repeat(4);
+  const file = path.join(dir, 'app.log');
+  writeFileSync(file, banner + lines(30));
+  const { follower, used } = setup([dir], dir);
+  await follower.start(null);
+  await follower.poll(true);
+  assert.equal(used(), 30);
+  renameSync(file, `${file}.1`); // rename rotation: the new file starts with the same banner
+  writeFileSync(file, banner);
+  await follower.poll(false); // sees the rename: the new file, banner only so far, looks like a copy of app.log.1
+  appendFileSync(file, lines(12, 500));
+  await settle(follower);
+  assert.equal(used(), 42);
+  await follower.close();
+});
+
+test('a finished log that starts like another but differs later is read, not taken for a copy', async () => {
+  const dir = tempDir();
+  const banner = '=== payments service starting: config loaded, 4 workers, no timestamps on this line ===\n'.repeat(4);
+  const file = path.join(dir, 'app.log');
+  writeFileSync(file, banner + lines(30));
+  const { follower, used } = setup([dir], dir);
+  await follower.start(null);
+  await follower.poll(true);
+  writeFileSync(path.join(dir, 'app-old.log'), banner + lines(9, 700)); // written whole, never grows
+  await settle(follower);
+  assert.equal(used(), 39);
+  await follower.close();
+});
