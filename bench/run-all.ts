@@ -5,6 +5,7 @@ import { benchExportQuery } from './export-query.js';
 import { benchAsk } from './ask.js';
 import { benchVerify } from './verify.js';
 import { benchMonitorLogs } from './monitor-logs.js';
+import { benchCheckExec } from './check-exec.js';
 
 const push = await benchPushInflux();
 const pipeline = await benchRunPipeline();
@@ -12,4 +13,5 @@ const exportQuery = await benchExportQuery();
 const ask = await benchAsk();
 const verify = await benchVerify();
 const monitorLogs = await benchMonitorLogs();
-console.log(JSON.stringify({ push_influx: push, run_pipeline: pipeline, export_query: exportQuery, ask, verify, monitor_logs: monitorLogs }, null, 2));
+const checkExec = await benchCheckExec();
+console.log(JSON.stringify({ push_influx: push, run_pipeline: pipeline, export_query: exportQuery, ask, verify, monitor_logs: monitorLogs, check_exec: checkExec }, null, 2));

@@ -60,11 +60,13 @@ case "${1:-}" in
   start)
     need victoria-metrics; need vmagent; need vmalert
     mkdir -p "$dir"
-    # -dedup.minScrapeInterval=1ms -search.latencyOffset=0: a write pipeobs retried after a timeout, already stored once,
+    # -search.latencyOffset=0: a fresh push is visible to queries at once (the default hides 30 s).
+    # -dedup.minScrapeInterval=1ms: a write pipeobs retried after a timeout, already stored once,
     # holds the same samples at the same millisecond; VictoriaMetrics keeps one. Distinct samples
     # are never merged (timestamps are stored in milliseconds). See README, "Delivery".
     start_one victoria-metrics "$vm_port" victoria-metrics -storageDataPath="$dir/vm-data" -httpListenAddr="127.0.0.1:$vm_port" -retentionPeriod=12 \
-      -dedup.minScrapeInterval=1ms -search.latencyOffset=0
+      -search.latencyOffset=0 \
+      -dedup.minScrapeInterval=1ms
     start_one vmagent "$agent_port" vmagent -promscrape.config="${PIPEOBS_SCRAPE_CONFIG:-$here/deploy/vmagent/scrape.yml}" \
       -remoteWrite.url="http://127.0.0.1:$vm_port/api/v1/write" -remoteWrite.tmpDataPath="$dir/vmagent-buffer" -httpListenAddr="127.0.0.1:$agent_port"
     start_one vmalert "$alert_port" vmalert -rule="$here/deploy/alerts/*.yml" -datasource.url="http://127.0.0.1:$vm_port" \

@@ -158,7 +158,7 @@ export async function runAsk(opts: AskOptions, config: Config, deps: Deps): Prom
     const queries: QueryRecord[] = a.queries.map((q) => ({ tool: 'instant_query', promql: q.promql, time: q.time, ok: true }));
     return {
       schema_version: 1, question, mode: 'offline', model: null, answered: a.answered, queries, results: a.results, answer: a.answer, understood: a.understood, readings: a.readings,
-      ...(fallbackReason ? { fallback_reason: fallbackReason } : {}),
+      ...(fallbackReason ? { fallback_reason: redactText(fallbackReason) } : {}),
     };
   };
 

@@ -230,8 +230,13 @@ test('with VictoriaMetrics unreachable the command still runs and exits with its
   // The spool keeps one directory per target; the files in it are what waits.
   const spooled = () => readdirSync(path.join(cwd, 'spool'), { recursive: true, encoding: 'utf8' }).filter((n) => n.endsWith('.txt'));
   assert.equal(spooled().length, 2);
+  // The spool is per target: a run against another VictoriaMetrics leaves these waiting for theirs…
   const again = await exec('exec_spool', ['--', 'true'], { cwd });
   assert.equal(again.code, 0, again.stderr);
+  assert.equal(spooled().length, 2);
+  // …until they are re-targeted on purpose.
+  const moved = await runCli(['push-influx', '--flush-spool', '--retarget-from', down], { cwd, env: { PIPEOBS_VM_URL: vm.url, PIPEOBS_SPOOL_DIR: path.join(cwd, 'spool') } });
+  assert.equal(moved.code, 0, moved.stderr);
   assert.deepEqual(spooled(), []);
   const failed = await vm.exportWhen('pipeline_runs_total{pipeline_name="exec_spool",status="failed"}', (x) => x.length > 0 && x[0].values.length >= 4);
   assert.deepEqual(failed[0].values, [0, 1, 0, 0]);

@@ -128,7 +128,10 @@ test('the compose stack runs VictoriaMetrics with the same deduplication as scri
   const compose = readFileSync(path.join(root, 'deploy', 'compose', 'docker-compose.yml'), 'utf8');
   const vmService = compose.slice(compose.indexOf('  victoriametrics:'), compose.indexOf('  vmagent:'));
   assert.match(vmService, /\n {6}- -dedup\.minScrapeInterval=1ms\n/);
-  assert.match(readFileSync(path.join(root, 'scripts', 'stack.sh'), 'utf8'), /victoria-metrics -storageDataPath=.*\\\n\s+-dedup\.minScrapeInterval=1ms\n/);
+  assert.match(readFileSync(path.join(root, 'scripts', 'stack.sh'), 'utf8'), /victoria-metrics -storageDataPath=.*\\\n(\s+-[\w.]+=\S+ \\\n)*\s+-dedup\.minScrapeInterval=1ms\n/);
+  // Fresh data visible at once, in both stacks.
+  assert.match(vmService, /\n {6}- -search\.latencyOffset=0\n/);
+  assert.match(readFileSync(path.join(root, 'scripts', 'stack.sh'), 'utf8'), /\n\s+-search\.latencyOffset=0 \\\n/);
 });
 
 test('credentials in every URL verify shows are redacted, in text and JSON', async () => {

@@ -25,7 +25,25 @@ export function parseRules(file: string, text: string): AlertRule[] {
   let group = '';
   let interval = 60;
   let current: AlertRule | null = null;
+  // Recording rules: nothing records them when pipeobs evaluates the alerts itself, so their
+  // expressions are put in place of their names.
+  const records = new Map<string, string>();
+  let record: string | null = null;
   for (const line of text.split('\n')) {
+    const r = /^\s*-\s*record:\s*(\S+)/.exec(line);
+    if (r) {
+      record = r[1];
+      current = null;
+      continue;
+    }
+    if (record) {
+      const e = /^\s*expr:\s*(.+)$/.exec(line);
+      if (e) {
+        records.set(record, e[1].trim());
+        record = null;
+      }
+      continue;
+    }
     const g = /^\s*-\s*name:\s*(\S+)/.exec(line);
     if (g) {
       group = g[1];
@@ -39,6 +57,7 @@ export function parseRules(file: string, text: string): AlertRule[] {
     }
     const a = /^\s*-\s*alert:\s*(\S+)/.exec(line);
     if (a) {
+      record = null;
       current = { file, group, alert: a[1], expr: '', forSeconds: 0, intervalSeconds: interval, severity: '', summary: '' };
       rules.push(current);
       continue;
@@ -52,6 +71,12 @@ export function parseRules(file: string, text: string): AlertRule[] {
     if (s) current.severity = s[1];
     const m = /^\s*summary:\s*"(.*)"\s*$/.exec(line);
     if (m) current.summary = m[1];
+  }
+  for (const rule of rules) {
+    for (const [name, expr] of records) {
+      // The bare name only: a reference with matchers or a range is left as it is.
+      rule.expr = rule.expr.replace(new RegExp(`(?<![\\w:])${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w:{\\[])`, 'g'), `(${expr})`);
+    }
   }
   return rules.filter((r) => r.expr);
 }

@@ -3,6 +3,7 @@
  * tools of tools.ts. The loop is bounded by tool-call rounds and by time; the SDK retries 429
  * and 5xx with backoff. Errors say what failed and never carry the API key.
  */
+import { redactText, redactUrl } from '../redact.js';
 import OpenAI from 'openai';
 import type { ChatCompletionMessageParam, ChatCompletionMessageToolCall } from 'openai/resources/chat/completions';
 import { ConfigError, UnreachableError } from '../errors.js';
@@ -41,8 +42,9 @@ function redact(text: string, key: string): string {
 }
 
 function classify(err: unknown, s: LlmSettings): { type: LlmErrorType; error: Error } {
-  const where = s.baseURL ?? 'https://api.openai.com/v1';
-  const msg = (e: unknown) => redact(e instanceof Error ? e.message : String(e), s.apiKey);
+  // Errors are built with the URL as it may be shown: a base URL can carry credentials.
+  const where = redactUrl(s.baseURL ?? 'https://api.openai.com/v1');
+  const msg = (e: unknown) => redactText(redact(e instanceof Error ? e.message : String(e), s.apiKey));
   if (err instanceof OpenAI.AuthenticationError || err instanceof OpenAI.PermissionDeniedError) {
     return { type: 'auth', error: new ConfigError(`the LLM server at ${where} refused the API key (HTTP ${err.status})`, 'check OPENAI_API_KEY (it is never printed)') };
   }
