@@ -56,9 +56,10 @@ test('every time flag of every command takes every form', async () => {
   writeFileSync(path.join(logs, 'a.log'), '{}\n');
   for (const form of SIX_HOURS_AGO_FORMS) {
     for (const flag of ['--since', '--start']) {
+      // The window as typed (a range query then runs on whole steps around it).
       const q = await optionsOf<QueryOptions>(registerQuery as never, ['query', 'up', flag, form]);
-      assert.equal(q.range?.start.toISOString(), SIX_HOURS_AGO, `query ${flag} ${form}`);
-      assert.equal(q.range?.end.toISOString(), NOW.toISOString());
+      assert.equal(q.window.start.toISOString(), SIX_HOURS_AGO, `query ${flag} ${form}`);
+      assert.equal(q.window.end.toISOString(), NOW.toISOString());
       const e = await optionsOf<ExportParquetOptions>(registerExportParquet as never, ['export-parquet', '--out', 'x', flag, form]);
       assert.equal(e.start.toISOString(), SIX_HOURS_AGO, `export-parquet ${flag} ${form}`);
       const m = await optionsOf<MonitorLogsOptions>(registerMonitorLogs as never, ['monitor-logs', 'a.log', flag, form], logs);
@@ -66,7 +67,7 @@ test('every time flag of every command takes every form', async () => {
     }
     for (const flag of ['--until', '--end']) {
       const q = await optionsOf<QueryOptions>(registerQuery as never, ['query', 'up', '--since', '1d', flag, form]);
-      assert.equal(q.range?.end.toISOString(), SIX_HOURS_AGO, `query ${flag} ${form}`);
+      assert.equal(q.window.end.toISOString(), SIX_HOURS_AGO, `query ${flag} ${form}`);
       const e = await optionsOf<ExportParquetOptions>(registerExportParquet as never, ['export-parquet', '--out', 'x', '--since', '1d', flag, form]);
       assert.equal(e.end.toISOString(), SIX_HOURS_AGO, `export-parquet ${flag} ${form}`);
       const m = await optionsOf<MonitorLogsOptions>(registerMonitorLogs as never, ['monitor-logs', 'a.log', '--since', '1d', flag, form], logs);

@@ -17,6 +17,7 @@ import { runCli, tempDir, type CliRun } from './helpers/cli.js';
 import { startVictoriaMetrics, type VictoriaMetrics } from './helpers/victoria.js';
 import type { RunPipelineResult } from '../src/commands/run-pipeline.js';
 import type { RunSummary } from '../src/core/pipeline/run.js';
+import type { JsonCase } from '../src/core/output/render.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const MIN = 60_000;
@@ -91,7 +92,7 @@ const tsv = (text: string) => text.trim().split('\n').map((l) => l.split('\t'));
 
 let vm: VictoriaMetrics;
 let cwd: string;
-let runs: RunSummary[] = [];
+let runs: JsonCase<RunSummary>[] = [];
 const NOW = Date.now();
 let t0 = 0;
 
@@ -105,7 +106,7 @@ before(async () => {
     const r = await runCli(['run-pipeline', '--once', '--rows', '500', '--seed', String(i + 1), '--inject-errors', '0.03', '--push', 'prometheus', '--no-metrics-server', '-o', 'json'],
       { cwd, env: { PIPEOBS_VM_URL: vm.url }, now: () => new Date(simStart + performance.now() - real0) });
     assert.equal(r.code, 0, r.stderr);
-    runs.push((JSON.parse(r.stdout) as RunPipelineResult).runs[0]);
+    runs.push((JSON.parse(r.stdout) as JsonCase<RunPipelineResult>).runs[0]);
   }
   await vm.exportWhen('pipeline_last_run_start_timestamp_seconds', (x) => x.length === 1 && x[0].values.length === RUNS_AGO.length);
 });
@@ -120,7 +121,7 @@ async function pipeobs(argv: string[]): Promise<CliRun> {
 }
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-const stageRows = (r: RunSummary, stage: string) => r.stages.find((s) => s.stage === stage)!.rowsOut;
+const stageRows = (r: JsonCase<RunSummary>, stage: string) => r.stages.find((s) => s.stage === stage)!.rows_out;
 const within = (minutes: number) => runs.filter((_, i) => RUNS_AGO[i] < minutes);
 
 const CHECKS: Record<string, (block: Block) => Promise<void>> = {
@@ -162,7 +163,7 @@ const CHECKS: Record<string, (block: Block) => Promise<void>> = {
       assert.ok(lines.length >= 2 && !r.stdout.includes('no data in this window'), r.stdout);
       if (c.argv[2] === 'business') {
         const table = tsv(r.stdout.split('\n\n')[0].split('\n').slice(1).join('\n'));
-        assert.deepEqual(table.slice(1).map((x) => [x[0], x.at(-1)]), within(60).map((s) => [s.runId, 'ok']));
+        assert.deepEqual(table.slice(1).map((x) => [x[0], x.at(-1)]), within(60).map((s) => [s.run_id, 'ok']));
       }
       if (c.argv[2] === 'summary') {
         const [h, row] = tsv(r.stdout);
