@@ -124,12 +124,14 @@ export async function main(argv: string[], deps: Deps): Promise<number> {
     },
   });
   const program = await buildProgram({ ...deps, stdout }, argv);
-  if (debugWanted(argv, deps)) await reportNativeScanners(deps);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return ExitCode.ok;
   } catch (err) {
     return reportError(err, argv, deps, printed);
+  } finally {
+    // Native scanners load when first used, so which one ran is known only afterwards.
+    if (debugWanted(argv, deps)) await reportNativeScanners(deps);
   }
 }
 

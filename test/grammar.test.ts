@@ -126,6 +126,14 @@ test('the same input mistake exits with the same code in every command that read
       assert.doesNotMatch(r.stderr, /internal error|\n\s+at /, 'no crash, no stack trace');
     }
   }
+  // check reads datasets: a missing or unreadable one is the same usage error (an empty file is a
+  // dataset with no rows, which its row_count rule judges).
+  writeFileSync(path.join(dir, 'rules.yml'), 'checks:\n  - row_count: {min: 1}\n');
+  for (const c of cases.filter((x) => x.code === 2)) {
+    const r = await runCli(['check', c.input, '--rules', 'rules.yml'], { cwd: dir, now: () => NOW });
+    assert.equal(r.code, 2, `check ${c.input} (${c.mistake}): ${r.stderr}`);
+    assert.match(r.stderr, c.message, `check ${c.input} (${c.mistake})`);
+  }
   // A directory is an input to monitor-logs (the logs in it) and a mistake for push-influx.
   const pushDir = await runCli(['push-influx', '--dry-run', 'sub'], { cwd: dir });
   assert.equal(pushDir.code, 2);

@@ -321,8 +321,8 @@ test('every line of the public corpus: pipeobs passes exactly what VictoriaMetri
     const verdict = checkLine(line.bytes, bounds, p);
     const shown = JSON.stringify(line.bytes.toString('latin1')).slice(0, 160);
     // The native scanner must say the same: valid with as many samples, or invalid.
-    if (nativeScanner && line.bytes.length > 0) {
-      const r = nativeScanner.scanChunk(line.bytes, 0, line.bytes.length, bounds.minMs, bounds.maxMs, unitsPerMs(line.precision));
+    if (nativeScanner() && line.bytes.length > 0) {
+      const r = nativeScanner()!.scanChunk(line.bytes, 0, line.bytes.length, bounds.minMs, bounds.maxMs, unitsPerMs(line.precision));
       const ts = scanLine(line.bytes, 0, line.bytes.length, bounds);
       const want = typeof ts === 'string' ? -1 : ts;
       if (r[2] !== want || r[1] !== lineEnd) nativeDisagreements.push(`${line.id} ${shown}: native scanner says ${r[2]}, TypeScript ${want}`);
@@ -343,7 +343,7 @@ test('every line of the public corpus: pipeobs passes exactly what VictoriaMetri
     }
   }
   assert.deepEqual(disagreements, [], `${disagreements.length} disagreements with VictoriaMetrics; ${JSON.stringify(tally)}`);
-  assert.ok(nativeScanner, 'the native scanner is not built: run `npm ci`');
+  assert.ok(nativeScanner(), 'the native scanner is not built: run `npm ci`');
   assert.deepEqual(nativeDisagreements, [], `${nativeDisagreements.length} disagreements between the scanners`);
   // The tally, for the README: 1,321 lines in 873 cases.
   assert.equal(tally.lines, 1321);

@@ -8,8 +8,8 @@ const NOW = Date.UTC(2026, 10, 22, 12);
 const bounds = timeBounds('ns', NOW, 31 * 86_400_000);
 
 function native() {
-  assert.ok(nativeScanner, 'the native scanner is not built: run `npm ci` (npm builds native/lpscan.c with node-gyp; g++ and Node\'s headers are needed)');
-  return nativeScanner;
+  assert.ok(nativeScanner(), 'the native scanner is not built: run `npm ci` (npm builds native/lpscan.c with node-gyp; g++ and Node\'s headers are needed)');
+  return nativeScanner()!;
 }
 
 /** Both scanners over one buffer: the same lines, the same ends, the same verdicts (invalid as -1). */

@@ -29,7 +29,7 @@ test('hasTimestamp reads the tail of a valid line', () => {
 
 test('lines without a timestamp get the time their chunk was read; lines with one are untouched', async () => {
   for (const portable of [true, false]) {
-    if (!portable && !nativeScanner) continue;
+    if (!portable && !nativeScanner()) continue;
     const sent: string[] = [];
     const times = [1_700_000_000_123, 1_700_000_005_000];
     let calls = 0;

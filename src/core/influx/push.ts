@@ -16,7 +16,12 @@ import { lineEnd, scanLine, unitsPerMs, type TimeBounds } from './line-protocol.
 interface NativeScanner {
   scanChunk(buf: Buffer, start: number, limit: number, minMs: number, maxMs: number, unitsPerMs: number): Int32Array;
 }
-export const nativeScanner: NativeScanner | null = loadNative<NativeScanner>('lpscan');
+let lineScanner: NativeScanner | null | undefined;
+/** The native scanner, loaded on first use (checking the binary is no cost of start-up or --help), or null. */
+export function nativeScanner(): NativeScanner | null {
+  if (lineScanner === undefined) lineScanner = loadNative<NativeScanner>('lpscan');
+  return lineScanner;
+}
 
 export interface InvalidLine {
   source: string;
@@ -203,8 +208,9 @@ export async function streamLineProtocol(
     return batchLines >= opts.batchLines || batchBytes >= opts.batchBytes;
   };
   const scan = async (buf: Buffer, limit: number) => {
-    if (nativeScanner && !opts.portable) {
-      const r = nativeScanner.scanChunk(buf, 0, limit, opts.bounds.minMs, opts.bounds.maxMs, unitsPerMs(opts.bounds.precision));
+    const native = opts.portable ? null : nativeScanner();
+    if (native) {
+      const r = native.scanChunk(buf, 0, limit, opts.bounds.minMs, opts.bounds.maxMs, unitsPerMs(opts.bounds.precision));
       for (let k = 0; k < r.length; k += 3) {
         // The native scanner says only "invalid": the reference scanner says why.
         if (take(buf, r[k], r[k + 1], r[k + 2] >= 0 ? r[k + 2] : scanLine(buf, r[k], limit, opts.bounds))) await flush();

@@ -48,4 +48,9 @@ export const enum NativeKind {
 /** Kinds whose component is fixed (a Python line's depends on its logger name). */
 export const KIND_COMPONENT: readonly (string | null)[] = [null, 'kafka', 'ml', null, 'airflow', null];
 
-export const nativeLogScanner: NativeLogScanner | null = loadNative<NativeLogScanner>('logscan');
+let logScanner: NativeLogScanner | null | undefined;
+/** The native scanner, loaded on first use (checking the binary is no cost of start-up or --help), or null. */
+export function nativeLogScanner(): NativeLogScanner | null {
+  if (logScanner === undefined) logScanner = loadNative<NativeLogScanner>('logscan');
+  return logScanner;
+}

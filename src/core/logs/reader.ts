@@ -54,7 +54,7 @@ export class LogReader {
   /** Set to stop reading at the next chunk (SIGINT): what was read so far stays counted. */
   stopped = false;
 
-  private readonly native = nativeLogScanner;
+  private readonly native = nativeLogScanner();
   private readonly nativeOut = new Float64Array(NATIVE_LINES * STRIDE);
   /** Groups by the native scanner's hash of their label bytes, per kind of line. */
   private readonly byHash = [0, 1, 2, 3, 4, 5].map(() => new Map<number, GroupStats>());

@@ -12,8 +12,8 @@ import { LogReader } from '../../../src/core/logs/reader.js';
 import { buildReport } from '../../../src/core/logs/report.js';
 
 function native() {
-  assert.ok(nativeLogScanner, 'the native log scanner is not built: run `npm ci` (npm builds native/logscan.c with node-gyp; g++ and Node\'s headers are needed)');
-  return nativeLogScanner;
+  assert.ok(nativeLogScanner(), 'the native log scanner is not built: run `npm ci` (npm builds native/logscan.c with node-gyp; g++ and Node\'s headers are needed)');
+  return nativeLogScanner()!;
 }
 
 const parser = new LineParser();
