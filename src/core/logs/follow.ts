@@ -286,15 +286,20 @@ export class LogFollower {
     }
   }
 
-  /** A saved file found again (by name or inode): resumed when it still holds the bytes saved. */
-  private async resume(file: string, s: FollowStateEntry, detached: boolean): Promise<Followed | null> {
-    let handle: FileHandle;
+  /** The file opened for reading, or null after saying why it could not be. */
+  private async openOrSay(file: string): Promise<FileHandle | null> {
     try {
-      handle = await open(file, 'r');
+      return await open(file, 'r');
     } catch (err) {
       this.problem(`cannot open ${file}: ${errorCode(err)}`);
       return null;
     }
+  }
+
+  /** A saved file found again (by name or inode): resumed when it still holds the bytes saved. */
+  private async resume(file: string, s: FollowStateEntry, detached: boolean): Promise<Followed | null> {
+    const handle = await this.openOrSay(file);
+    if (!handle) return null;
     const size = (await handle.stat()).size;
     const same = size >= s.offset && (s.fp === undefined || (await this.startsWith(handle, s.fp, s.fp_bytes ?? 0)));
     if (!same) {
@@ -383,13 +388,8 @@ export class LogFollower {
       known.path = file;
       return known;
     }
-    let handle: FileHandle;
-    try {
-      handle = await open(file, 'r');
-    } catch (err) {
-      this.problem(`cannot open ${file}: ${errorCode(err)}`);
-      return null;
-    }
+    const handle = await this.openOrSay(file);
+    if (!handle) return null;
     const id = await this.fingerprint(handle, (await handle.stat()).size);
     return this.track(handle, file, dev, ino, offset, line, detached, id);
   }

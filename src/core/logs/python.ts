@@ -57,6 +57,15 @@ function nameEndAt(b: Buffer, i: number, e: number, stop: number): number {
   return i > from ? i : -1;
 }
 
+/** Records where a line's logger name and level are; the line has the shape. */
+function spans(out: PythonLineShape, nameStart: number, nameEnd: number, levelStart: number, levelEnd: number): true {
+  out.nameStart = nameStart;
+  out.nameEnd = nameEnd;
+  out.levelStart = levelStart;
+  out.levelEnd = levelEnd;
+  return true;
+}
+
 /**
  * The parts of a trimmed line b[s, e) in one of the two layouts, or null. The message may be
  * empty ("… - INFO -" once trailing spaces are trimmed).
@@ -77,11 +86,7 @@ export function pythonLineShape(b: Buffer, s: number, e: number, out: PythonLine
     if (le + 2 === e && b[le] === 0x20 && b[le + 1] === 0x2d) out.messageStart = e;
     else if (le + 3 <= e && b[le] === 0x20 && b[le + 1] === 0x2d && b[le + 2] === 0x20) out.messageStart = le + 3;
     else return false;
-    out.nameStart = ns;
-    out.nameEnd = ne;
-    out.levelStart = ls;
-    out.levelEnd = le;
-    return true;
+    return spans(out, ns, ne, ls, le);
   }
   if (t < e && b[t] === 0x20) {
     // LEVEL name: message
@@ -95,11 +100,7 @@ export function pythonLineShape(b: Buffer, s: number, e: number, out: PythonLine
     if (ne + 1 === e) out.messageStart = e;
     else if (b[ne + 1] === 0x20) out.messageStart = ne + 2;
     else return false;
-    out.nameStart = ns;
-    out.nameEnd = ne;
-    out.levelStart = ls;
-    out.levelEnd = le;
-    return true;
+    return spans(out, ns, ne, ls, le);
   }
   return false;
 }
