@@ -289,13 +289,14 @@ export async function runMonitorLogs(o: MonitorLogsOptions, config: Config, deps
 /** --server: follow, serve /metrics, report (and push) every interval, until SIGINT/SIGTERM. */
 export async function runLogServerCommand(o: MonitorLogsOptions, config: Config, deps: Deps): Promise<void> {
   // Loaded here, not at the top: prom-client and the server cost start-up time a batch report does not need.
-  const [{ createVmClient }, { pushSamples }, { snapshotSamples }, { startMetricsServer }, { runLogServer }, { Spool }] = await Promise.all([
+  const [{ createVmClient }, { pushSamples }, { snapshotSamples }, { startMetricsServer }, { runLogServer }, { Spool }, { zerosOfNewSeries }] = await Promise.all([
     import('./vm-client.js'),
     import('../core/metrics/push.js'),
     import('../core/metrics/registry.js'),
     import('../core/http/metrics-server.js'),
     import('../core/logs/server.js'),
     import('../core/spool/spool.js'),
+    import('../core/metrics/zeros.js'),
   ]);
   const flags = o.server!;
   const stop = new AbortController();
@@ -308,9 +309,21 @@ export async function runLogServerCommand(o: MonitorLogsOptions, config: Config,
   const stateFile = flags.state ? path.resolve(deps.cwd, config.monitorStateFile) : null;
   let server: MetricsServer | null = null;
   let csvHeader = true;
+  // A series first seen since the last push goes in at 0 as of that push (or the start) first, so
+  // increase() over what was pushed counts its first lines too.
+  const pushed = new Set<string>();
+  let lastPushMs = deps.now().getTime();
   const push = async (registry: import('prom-client').Registry) => {
     if (!client || flags.push === 'none') return;
-    const outcome = await pushSamples(client, spool, flags.push, await snapshotSamples(registry), deps.now().getTime());
+    const samples = await snapshotSamples(registry);
+    const nowMs = deps.now().getTime();
+    const zeros = zerosOfNewSeries(samples, pushed);
+    if (zeros.length > 0) {
+      const first = await pushSamples(client, spool, flags.push, zeros, Math.min(lastPushMs, nowMs - 1));
+      if (first.message) warn(deps, config, first.message);
+    }
+    const outcome = await pushSamples(client, spool, flags.push, samples, nowMs);
+    lastPushMs = nowMs;
     if (outcome.message) warn(deps, config, outcome.message);
   };
   try {

@@ -77,6 +77,11 @@ test('vmagent scrapes monitor-logs --server into VictoriaMetrics; pushes arrive 
       await vm.flush();
       const pushed = await vm.queryWhen('pipeobs_logs_lines_total{job=""}', (s) => s.length === 3 && s.some((x) => x.value[1] === '302'));
       assert.deepEqual(Object.fromEntries(pushed.map((s) => [s.metric.component, Number(s.value[1])])), { airflow: 1, kafka: 302, ml: 40 });
+      // Every pushed counter series starts at 0, so increase() over the pushes counts every line read.
+      const series = await vm.exportWhen('{__name__="pipeobs_logs_lines_total",job=""}', (x) => x.length === 3);
+      for (const one of series) assert.equal(one.values[0], 0, `${one.metric.component} starts at 0`);
+      const counted = await vm.query('sum by (component) (increase(pipeobs_logs_lines_total{job=""}[1h]))');
+      assert.deepEqual(Object.fromEntries(counted.map((s) => [s.metric.component, Math.round(Number(s.value[1]))])), { airflow: 1, kafka: 302, ml: 40 });
     } finally {
       await vm.cleanup();
     }

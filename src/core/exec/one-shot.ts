@@ -34,15 +34,7 @@ export function histogramSamples(name: string, labels: Labels, observations: rea
   return out;
 }
 
-/** Whether a sample belongs to a counter (or a histogram's parts), which restart from 0 in each run. */
-export function isCumulative(s: Sample): boolean {
-  return /(_total|_bucket|_sum|_count)$/.test(s.name);
-}
-
-/** The zero every cumulative sample starts the run from. */
-export function zerosOf(samples: readonly Sample[]): Sample[] {
-  return samples.filter(isCumulative).map((s) => ({ ...s, value: 0 }));
-}
+export { isCumulative, zerosOf } from '../metrics/zeros.js';
 
 /** Sample with the given labels added (they win over labels of the same name). */
 export function withLabels(samples: readonly Sample[], labels: Labels): Sample[] {
