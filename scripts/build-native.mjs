@@ -31,6 +31,8 @@ const ADDONS = [
 const NAPI_VERSION = 8;
 const prebuild = process.argv.includes('--prebuild');
 
+// The same tag, Node-API version and source stamp as src/core/native/load.ts reads: this script runs
+// at install, before dist/ is built, so it cannot import that module.
 function platformTag() {
   let libc = '';
   if (process.platform === 'linux') libc = process.report?.getReport()?.header?.glibcVersionRuntime ? '-glibc' : '-musl';

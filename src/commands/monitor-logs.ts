@@ -19,11 +19,10 @@ import { reportTable, unusableLines, type LogReport } from '../core/logs/report.
 import { renderReportText } from '../core/logs/render-text.js';
 import { renderReportHtml } from '../core/logs/render-html.js';
 import type { TimeWindow } from '../core/logs/reader.js';
-import { parseTime, windowFromFlags } from '../core/time/parse.js';
+import { parseDuration, parseTime, windowFromFlags } from '../core/time/parse.js';
 import { formatBytes, renderTableCsv } from '../core/output/render.js';
 import { startProgress } from '../core/output/terminal.js';
 import { choiceFlag, collectRepeated, configFrom, intFlag, numberFlag, outputFormat, styleFor, warn } from './shared.js';
-import { parseDuration } from '../core/time/parse.js';
 import { PUSH_FORMATS, type PushFormat } from '../core/metrics/push-formats.js';
 import type { MetricsServer } from '../core/http/metrics-server.js';
 

@@ -1,7 +1,7 @@
 /**
  * Times and durations as users type them. This is pipeobs' one time grammar: every time flag of
- * every command (--since, --until, --start, --end, --time, --now, --timestamp where it takes a
- * time) goes through parseTime, so the same text means the same moment everywhere.
+ * every command (--since, --until, --start, --end, --time, --now) goes through parseTime, so the
+ * same text means the same moment everywhere.
  *
  * A time is one of:
  *   - a duration ago: "6h" or "-6h" (both), "now-6h", "1h30m", "2d";
