@@ -137,8 +137,8 @@ export async function runCheckCommand(opts: CheckCommandOptions, config: Config,
     // Counters from 0 at the start of the check, so increase() counts this check's rows and errors.
     doc.metrics.push.pushes.push(await pushBatch(target, zerosOf(samples), startMs));
     doc.metrics.push.pushes.push(await pushBatch(target, samples, Math.max(deps.now().getTime(), startMs + 1)));
-    const spooled = doc.metrics.push.pushes.filter((p) => !p.sent);
-    if (spooled.length > 0) warn(deps, config, `${spooled[0].error}\n  ${spooled.reduce((n, p) => n + p.samples, 0)} samples kept in ${spool.forTarget(client.writeTarget).dir}; the next push sends them`);
+    // Each push says itself what became of it: kept in the spool, lost, or delivered with a spool problem.
+    for (const p of doc.metrics.push.pushes) if (p.message) warn(deps, config, p.message);
   }
   printResult(deps, config, opts.output, doc, checksTable(doc), (c) => renderCheckText(doc, c));
 

@@ -146,8 +146,6 @@ function reportWarnings(result: ExecResult, deps: Deps, config: Config): void {
   }
   for (const w of result.warnings) warn(deps, config, w);
   for (const e of result.metrics.push.errors) warn(deps, config, `metrics not delivered: ${e}`);
-  const spooled = result.metrics.push.pushes.filter((p) => !p.sent);
-  if (spooled.length > 0) {
-    warn(deps, config, `${spooled[0].error}\n  ${spooled.reduce((n, p) => n + p.samples, 0)} samples kept in ${result.metrics.push.spool_dir}; the next push sends them`);
-  }
+  // Each push says itself what became of it: kept in the spool, lost, or delivered with a spool problem.
+  for (const p of result.metrics.push.pushes) if (p.message) warn(deps, config, p.message);
 }

@@ -12,6 +12,7 @@ import { Chalk } from 'chalk';
 import { CheckFailedError, ConfigError, InterruptedError, UsageError } from '../core/errors.js';
 import type { Config } from '../core/config/config.js';
 import type { Deps } from '../core/deps.js';
+import { COMPONENT_NAME } from '../core/logs/format-view.js';
 import { BUILTIN_COMPONENTS, RESERVED_COMPONENTS, parseFieldMapping, type FieldMapping } from '../core/logs/formats.js';
 import { FormatFileError, parseUserFormats, type UserFormat } from '../core/logs/user-formats.js';
 import { runBatch } from '../core/logs/batch.js';
@@ -125,7 +126,7 @@ export async function validateMonitorLogs(inputs: string[], raw: Record<string, 
   const wanted = (raw.component as string[]).flatMap((c) => c.split(',')).map((c) => c.trim()).filter(Boolean);
   const known = [...BUILTIN_COMPONENTS, ...names, ...new Set(formats.map((f) => f.component))];
   // Components named after Python loggers are only known once read: any such name is accepted (and warned about when no line has it).
-  for (const c of wanted) if (c !== 'all' && !known.includes(c) && !/^[a-z][a-z0-9_-]{0,39}$/.test(c)) throw new UsageError(`--component ${c}: no such component`, `use ${[...known, 'all'].join(', ')}, or a Python logger's first name part in lower case`);
+  for (const c of wanted) if (c !== 'all' && !known.includes(c) && !COMPONENT_NAME.test(c)) throw new UsageError(`--component ${c}: no such component`, `use ${[...known, 'all'].join(', ')}, or a Python logger's first name part in lower case`);
   const output = outputFormat(raw.output, MONITOR_OUTPUTS) as MonitorOutput;
   const server = raw.server ? serverFlags(raw, inputs, output, raw.out !== undefined) : null;
   // Flags first, then the inputs (a server waits for files that do not exist yet).

@@ -12,7 +12,7 @@ import type { Sample } from '../metrics/registry.js';
 import { compileRules, type Column, type Reference } from './compile.js';
 import { parseRules, ruleError, type Rule, type RuleKind, type RuleSet, type Severity } from './rules.js';
 import { resolveSource, SourceError, type DataFormat } from './source.js';
-import { diffSchema, judgeVolume, readState, SCHEMA_CHANGE_TYPES, VOLUME_WINDOW, writeState, type SchemaChange, type VolumeVerdict } from './state.js';
+import { diffSchema, judgeVolume, readState, SCHEMA_CHANGE_TYPES, VOLUME_MIN_HISTORY, VOLUME_WINDOW, writeState, type SchemaChange, type VolumeVerdict } from './state.js';
 import { sample } from '../exec/one-shot.js';
 export { zerosOf } from '../exec/one-shot.js';
 
@@ -236,7 +236,7 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
         score: volume!.anomaly === null ? null : volume!.anomaly ? 0 : 100,
         detail:
           volume!.anomaly === null
-            ? `${rows} rows; ${volume!.history.length} of ${3} earlier checks needed for a band`
+            ? `${rows} rows; ${volume!.history.length} of ${VOLUME_MIN_HISTORY} earlier checks needed for a band`
             : `${rows} rows, band ${volume!.band![0]}-${volume!.band![1]} (median ${volume!.median} of the last ${volume!.history.length} checks, MAD ${volume!.mad})`,
         examples: [],
       });

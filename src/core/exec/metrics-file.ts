@@ -7,6 +7,7 @@
  * Timestamps written in the file are not used: every sample is the job's figure at its end.
  * When a series appears more than once, the last line wins (write the run's total, not deltas).
  */
+import { seriesKey } from '../metrics/zeros.js';
 import { checkLine, type ParsedPoint } from '../influx/line-protocol.js';
 import type { Sample } from '../metrics/registry.js';
 
@@ -122,10 +123,6 @@ function pointSamples(p: ParsedPoint): Sample[] | string {
     out.push({ name, labels: { ...labels }, value });
   }
   return out;
-}
-
-function seriesKey(s: Sample): string {
-  return `${s.name}\u0000${Object.entries(s.labels).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k}=${v}`).join('\u0000')}`;
 }
 
 /** Parses the whole file. Samples keep the order of their first appearance; the last value of a series wins. */

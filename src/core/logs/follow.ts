@@ -409,13 +409,8 @@ export class LogFollower {
    */
   private async discover(file: string, dev: number, ino: number, size: number): Promise<number> {
     const k = key(dev, ino);
-    let handle: FileHandle;
-    try {
-      handle = await open(file, 'r');
-    } catch (err) {
-      this.problem(`cannot open ${file}: ${errorCode(err)}`);
-      return 0;
-    }
+    const handle = await this.openOrSay(file);
+    if (!handle) return 0;
     let original: Followed | null;
     try {
       original = await this.originalOf(file, handle, size, k);
@@ -456,13 +451,12 @@ export class LogFollower {
     f.offset = 0;
     f.line = 0;
     f.skipping = 0;
-    try {
-      f.handle = await open(f.path, 'r');
-    } catch (err) {
-      this.problem(`cannot open ${f.path}: ${errorCode(err)}`);
+    const handle = await this.openOrSay(f.path);
+    if (!handle) {
       this.files.delete(f.key);
       return 0;
     }
+    f.handle = handle;
     f.activePoll = this.polls;
     return this.readNew(f);
   }

@@ -9,6 +9,9 @@ import type { FileContext, SkipReason } from './formats.js';
 import type { JsonLine } from './json-line.js';
 import type { ComponentSummary, GroupSummary, LogReport } from './report.js';
 
+/** What a component may be called: built-in, a Python logger's first name part, or a user format's. */
+export const COMPONENT_NAME = /^[a-z][a-z0-9_-]{0,39}$/;
+
 export interface ReportColumn {
   header: string;
   value(g: GroupSummary): Cell;

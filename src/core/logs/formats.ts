@@ -10,10 +10,10 @@
  * stock layouts (python.ts), a letter to logfmt. Messages' numbers are read by message.ts.
  */
 import { BUILTIN_FORMATS } from './format-table.js';
-import type { JsonReader } from './format-view.js';
+import { COMPONENT_NAME, type JsonReader } from './format-view.js';
 import { readAirflowText } from './formats/airflow.js';
 import { JsonLine } from './json-line.js';
-import { emptyMessageFacts, forEachKeyValue, isErrorLevel, readMessage } from './message.js';
+import { emptyMessageFacts, forEachKeyValue, isErrorLevel, isErrorLevelText, readMessage } from './message.js';
 import { PYTHON_FALLBACK_COMPONENT, PYTHON_GROUP_LABELS, pythonComponent, pythonLineShape, type PythonLineShape } from './python.js';
 import { parseTimestampBytes, parseTimestampText } from './timestamp.js';
 import { UserFormatMatcher, type UserFormat } from './user-formats.js';
@@ -252,8 +252,7 @@ export class LineParser {
     facts.tsMs = ts;
     const levelKey = LOGFMT_LEVEL_KEYS.find((k) => pairs.has(k));
     if (levelKey !== undefined) {
-      const level = pairs.get(levelKey)!.toUpperCase();
-      facts.error = level === 'ERROR' || level === 'CRITICAL' || level === 'FATAL';
+      facts.error = isErrorLevelText(pairs.get(levelKey)!);
     }
     const loggerKey = LOGFMT_LOGGER_KEYS.find((k) => pairs.has(k) && pairs.get(k) !== '');
     if (loggerKey !== undefined) this.setLogger(pairs.get(loggerKey)!);
@@ -333,7 +332,7 @@ export function parseFieldMapping(spec: Record<string, unknown>, where: string):
   const unit = str('latency_unit') ?? 'ms';
   if (unit !== 'ms' && unit !== 's') throw new Error(`${where}: latency_unit must be ms or s`);
   const component = str('component') ?? 'custom';
-  if (!/^[a-z][a-z0-9_-]{0,39}$/.test(component)) throw new Error(`${where}: component ${component} must be lowercase letters, digits, _ or -`);
+  if (!COMPONENT_NAME.test(component)) throw new Error(`${where}: component ${component} must be lowercase letters, digits, _ or -`);
   const groupRaw = spec.group;
   const group = groupRaw === undefined ? [] : Array.isArray(groupRaw) ? groupRaw.map(String) : String(groupRaw).split('+').filter(Boolean);
   for (const g of group) if (!/^[A-Za-z_][\w.-]*$/.test(g)) throw new Error(`${where}: group field ${g} is not a field name`);

@@ -231,7 +231,13 @@ export function forEachKeyValue(m: string, visit: (key: string, value: string) =
   }
 }
 
-/** ERROR, CRITICAL or FATAL, in any case (also "error" and "Critical"), in buf[s, e). */
+/** A level, as text, that counts a line as an error: ERROR, CRITICAL or FATAL, in any case. */
+export function isErrorLevelText(level: string): boolean {
+  const l = level.toUpperCase();
+  return l === 'ERROR' || l === 'CRITICAL' || l === 'FATAL';
+}
+
+/** The same, in buf[s, e), without making a string. */
 export function isErrorLevel(buf: Buffer, s: number, e: number): boolean {
   const n = e - s;
   const c = buf[s] | 0x20;

@@ -10,7 +10,7 @@
  * native/logscan.c (python_line) reads the same shapes by the same rules.
  */
 
-import { pad, type GenLine } from './format-view.js';
+import { COMPONENT_NAME, pad, type GenLine } from './format-view.js';
 
 /** The group label of every component made from logger names. */
 export const PYTHON_GROUP_LABELS = ['logger'] as const;
@@ -104,8 +104,6 @@ export function pythonLineShape(b: Buffer, s: number, e: number, out: PythonLine
   }
   return false;
 }
-
-const COMPONENT_NAME = /^[a-z][a-z0-9_-]{0,39}$/;
 
 /**
  * The component a logger name belongs to: its first dotted part in lower case, when that is a

@@ -8,7 +8,8 @@
  * compiles them where the lines are read.
  */
 import { Outcome, type LineFacts, type SkipReason } from './formats.js';
-import { forEachKeyValue, MAX_LOG_NUMBER } from './message.js';
+import { COMPONENT_NAME } from './format-view.js';
+import { forEachKeyValue, isErrorLevelText, MAX_LOG_NUMBER } from './message.js';
 import { parseTimestampText } from './timestamp.js';
 
 /** The facts a format can map, and the LineFacts they fill. */
@@ -37,7 +38,6 @@ export interface UserFormat {
 }
 
 const NAME = /^[A-Za-z_][\w.-]*$/;
-const COMPONENT = /^[a-z][a-z0-9_-]{0,39}$/;
 const FORMAT_KEYS = ['name', 'component', 'regex', 'logfmt', 'time', 'level', 'message', 'group', 'fields'];
 
 /** A mistake in a format file: says which format and which key. */
@@ -91,7 +91,7 @@ export function parseUserFormats(doc: unknown, file: string, taken: readonly str
     if (names.has(name)) throw new FormatFileError(`${where('name')}: two formats are named ${name}`);
     names.add(name);
     const component = str('component', true)!;
-    if (!COMPONENT.test(component)) throw new FormatFileError(`${where('component')}: ${JSON.stringify(component)} must be lowercase letters, digits, _ or - (starting with a letter)`);
+    if (!COMPONENT_NAME.test(component)) throw new FormatFileError(`${where('component')}: ${JSON.stringify(component)} must be lowercase letters, digits, _ or - (starting with a letter)`);
     if (taken.includes(component)) throw new FormatFileError(`${where('component')}: ${component} is the name of a built-in format or a --map mapping`);
     const source = str('regex', false);
     const logfmt = spec.logfmt;
@@ -216,8 +216,7 @@ export class UserFormatMatcher {
     }
     facts.tsMs = ts;
     if (f.level !== null) {
-      const level = (get(f.level) ?? '').toUpperCase();
-      facts.error = level === 'ERROR' || level === 'CRITICAL' || level === 'FATAL';
+      facts.error = isErrorLevelText(get(f.level) ?? '');
     }
     const labels = f.group.map((g) => get(g) || '-');
     facts.component = f.component;

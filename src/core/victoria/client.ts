@@ -296,7 +296,17 @@ export class VmClient {
     return flags;
   }
 
-  private async metricsText(): Promise<string> {
+  /** Callers asking at once (verify's version and flag checks) share one fetch of the page. */
+  private metricsInFlight: Promise<string> | null = null;
+
+  private metricsText(): Promise<string> {
+    this.metricsInFlight ??= this.fetchMetricsText().finally(() => {
+      this.metricsInFlight = null;
+    });
+    return this.metricsInFlight;
+  }
+
+  private async fetchMetricsText(): Promise<string> {
     const res = await this.request(this.endpoints.readMetrics, 'GET', 'metrics page');
     await this.expectOk(res, 'metrics page');
     return this.read(res, 'metrics page', () => res.text());

@@ -8,7 +8,7 @@
  */
 import { Outcome, type FileContext, type LineFacts, type SkipReason } from '../formats.js';
 import { column, latencyColumns, pad, type BuiltinFormat, type GenLine } from '../format-view.js';
-import { applyMessage, type MessageFacts } from '../message.js';
+import { applyMessage, isErrorLevelText, type MessageFacts } from '../message.js';
 import { daysFromCivil, parseTimestampText } from '../timestamp.js';
 
 /** Airflow's plain-text task log: "[2024-01-15, 10:30:00 UTC] {taskinstance.py:1345} INFO - message". */
@@ -73,8 +73,7 @@ export function readAirflowText(line: string, ctx: FileContext, m: MessageFacts,
     return 'bad_timestamp';
   }
   facts.tsMs = ts;
-  const level = hit[2].toUpperCase();
-  facts.error = level === 'ERROR' || level === 'CRITICAL' || level === 'FATAL';
+  facts.error = isErrorLevelText(hit[2]);
   const r = airflowMessage(hit[3], m, facts, out);
   setTask(facts, m.dagId || ctx.airflowDagId || '-', m.taskId || ctx.airflowTaskId || '-');
   return r;
