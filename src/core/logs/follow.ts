@@ -286,14 +286,28 @@ export class LogFollower {
     }
   }
 
-  /** The file opened for reading, or null after saying why it could not be. */
-  private async openOrSay(file: string): Promise<FileHandle | null> {
+  /**
+   * The file opened for reading, or null after saying why it could not be. With `expected` (the
+   * device and inode a scan found under that name), null too when the name holds another file by
+   * the time it is opened: a rotation renamed it in between, and the next scan sees it as it is.
+   * Opening the newer file instead would read a followed file a second time, from its start.
+   */
+  private async openOrSay(file: string, expected?: string): Promise<FileHandle | null> {
+    let handle: FileHandle;
     try {
-      return await open(file, 'r');
+      handle = await open(file, 'r');
     } catch (err) {
       this.problem(`cannot open ${file}: ${errorCode(err)}`);
       return null;
     }
+    if (expected !== undefined) {
+      const st = await handle.stat();
+      if (key(st.dev, st.ino) !== expected) {
+        await handle.close();
+        return null;
+      }
+    }
+    return handle;
   }
 
   /** A saved file found again (by name or inode): resumed when it still holds the bytes saved. */
@@ -388,7 +402,7 @@ export class LogFollower {
       known.path = file;
       return known;
     }
-    const handle = await this.openOrSay(file);
+    const handle = await this.openOrSay(file, key(dev, ino));
     if (!handle) return null;
     const id = await this.fingerprint(handle, (await handle.stat()).size);
     return this.track(handle, file, dev, ino, offset, line, detached, id);
@@ -409,7 +423,7 @@ export class LogFollower {
    */
   private async discover(file: string, dev: number, ino: number, size: number): Promise<number> {
     const k = key(dev, ino);
-    const handle = await this.openOrSay(file);
+    const handle = await this.openOrSay(file, k);
     if (!handle) return 0;
     let original: Followed | null;
     try {
