@@ -15,6 +15,8 @@ import { renderJson } from './core/output/render.js';
 import { colorFor, loadColors } from './core/output/terminal.js';
 import { VERSION } from './version.js';
 import { redactText } from './core/redact.js';
+import { addFlags, parseFlagsFast, type FlagSpec } from './flags.js';
+import type { GlobalFlags } from './commands/shared.js';
 
 type Register = (program: Command, deps: Deps) => void;
 
@@ -53,6 +55,43 @@ export const COMMAND_SUMMARIES: Record<string, { args: string; description: stri
   check: { args: '<paths...>', description: 'check a Parquet, CSV or JSON lines dataset against YAML rules, and its schema and volume against earlier checks' },
 };
 
+/** The flags every command takes, before its name. */
+export const GLOBAL_FLAGS: readonly FlagSpec[] = [
+  { long: 'vm-url', value: 'url', description: 'VictoriaMetrics base URL (env PIPEOBS_VM_URL, default http://127.0.0.1:8428)' },
+  { long: 'vm-write-url', value: 'url', description: 'separate base URL for writes, e.g. http://vminsert:8480/insert/0 (env PIPEOBS_VM_WRITE_URL)' },
+  { long: 'vm-read-url', value: 'url', description: 'separate base URL for queries, e.g. http://vmselect:8481/select/0 (env PIPEOBS_VM_READ_URL)' },
+  { long: 'vm-timeout', value: 'seconds', description: 'timeout of one VictoriaMetrics request (env PIPEOBS_VM_TIMEOUT, default 10)' },
+  { long: 'debug', description: 'print stack traces and HTTP retries (env PIPEOBS_DEBUG)' },
+];
+
+/**
+ * Commands that can run without commander (see commands/flags.ts): given the global flags and
+ * their own arguments, each returns its run, or null to leave the parsing to commander.
+ */
+const FAST_COMMANDS: Record<string, () => Promise<FastCommand>> = {
+  exec: () => import('./commands/exec.js').then((m) => m.fastExec),
+};
+export type FastCommand = (globals: GlobalFlags, args: readonly string[], deps: Deps) => (() => Promise<void>) | null;
+
+/**
+ * argv split for a fast command: its name, the global flags before it and its own arguments; null
+ * when no fast command is named or what comes before the name is not only global flags.
+ */
+export function readFastArgv(argv: readonly string[]): { name: string; globals: GlobalFlags; args: string[] } | null {
+  const at = argv.findIndex((a) => !a.startsWith('-') && a in FAST_COMMANDS);
+  if (at < 0) return null;
+  const globals = parseFlagsFast(argv.slice(0, at), GLOBAL_FLAGS);
+  // A positional before the name: another command, or the name taken as a flag's value.
+  if (!globals || globals.positionals.length > 0) return null;
+  return { name: argv[at], globals: globals.values as GlobalFlags, args: argv.slice(at + 1) };
+}
+
+/** The run of a fast command named in argv, or null when commander must read argv. */
+async function fastRun(argv: readonly string[], deps: Deps): Promise<(() => Promise<void>) | null> {
+  const read = readFastArgv(argv);
+  return read ? (await FAST_COMMANDS[read.name]())(read.globals, read.args, deps) : null;
+}
+
 const require = createRequire(import.meta.url);
 export { VERSION };
 
@@ -65,12 +104,8 @@ export async function buildProgram(deps: Deps, argv: readonly string[] = [], opt
   const { Command } = require('commander') as typeof import('commander');
   const program = new Command('pipeobs')
     .description('Observe data pipelines: is data flowing, fresh, correct and fast? (VictoriaMetrics + Grafana)')
-    .version(VERSION, '-V, --version', 'print the pipeobs version')
-    .option('--vm-url <url>', 'VictoriaMetrics base URL (env PIPEOBS_VM_URL, default http://127.0.0.1:8428)')
-    .option('--vm-write-url <url>', 'separate base URL for writes, e.g. http://vminsert:8480/insert/0 (env PIPEOBS_VM_WRITE_URL)')
-    .option('--vm-read-url <url>', 'separate base URL for queries, e.g. http://vmselect:8481/select/0 (env PIPEOBS_VM_READ_URL)')
-    .option('--vm-timeout <seconds>', 'timeout of one VictoriaMetrics request (env PIPEOBS_VM_TIMEOUT, default 10)')
-    .option('--debug', 'print stack traces and HTTP retries (env PIPEOBS_DEBUG)')
+    .version(VERSION, '-V, --version', 'print the pipeobs version');
+  addFlags(program, GLOBAL_FLAGS)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({
@@ -123,9 +158,10 @@ export async function main(argv: string[], deps: Deps): Promise<number> {
       return typeof value === 'function' ? value.bind(target) : value;
     },
   });
-  const program = await buildProgram({ ...deps, stdout }, argv);
   try {
-    await program.parseAsync(argv, { from: 'user' });
+    const fast = await fastRun(argv, { ...deps, stdout });
+    if (fast) await fast();
+    else await (await buildProgram({ ...deps, stdout }, argv)).parseAsync(argv, { from: 'user' });
     return ExitCode.ok;
   } catch (err) {
     return reportError(err, argv, deps, printed);

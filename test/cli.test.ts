@@ -146,8 +146,11 @@ function modulesLoaded(args: string[]): string[] {
   // Built-in modules are listed at exit, however they were loaded (import or require).
   writeFileSync(
     register,
-    `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n` +
-      `process.on('exit', () => { for (const m of process.moduleLoadList) if (m.startsWith('NativeModule ')) process._rawDebug('LOADED node:' + m.slice(13)); });\n`,
+    `import { register, createRequire } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n` +
+      `const cache = createRequire(import.meta.url).cache;\n` +
+      // CommonJS packages (commander) are required, which the load hook does not see: require's cache does.
+      `process.on('exit', () => { for (const m of process.moduleLoadList) if (m.startsWith('NativeModule ')) process._rawDebug('LOADED node:' + m.slice(13)); for (const f of Object.keys(cache)) if (f.includes('/node_modules/')) process._rawDebug('LOADED ' + pathToFileURL(f).href); });\n` +
+      `import { pathToFileURL } from 'node:url';\n`,
   );
   const r = spawnSync(process.execPath, ['--import', register, bin, ...args], { encoding: 'utf8', env: { ...process.env, PIPEOBS_VM_URL: 'http://127.0.0.1:1', PIPEOBS_VM_RETRIES: '0' } });
   const base = pathToFileURL(root).href + '/';
@@ -162,4 +165,14 @@ test('start-up loads only what the command needs: nothing for --version, no comm
   assert.deepEqual(query.filter((m) => m.startsWith('dist/src/commands/')).sort(), ['dist/src/commands/query.js', 'dist/src/commands/shared.js', 'dist/src/commands/vm-client.js']);
   assert.ok(query.includes('node:http'), 'built-in modules are seen');
   for (const m of [...help, ...query]) assert.doesNotMatch(m, /node_modules\/(chalk|ora|@duckdb|openai|prom-client|@faker-js)\/|^node:(https|tls|zlib)$/, m);
+  assert.ok(query.some((m) => m.includes('node_modules/commander/')), 'commander is seen when it is loaded');
+});
+
+test('exec starts lean: no commander, no HTTP client without --push, no metrics-file parser when the job wrote nothing', () => {
+  const none = modulesLoaded(['exec', '--pipeline', 'lean', '--push', 'none', '--', 'true']);
+  assert.ok(none.includes('dist/src/commands/exec.js'), none.join(' '));
+  for (const m of none) assert.doesNotMatch(m, /node_modules\/|^node:(http|https|tls|zlib)$|exec\/(metrics-file|dbt|push-run)\.js|influx\/line-protocol\.js/, m);
+  // Anything the fast reading is not sure of goes to commander, which says what is wrong.
+  const unknown = modulesLoaded(['exec', '--pipeline', 'lean', '--push', 'none', '--bogus', '--', 'true']);
+  assert.ok(unknown.some((m) => m.includes('node_modules/commander/')));
 });

@@ -99,7 +99,7 @@ export interface CheckDocument extends CheckResult {
 }
 
 export async function runCheckCommand(opts: CheckCommandOptions, config: Config, deps: Deps): Promise<void> {
-  const [{ runCheck, checkSamples, zerosOf }, { pushBatch }] = await Promise.all([import('../core/check/check.js'), import('../core/exec/push-run.js')]);
+  const [{ runCheck, checkSamples }, { pushRun }] = await Promise.all([import('../core/check/check.js'), import('../core/exec/push-run.js')]);
   const startedAt = deps.now();
   const progress = startProgress(deps.stderr, config, 'checking');
   const stop = new AbortController();
@@ -133,10 +133,8 @@ export async function runCheckCommand(opts: CheckCommandOptions, config: Config,
   if (client && spool && opts.push !== 'none') {
     const target = { client, spool, format: opts.push };
     const samples = checkSamples(result, { pipeline_name: pipelineName, environment: config.environment });
-    const startMs = startedAt.getTime();
     // Counters from 0 at the start of the check, so increase() counts this check's rows and errors.
-    doc.metrics.push.pushes.push(await pushBatch(target, zerosOf(samples), startMs));
-    doc.metrics.push.pushes.push(await pushBatch(target, samples, Math.max(deps.now().getTime(), startMs + 1)));
+    doc.metrics.push.pushes.push(await pushRun(target, samples, startedAt.getTime(), deps.now().getTime()));
     // Each push says itself what became of it: kept in the spool, lost, or delivered with a spool problem.
     for (const p of doc.metrics.push.pushes) if (p.message) warn(deps, config, p.message);
   }

@@ -10,10 +10,11 @@ import type { Deps } from '../core/deps.js';
 import { PUSH_FORMATS, type PushFormat } from '../core/metrics/push-formats.js';
 import { parseDuration } from '../core/time/parse.js';
 import { describeEnd, JobEndedError, METRICS_FILE_ENV, renderRegistry, runExec, type ExecResult } from '../core/exec/exec.js';
-import { formatDuration } from '../core/output/render.js';
 import { colorFor } from '../core/output/terminal.js';
-import { addOutputOption, choiceFlag, configFrom, intFlag, outputFormat, printResult, warn } from './shared.js';
-import type { OutputFormat } from '../core/output/render.js';
+import { choiceFlag, configFromFlags, intFlag, outputFormat, printResult, warn, type GlobalFlags } from './shared.js';
+import { formatDuration, OUTPUT_FORMATS, type OutputFormat } from '../core/output/render.js';
+import { addFlags, parseFlagsFast, type FlagSpec } from '../flags.js';
+import type { FastCommand } from '../cli.js';
 
 export interface ExecCommandOptions {
   command: string;
@@ -27,23 +28,28 @@ export interface ExecCommandOptions {
   output: OutputFormat;
 }
 
+/** exec's own flags: commander registers them, and fastExec reads the usual forms without it. */
+export const EXEC_FLAGS: readonly FlagSpec[] = [
+  { long: 'pipeline', value: 'name', description: 'pipeline_name label (env PIPEOBS_PIPELINE_NAME); required' },
+  { long: 'environment', value: 'name', description: 'environment label (env PIPEOBS_ENVIRONMENT, default dev)' },
+  { long: 'stage', value: 'name', description: 'stage label of the duration and errors', default: 'run' },
+  { long: 'push', value: 'format', description: `push the run's metrics to VictoriaMetrics: ${PUSH_FORMATS.join(', ')}`, default: 'prometheus' },
+  { long: 'spool-dir', value: 'dir', description: 'where metrics wait while VictoriaMetrics is unreachable (env PIPEOBS_SPOOL_DIR)' },
+  { long: 'timeout', value: 'duration', description: 'stop the command after this long (90s, 5m, 2h): SIGTERM, then SIGKILL after --kill-after; exit code 124' },
+  { long: 'kill-after', value: 'seconds', description: 'seconds between SIGTERM and SIGKILL when --timeout strikes', default: '10' },
+  { long: 'dbt-results', value: 'file', description: "after the command, read dbt's run_results.json (e.g. target/run_results.json): rows per model, failed models and tests" },
+  { long: 'metrics-port', value: 'port', description: "serve the run's metrics at /metrics on this port while the command runs (0 picks one)" },
+  { long: 'metrics-host', value: 'host', description: 'address of that endpoint (env PIPEOBS_METRICS_HOST, default 127.0.0.1)' },
+  { long: 'output', short: 'o', value: 'format', description: `output format: ${OUTPUT_FORMATS.join(', ')}`, default: 'text' },
+];
+
 export function registerExec(program: Command, deps: Deps, run = runExecCommand): void {
   const cmd = program
     .command('exec')
     .description('run any command untouched and record the run (status, duration, last success, its own figures) as pipeline metrics')
     .argument('<command>', 'the program to run; put -- before it when it has options of its own')
-    .argument('[args...]', 'its arguments')
-    .option('--pipeline <name>', 'pipeline_name label (env PIPEOBS_PIPELINE_NAME); required')
-    .option('--environment <name>', 'environment label (env PIPEOBS_ENVIRONMENT, default dev)')
-    .option('--stage <name>', 'stage label of the duration and errors', 'run')
-    .option('--push <format>', `push the run's metrics to VictoriaMetrics: ${PUSH_FORMATS.join(', ')}`, 'prometheus')
-    .option('--spool-dir <dir>', 'where metrics wait while VictoriaMetrics is unreachable (env PIPEOBS_SPOOL_DIR)')
-    .option('--timeout <duration>', 'stop the command after this long (90s, 5m, 2h): SIGTERM, then SIGKILL after --kill-after; exit code 124')
-    .option('--kill-after <seconds>', 'seconds between SIGTERM and SIGKILL when --timeout strikes', '10')
-    .option('--dbt-results <file>', 'after the command, read dbt\'s run_results.json (e.g. target/run_results.json): rows per model, failed models and tests')
-    .option('--metrics-port <port>', 'serve the run\'s metrics at /metrics on this port while the command runs (0 picks one)')
-    .option('--metrics-host <host>', 'address of that endpoint (env PIPEOBS_METRICS_HOST, default 127.0.0.1)');
-  addOutputOption(cmd).addHelpText('after', `
+    .argument('[args...]', 'its arguments');
+  addFlags(cmd, EXEC_FLAGS).addHelpText('after', `
 The command's stdin, stdout and stderr are its own; pipeobs exits with the command's exit code
 (128+n when signal n killed it, 124 on --timeout, 127 when it cannot be found). SIGINT and
 SIGTERM are passed on to it. The job can add its own figures: it appends Prometheus text or
@@ -54,19 +60,33 @@ Examples:
   $ pipeobs exec --pipeline nightly_orders -- python etl.py --date 2026-11-21
   $ pipeobs exec --pipeline dbt_daily --stage transform --timeout 2h --dbt-results target/run_results.json -- dbt build
   $ pipeobs exec --pipeline backup -o json -- ./backup.sh > run.json`);
-  cmd.action(async (command: string, args: string[], raw: Record<string, unknown>, c: Command) => {
-    const config = configFrom(deps, c, {
-      pipelineName: raw.pipeline as string | undefined,
-      environment: raw.environment as string | undefined,
-      spoolDir: raw.spoolDir as string | undefined,
-      metricsHost: raw.metricsHost as string | undefined,
-      metricsPort: raw.metricsPort as string | undefined,
-    });
-    if (raw.pipeline === undefined && deps.env.PIPEOBS_PIPELINE_NAME === undefined) {
-      throw new UsageError('exec needs the pipeline\'s name: --pipeline NAME', 'e.g. pipeobs exec --pipeline nightly_orders -- ./etl.sh');
-    }
-    await run(validateExec(command, args, raw), config, deps);
+  cmd.action((command: string, args: string[], raw: Record<string, unknown>, c: Command) => execAction(command, args, raw, c.optsWithGlobals() as GlobalFlags, deps, run));
+}
+
+/** exec read without commander when its arguments are in the usual forms (see flags.ts); null otherwise. */
+export const fastExec: FastCommand = (globals, args, deps) => fastExecWith(runExecCommand)(globals, args, deps);
+
+export function fastExecWith(run: typeof runExecCommand): FastCommand {
+  return (globals, args, deps) => {
+    const parsed = parseFlagsFast(args, EXEC_FLAGS, 1);
+    if (!parsed) return null;
+    const [command, ...rest] = parsed.positionals;
+    return () => execAction(command, rest, parsed.values, globals, deps, run);
+  };
+}
+
+async function execAction(command: string, args: string[], raw: Record<string, unknown>, globals: GlobalFlags, deps: Deps, run: typeof runExecCommand): Promise<void> {
+  const config = configFromFlags(deps, globals, {
+    pipelineName: raw.pipeline as string | undefined,
+    environment: raw.environment as string | undefined,
+    spoolDir: raw.spoolDir as string | undefined,
+    metricsHost: raw.metricsHost as string | undefined,
+    metricsPort: raw.metricsPort as string | undefined,
   });
+  if (raw.pipeline === undefined && deps.env.PIPEOBS_PIPELINE_NAME === undefined) {
+    throw new UsageError('exec needs the pipeline\'s name: --pipeline NAME', 'e.g. pipeobs exec --pipeline nightly_orders -- ./etl.sh');
+  }
+  await run(validateExec(command, args, raw), config, deps);
 }
 
 export function validateExec(command: string, args: string[], raw: Record<string, unknown>): ExecCommandOptions {

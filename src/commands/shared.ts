@@ -55,7 +55,11 @@ export interface GlobalFlags {
 }
 
 export function configFrom(deps: Deps, cmd: Command, local: ConfigOverrides = {}): Config {
-  const g = cmd.optsWithGlobals() as GlobalFlags;
+  return configFromFlags(deps, cmd.optsWithGlobals() as GlobalFlags, local);
+}
+
+/** Configuration from the global flags (and the command's own overrides) over the environment. */
+export function configFromFlags(deps: Deps, g: GlobalFlags, local: ConfigOverrides = {}): Config {
   return loadConfig(deps.env, {
     vmUrl: g.vmUrl,
     vmWriteUrl: g.vmWriteUrl,

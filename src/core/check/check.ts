@@ -14,7 +14,6 @@ import { parseRules, ruleError, type Rule, type RuleKind, type RuleSet, type Sev
 import { resolveSource, SourceError, type DataFormat } from './source.js';
 import { diffSchema, judgeVolume, readState, SCHEMA_CHANGE_TYPES, VOLUME_MIN_HISTORY, VOLUME_WINDOW, writeState, type SchemaChange, type VolumeVerdict } from './state.js';
 import { sample } from '../exec/one-shot.js';
-export { zerosOf } from '../exec/one-shot.js';
 
 /** DuckDB's memory budget: the 10M-row benchmark must stay under 1 GB of RSS; beyond it DuckDB spills to disk. */
 export const DUCKDB_MEMORY_LIMIT = '600MB';

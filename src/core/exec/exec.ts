@@ -13,9 +13,9 @@ import type { RunStatus } from '../metrics/catalog.js';
 import type { PushFormat, PushOutcome } from '../metrics/push.js';
 import { splitMetricName } from '../metrics/exposition.js';
 import type { Sample } from '../metrics/registry.js';
-import { parseMetricsFile, type MetricsFileProblem } from './metrics-file.js';
-import { histogramSamples, renderExposition, sample, withLabels, zerosOf, type PushTarget } from './one-shot.js';
-import { dbtSamples, parseDbtRunResults, type DbtSummary } from './dbt.js';
+import type { MetricsFileProblem, MetricsFileResult } from './metrics-file.js';
+import { histogramSamples, renderExposition, sample, withLabels, type PushTarget } from './one-shot.js';
+import type { DbtSummary } from './dbt.js';
 import { runJob, STOP_SIGNALS, type JobEnd, type StopSignal } from './job.js';
 
 export const METRICS_FILE_ENV = 'PIPEOBS_METRICS_FILE';
@@ -121,7 +121,12 @@ export async function runExec(opts: ExecOptions, ctx: ExecContext): Promise<Exec
   const dir = await mkdtemp(path.join(os.tmpdir(), 'pipeobs-exec-'));
   const metricsFile = path.join(dir, 'metrics.txt');
   await writeFile(metricsFile, '');
-  const readJobMetrics = async () => parseMetricsFile(await readFile(metricsFile, 'utf8').catch(() => ''));
+  const readJobMetrics = async (): Promise<MetricsFileResult> => {
+    const text = await readFile(metricsFile, 'utf8').catch(() => '');
+    // Most jobs write nothing there: the parser (and the line-protocol checker behind it) loads only for those that do.
+    if (text.trim() === '') return { samples: [], problems: [], lines: 0 };
+    return (await import('./metrics-file.js')).parseMetricsFile(text);
+  };
 
   const pushes: PushOutcome[] = [];
   const pushErrors: string[] = [];
@@ -147,12 +152,20 @@ export async function runExec(opts: ExecOptions, ctx: ExecContext): Promise<Exec
       { onSignal: ctx.onSignal, forwardSigint: ctx.forwardSigint },
     );
     // The push code is loaded, and the counters sent at 0, while the job runs: it waits for neither.
+    // A job that ends before they are sent (a short one) has its zeros sent with its values instead,
+    // in one request.
+    let ended = false;
     const zeros = current;
     const pushing = ctx.connect
-      ? Promise.all([ctx.connect(), import('./push-run.js')]).then(([target, { pushBatch }]) => ({ target, pushBatch, zeroPush: settle(pushBatch(target, zeros, startedAt.getTime())) }))
+      ? Promise.all([ctx.connect(), import('./push-run.js')]).then(([target, run]) => ({
+          target,
+          run,
+          zeroPush: ended ? null : settle(run.pushBatch(target, zeros, startedAt.getTime())),
+        }))
       : null;
     pushing?.catch(() => {}); // awaited after the job; this keeps an early failure from counting as unhandled
     const end = await jobDone;
+    ended = true;
     const seconds = round3((performance.now() - t0) / 1000);
     const finishedAt = ctx.now();
     const { status, reason } = statusOf(end);
@@ -170,7 +183,7 @@ export async function runExec(opts: ExecOptions, ctx: ExecContext): Promise<Exec
       if (typeof read === 'string') warnings.push(`--dbt-results ${opts.dbtResults}: ${read}`);
       else {
         dbt = read;
-        jobSamples = [...jobSamples, ...dbtSamples(read, staged, base)];
+        jobSamples = [...jobSamples, ...(await import('./dbt.js')).dbtSamples(read, staged, base)];
       }
     }
     if (opts.push === 'influx') jobSamples = jobSamples.filter((s) => influxCarries(s, problems));
@@ -178,20 +191,21 @@ export async function runExec(opts: ExecOptions, ctx: ExecContext): Promise<Exec
     const ready = pushing ? await pushing.catch((err: unknown) => new Error(`cannot push: ${err instanceof Error ? err.message : String(err)}`)) : null;
     if (ready instanceof Error) pushErrors.push(ready.message);
     else if (ready) {
-      const { target, pushBatch, zeroPush } = ready;
+      const { target, run, zeroPush } = ready;
       targetUrl = target.client.writeUrl;
       spoolDir = target.spool.forTarget(target.client.writeTarget).dir;
       const record = (r: PushOutcome | Error) => (r instanceof Error ? pushErrors.push(r.message) : pushes.push(r));
-      record(await zeroPush);
       const startMs = startedAt.getTime();
-      // The end strictly after the start, so the zero and the value are two samples even for an instant job.
-      const endMs = Math.max(finishedAt.getTime(), startMs + 1);
-      record(await settle(pushBatch(target, current, endMs)));
-      // The job's own samples apart: if VictoriaMetrics refuses them, the run's metrics are in already.
-      if (jobSamples.length > 0) {
-        record(await settle(pushBatch(target, zerosOf(jobSamples), startMs)));
-        record(await settle(pushBatch(target, jobSamples, endMs)));
+      const endMs = finishedAt.getTime();
+      if (zeroPush) {
+        record(await zeroPush);
+        // The end strictly after the start, so the zero and the value are two samples even for an instant job.
+        record(await settle(run.pushBatch(target, current, Math.max(endMs, startMs + 1))));
+      } else {
+        record(await settle(run.pushRun(target, current, startMs, endMs)));
       }
+      // The job's own samples apart: if VictoriaMetrics refuses them, the run's metrics are in already.
+      if (jobSamples.length > 0) record(await settle(run.pushRun(target, jobSamples, startMs, endMs)));
     }
     return {
       schema_version: 1,
@@ -232,7 +246,7 @@ async function readDbtResults(file: string, startedAt: Date): Promise<DbtSummary
   }
   // A file from an earlier run would report that run's rows and tests as this one's.
   if (st.mtimeMs < startedAt.getTime() - 1000) return `last written ${new Date(st.mtimeMs).toISOString()}, before this run started: not read`;
-  return parseDbtRunResults(await readFile(file, 'utf8'), file);
+  return (await import('./dbt.js')).parseDbtRunResults(await readFile(file, 'utf8'), file);
 }
 
 /** A push's outcome, or the error VictoriaMetrics answered with (refused data, bad credentials): never a rejection. */

@@ -1,6 +1,6 @@
 /**
  * Metrics of a process that lives for one run (`exec`, `check`): samples are built as plain
- * data from the catalog (no prom-client, so `exec` starts fast), and pushed twice: every
+ * data from the catalog (no prom-client, so `exec` starts fast), and pushed in one request: every
  * counter and histogram at 0 stamped with the start of the run, then the run's values stamped
  * with its end. Each process starts its counters from 0, so the series reads 0, n, 0, m, ...
  * and increase() over any window counts exactly the runs, rows and errors in it.
@@ -34,7 +34,6 @@ export function histogramSamples(name: string, labels: Labels, observations: rea
   return out;
 }
 
-export { isCumulative, zerosOf } from '../metrics/zeros.js';
 
 /** Sample with the given labels added (they win over labels of the same name). */
 export function withLabels(samples: readonly Sample[], labels: Labels): Sample[] {

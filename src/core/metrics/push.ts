@@ -39,17 +39,40 @@ export function encodeSamples(format: Exclude<PushFormat, 'none'>, samples: read
   return format === 'prometheus' ? toPrometheusText(samples, timestampMs) : toInfluxLines(samples, timestampMs);
 }
 
-export async function pushSamples(
+/** Samples that share one timestamp: one part of a push. */
+export interface StampedSamples {
+  samples: readonly Sample[];
+  timestampMs: number;
+}
+
+export function pushSamples(
   client: VmClient,
   spool: Spool,
   format: Exclude<PushFormat, 'none'>,
   samples: readonly Sample[],
   timestampMs: number,
 ): Promise<PushOutcome> {
+  return pushStamped(client, spool, format, [{ samples, timestampMs }]);
+}
+
+/**
+ * Pushes parts stamped with different times in one request (a run's counters at 0 at its start
+ * and its values at its end): delivered, spooled or lost together, so the zero never arrives
+ * without the value nor the value without its zero.
+ */
+export async function pushStamped(
+  client: VmClient,
+  spool: Spool,
+  format: Exclude<PushFormat, 'none'>,
+  parts: readonly StampedSamples[],
+): Promise<PushOutcome> {
   const t0 = performance.now();
   const seconds = () => Math.round(performance.now() - t0) / 1000;
-  const body = encodeSamples(format, samples, timestampMs);
-  const base = { format, samples: samples.length, bytes: Buffer.byteLength(body) };
+  const body = parts.map((p) => encodeSamples(format, p.samples, p.timestampMs)).join('');
+  const samples = parts.reduce((n, p) => n + p.samples.length, 0);
+  // The spool orders payloads by the time in their name: the earliest sample's.
+  const timestampMs = Math.min(...parts.map((p) => p.timestampMs));
+  const base = { format, samples, bytes: Buffer.byteLength(body) };
   const mine = spool.forTarget(client.writeTarget);
   // A spool that cannot be read delays what waits there, not this push.
   const flushed: SpoolFlushResult = await mine.flush(client).catch((err: unknown) => {
@@ -59,12 +82,12 @@ export async function pushSamples(
   const kind = format === 'prometheus' ? 'prom' : (`influx-${INFLUX_PUSH_PRECISION}` as const);
   const keep = async (error: string): Promise<PushOutcome> => {
     try {
-      const spooledFile = await mine.write(kind, body, timestampMs, samples.length);
-      const message = `${error}; ${samples.length} samples kept in ${spooledFile}: the next push to ${client.writeUrl} (or \`pipeobs push-influx --flush-spool\`) delivers them`;
+      const spooledFile = await mine.write(kind, body, timestampMs, samples);
+      const message = `${error}; ${samples} samples kept in ${spooledFile}: the next push to ${client.writeUrl} (or \`pipeobs push-influx --flush-spool\`) delivers them`;
       return { ...base, sent: false, lost: false, spooledFile, error, message, flushed, seconds: seconds() };
     } catch (err) {
       if (!(err instanceof SpoolWriteError)) throw err;
-      const message = `${error}; ${samples.length} samples could not be kept either: ${err.message}. They are lost (the next push sends new values)`;
+      const message = `${error}; ${samples} samples could not be kept either: ${err.message}. They are lost (the next push sends new values)`;
       return { ...base, sent: false, lost: true, error, message, flushed, seconds: seconds() };
     }
   };
