@@ -102,7 +102,7 @@ export async function runExportParquet(opts: ExportParquetOptions, config: Confi
       memoryLimitMb: opts.memoryLimitMb,
       pid: process.pid,
       onProgress: progress.active ? (p) => progress.update(`exporting: ${formatBytes(p.bytes)}, ${p.lines.toLocaleString('en')} lines`) : undefined,
-    }, () => import('@duckdb/node-api'));
+    }, () => import('../core/export/duck-runner.js').then((m) => m.loadDuckRunner()));
   } catch (err) {
     progress.fail('export failed; the state and the existing files are untouched');
     throw err;

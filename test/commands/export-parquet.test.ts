@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { loadDuckRunner } from '../../src/core/export/duck-runner.js';
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { runCli, tempDir } from '../helpers/cli.js';
@@ -472,7 +473,7 @@ test('an export cut into many chunks converted two at a time: every sample once,
   const client = new VmClient({ readUrl: vm.url, writeUrl: vm.url, timeoutMs: 10_000, retries: 0, sleep: async () => {} });
   const afterMs = BASE - 2 * 86_400_000;
   const untilMs = BASE + 86_400_000;
-  const result = await exportWindow(client, { match: ['chunked_metric'], afterMs, untilMs, partitionBy: 'day', workDir, memoryLimitMb: 256, chunkBytes: 64 << 10 }, () => import('@duckdb/node-api'));
+  const result = await exportWindow(client, { match: ['chunked_metric'], afterMs, untilMs, partitionBy: 'day', workDir, memoryLimitMb: 256, chunkBytes: 64 << 10 }, loadDuckRunner);
   assert.equal(result.samples, 1440 * series);
   assert.equal(result.series, series);
   const chunks = new Set(result.files.map((f) => /-(\d{4})-\d+\.parquet$/.exec(f.relPath)![1]));

@@ -16,6 +16,7 @@ import { ConfigError, UsageError, WorkFailedError } from '../errors.js';
 import { processAlive } from '../process.js';
 import type { VmClient } from '../victoria/client.js';
 import { exportWindow, PARTITIONS, type ExportedFile, type PartitionBy } from './parquet.js';
+import type { LoadDuck } from './duck-runner.js';
 
 export const STATE_FILE = '.pipeobs-export-state.json';
 export const LOCK_FILE = '.pipeobs-export.lock';
@@ -284,7 +285,7 @@ function addWindow(exported: ExportedWindow[], w: ExportedWindow): ExportedWindo
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-export async function runExportJob(client: VmClient, job: ExportJob, loadDuck: () => Promise<typeof import('@duckdb/node-api')>): Promise<ExportSummary> {
+export async function runExportJob(client: VmClient, job: ExportJob, loadDuck: LoadDuck): Promise<ExportSummary> {
   const t0 = performance.now();
   try {
     await mkdir(job.outDir, { recursive: true });

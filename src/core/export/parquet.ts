@@ -18,6 +18,7 @@ import path from 'node:path';
 import { WorkFailedError } from '../errors.js';
 import type { VmClient } from '../victoria/client.js';
 import { CATALOG } from '../metrics/catalog.js';
+import type { LoadDuck } from './duck-runner.js';
 
 export const PARTITIONS = ['day', 'hour', 'none'] as const;
 export type PartitionBy = (typeof PARTITIONS)[number];
@@ -25,7 +26,6 @@ export type PartitionBy = (typeof PARTITIONS)[number];
 /** Labels that get a column of their own; all others go into the `labels` map. */
 export const COMMON_LABELS: readonly string[] = [...new Set(['job', 'instance', ...CATALOG.flatMap((m) => m.labels)])];
 
-type DuckModule = typeof import('@duckdb/node-api');
 
 export interface ExportRequest {
   match: string[];
@@ -84,6 +84,12 @@ const MAX_LINE_BYTES = 2 << 20;
  * (still about a tenth of the JSON).
  */
 const ROW_GROUP_ROWS = 30_000;
+/*
+ * DICTIONARY_SIZE_LIMIT 0: no dictionary pages. The label columns are ENUMs already, and for the
+ * `labels` map the writer's dictionary (a hash of every key and value of every row) cost more
+ * than it saved: on 2M samples with two other labels, writing took 0.78–0.82 s instead of
+ * 0.89–0.97 s, and the files were a third smaller (3.1 MB against 4.6 MB; zstd finds the repeats).
+ */
 
 const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
 const quoteLiteral = (value: string) => `'${value.replace(/'/g, "''")}'`;
@@ -150,7 +156,7 @@ export function chunkStatements(jsonFile: string, target: string, partitionBy: P
   const samples = `SELECT *${partCols} FROM (
       SELECT metric, ${COMMON_LABELS.map(quoteIdent).join(', ')}, labels, make_timestamp(unnest(tss) * 1000) AS "timestamp", unnest(vs) AS value
       FROM (${typed}))`;
-  return { setup, copy: `COPY (${samples}) TO ${quoteLiteral(target)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${ROW_GROUP_ROWS}${partition})`, cleanup };
+  return { setup, copy: `COPY (${samples}) TO ${quoteLiteral(target)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${ROW_GROUP_ROWS}, DICTIONARY_SIZE_LIMIT 0${partition})`, cleanup };
 }
 
 /**
@@ -337,15 +343,14 @@ function waitDrain(out: WriteStream): Promise<void> {
   });
 }
 
-export async function exportWindow(client: VmClient, req: ExportRequest, loadDuck: () => Promise<DuckModule>): Promise<ExportResult> {
+export async function exportWindow(client: VmClient, req: ExportRequest, loadDuck: LoadDuck): Promise<ExportResult> {
   const jsonDir = path.join(req.workDir, 'json');
   const dataDir = path.join(req.workDir, 'data');
   await mkdir(jsonDir, { recursive: true });
   await mkdir(dataDir, { recursive: true });
   // DuckDB loads (a fifth of a second) while the first chunk downloads.
   const parallel = Math.max(1, req.parallel ?? 2);
-  const duckReady = loadDuck().then(async (duck) => {
-    const instance = await duck.DuckDBInstance.create(':memory:');
+  const duckReady = loadDuck().then(async (instance) => {
     const conns = [];
     for (let i = 0; i < parallel; i++) conns.push(await instance.connect());
     await conns[0].run(
@@ -377,9 +382,9 @@ export async function exportWindow(client: VmClient, req: ExportRequest, loadDuc
       const { setup, copy, cleanup } = chunkStatements(file, target, partitionBy, labels, `chunk_labels_${index}`);
       try {
         for (const sql of setup) await conn.run(sql);
-        const result = await conn.runAndReadAll(copy);
+        const written = await conn.count(copy);
+        samples += written; // after the await: two conversions run at once
         for (const sql of cleanup) await conn.run(sql);
-        samples += Number(result.getRowsJS()[0]?.[0] ?? 0);
       } catch (err) {
         throw duckError(err, req.workDir);
       }
@@ -413,8 +418,8 @@ export async function exportWindow(client: VmClient, req: ExportRequest, loadDuc
   } finally {
     await duckReady.then(
       ({ instance, conns }) => {
-        for (const conn of conns) conn.closeSync();
-        instance.closeSync();
+        for (const conn of conns) conn.close();
+        instance.close();
       },
       () => {},
     );
