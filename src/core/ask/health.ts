@@ -5,6 +5,8 @@
  * be pending. The evidence is each series' value now.
  */
 import type { VmClient, QueryData } from '../victoria/client.js';
+import { isMap, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
+import { ConfigError } from '../errors.js';
 import { parseDuration } from '../time/parse.js';
 import { fmt, secs } from './plan.js';
 
@@ -19,58 +21,63 @@ export interface AlertRule {
   summary: string;
 }
 
-/** The rules of vmalert/Prometheus rule files as pipeobs ships them (one expr per line). */
+/**
+ * The alerting rules of a vmalert/Prometheus rule file (`groups: [{name, interval, rules}]`), read
+ * as YAML: edited copies of the shipped files (multi-line `expr: |` blocks, other indentation,
+ * quoted values) read the same. A file vmalert would refuse is refused here too, naming the line.
+ */
 export function parseRules(file: string, text: string): AlertRule[] {
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc });
+  const fail = (line: number | null, what: string): never => {
+    throw new ConfigError(`${file}${line ? `:${line}` : ''}: ${what}`, 'fix the rule file (vmalert -dryRun -rule=FILE checks it), or restore the shipped one from deploy/alerts/');
+  };
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0];
+    fail(e.linePos?.[0].line ?? null, `not valid YAML: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`);
+  }
+  const lineOf = (n: unknown) => {
+    const range = (n as Node | null)?.range;
+    return range ? lc.linePos(range[0]).line : null;
+  };
+  const root = doc.contents;
+  if (root === null) return [];
+  const groups = isMap(root) ? root.get('groups', true) : null;
+  if (!isSeq(groups)) return fail(lineOf(groups ?? root), 'expected `groups:`, a list of rule groups');
   const rules: AlertRule[] = [];
-  let group = '';
-  let interval = 60;
-  let current: AlertRule | null = null;
   // Recording rules: nothing records them when pipeobs evaluates the alerts itself, so their
   // expressions are put in place of their names.
   const records = new Map<string, string>();
-  let record: string | null = null;
-  for (const line of text.split('\n')) {
-    const r = /^\s*-\s*record:\s*(\S+)/.exec(line);
-    if (r) {
-      record = r[1];
-      current = null;
-      continue;
-    }
-    if (record) {
-      const e = /^\s*expr:\s*(.+)$/.exec(line);
-      if (e) {
-        records.set(record, e[1].trim());
-        record = null;
+  for (const group of groups.items) {
+    if (!isMap(group)) return fail(lineOf(group), 'a group must be a mapping with name and rules');
+    const name = String(group.get('name') ?? '');
+    const interval = group.get('interval');
+    const intervalSeconds = interval === undefined || interval === null ? 60 : parseDuration(String(interval), `${file}:${lineOf(group.get('interval', true))} interval of group ${name}`);
+    const list = group.get('rules', true);
+    if (list === undefined || list === null) continue;
+    if (!isSeq(list)) return fail(lineOf(list), `the rules of group ${name} must be a list`);
+    for (const item of list.items) {
+      if (!isMap(item)) return fail(lineOf(item), `a rule of group ${name} must be a mapping`);
+      const r = item.toJSON() as Record<string, unknown>;
+      const expr = typeof r.expr === 'string' || typeof r.expr === 'number' ? String(r.expr).trim() : '';
+      if (typeof r.record === 'string') {
+        if (expr) records.set(r.record, expr);
+        continue;
       }
-      continue;
+      if (typeof r.alert !== 'string' || !expr) continue;
+      const labels = (r.labels ?? {}) as Record<string, unknown>;
+      const annotations = (r.annotations ?? {}) as Record<string, unknown>;
+      rules.push({
+        file,
+        group: name,
+        alert: r.alert,
+        expr,
+        forSeconds: r.for === undefined || r.for === null ? 0 : parseDuration(String(r.for), `${file}:${lineOf(item.get('for', true))} ${r.alert} for`),
+        intervalSeconds,
+        severity: String(labels.severity ?? ''),
+        summary: String(annotations.summary ?? ''),
+      });
     }
-    const g = /^\s*-\s*name:\s*(\S+)/.exec(line);
-    if (g) {
-      group = g[1];
-      interval = 60;
-      continue;
-    }
-    const iv = /^\s{4}interval:\s*(\S+)/.exec(line);
-    if (iv && !current) {
-      interval = parseDuration(iv[1], `${file} interval`);
-      continue;
-    }
-    const a = /^\s*-\s*alert:\s*(\S+)/.exec(line);
-    if (a) {
-      record = null;
-      current = { file, group, alert: a[1], expr: '', forSeconds: 0, intervalSeconds: interval, severity: '', summary: '' };
-      rules.push(current);
-      continue;
-    }
-    if (!current) continue;
-    const e = /^\s*expr:\s*(.+)$/.exec(line);
-    if (e) current.expr = e[1].trim();
-    const f = /^\s*for:\s*(\S+)/.exec(line);
-    if (f) current.forSeconds = parseDuration(f[1], `${file} ${current.alert} for`);
-    const s = /^\s*severity:\s*(\S+)/.exec(line);
-    if (s) current.severity = s[1];
-    const m = /^\s*summary:\s*"(.*)"\s*$/.exec(line);
-    if (m) current.summary = m[1];
   }
   for (const rule of rules) {
     for (const [name, expr] of records) {
@@ -78,7 +85,7 @@ export function parseRules(file: string, text: string): AlertRule[] {
       rule.expr = rule.expr.replace(new RegExp(`(?<![\\w:])${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w:{\\[])`, 'g'), `(${expr})`);
     }
   }
-  return rules.filter((r) => r.expr);
+  return rules;
 }
 
 export interface AlertState {
