@@ -11,8 +11,8 @@ import { PUSH_FORMATS, type PushFormat } from '../core/metrics/push-formats.js';
 import { parseDuration } from '../core/time/parse.js';
 import { describeEnd, JobEndedError, METRICS_FILE_ENV, renderRegistry, runExec, type ExecResult } from '../core/exec/exec.js';
 import { colorFor } from '../core/output/terminal.js';
-import { choiceFlag, configFromFlags, intFlag, outputFormat, printResult, warn, type GlobalFlags } from './shared.js';
-import { formatDuration, OUTPUT_FORMATS, type OutputFormat } from '../core/output/render.js';
+import { choiceFlag, configFromFlags, intFlag, outputFlag, outputFormat, printResult, warn, type GlobalFlags } from './shared.js';
+import { formatDuration, type OutputFormat } from '../core/output/render.js';
 import { addFlags, parseFlagsFast, type FlagSpec } from '../flags.js';
 import type { FastCommand } from '../cli.js';
 
@@ -40,7 +40,7 @@ export const EXEC_FLAGS: readonly FlagSpec[] = [
   { long: 'dbt-results', value: 'file', description: "after the command, read dbt's run_results.json (e.g. target/run_results.json): rows per model, failed models and tests" },
   { long: 'metrics-port', value: 'port', description: "serve the run's metrics at /metrics on this port while the command runs (0 picks one)" },
   { long: 'metrics-host', value: 'host', description: 'address of that endpoint (env PIPEOBS_METRICS_HOST, default 127.0.0.1)' },
-  { long: 'output', short: 'o', value: 'format', description: `output format: ${OUTPUT_FORMATS.join(', ')}`, default: 'text' },
+  outputFlag(),
 ];
 
 export function registerExec(program: Command, deps: Deps, run = runExecCommand): void {

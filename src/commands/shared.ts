@@ -10,9 +10,15 @@ import { OUTPUT_FORMATS, parseOutputFormat, renderJson, renderTableCsv, renderTa
 import { colorFor } from '../core/output/terminal.js';
 import type { ChalkInstance } from 'chalk';
 import { redactText } from '../core/redact.js';
+import { addFlags, type FlagSpec } from '../flags.js';
+
+/** The -o/--output flag of every command. */
+export function outputFlag(allowed: readonly string[] = OUTPUT_FORMATS): FlagSpec {
+  return { long: 'output', short: 'o', value: 'format', description: `output format: ${allowed.join(', ')}`, default: 'text' };
+}
 
 export function addOutputOption(cmd: Command, allowed: readonly string[] = OUTPUT_FORMATS): Command {
-  return cmd.option('-o, --output <format>', `output format: ${allowed.join(', ')}`, 'text');
+  return addFlags(cmd, [outputFlag(allowed)]);
 }
 
 export function outputFormat(raw: unknown, allowed: readonly string[] = OUTPUT_FORMATS): OutputFormat {
