@@ -66,8 +66,9 @@ export async function pushStamped(
   format: Exclude<PushFormat, 'none'>,
   parts: readonly StampedSamples[],
 ): Promise<PushOutcome> {
-  const t0 = performance.now();
-  const seconds = () => Math.round(performance.now() - t0) / 1000;
+  // hrtime, not performance.now(): no perf_hooks to load on a one-shot process's only push.
+  const t0 = process.hrtime.bigint();
+  const seconds = () => Math.round(Number(process.hrtime.bigint() - t0) / 1e6) / 1000;
   const body = parts.map((p) => encodeSamples(format, p.samples, p.timestampMs)).join('');
   const samples = parts.reduce((n, p) => n + p.samples.length, 0);
   // The spool orders payloads by the time in their name: the earliest sample's.
