@@ -6,7 +6,11 @@
  * for anything else it answers null and commander decides, with its own messages.
  */
 import type { Command } from 'commander';
-import { parseArgs } from 'node:util';
+import { createRequire } from 'node:module';
+
+// node:util through require, at the first fast reading: an ESM import of it (named or default)
+// loads parseArgs' implementation at start-up for every command, which only exec needs.
+const require = createRequire(import.meta.url);
 
 export interface FlagSpec {
   /** The long name without dashes: `vm-url`. Commander's attribute is its camelCase (`vmUrl`). */
@@ -43,7 +47,7 @@ export function parseFlagsFast(args: readonly string[], flags: readonly FlagSpec
   for (const f of flags) options[f.long] = { type: f.value ? 'string' : 'boolean', ...(f.short ? { short: f.short } : {}) };
   let parsed;
   try {
-    parsed = parseArgs({ args: [...args], options, allowPositionals: true, strict: true, tokens: true });
+    parsed = (require('node:util') as typeof import('node:util')).parseArgs({ args: [...args], options, allowPositionals: true, strict: true, tokens: true });
   } catch {
     return null;
   }
