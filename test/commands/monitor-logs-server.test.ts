@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { appendFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -12,6 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCli, tempDir } from '../helpers/cli.js';
 import { freePort, requireBinary, startVictoriaMetrics, startVmagent, waitFor } from '../helpers/victoria.js';
+import { logrotateCopytruncate, pythonLogWrite } from '../helpers/log-writers.js';
 
 const bin = path.join(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..'), 'bin', 'pipeobs');
 
@@ -158,32 +159,6 @@ test('200 concurrent scrapes of a 5 MB /metrics: all answered, the same expositi
 
 // --- kill -9 with rotations: a real RotatingFileHandler (rename) and a real logrotate (copytruncate) ---
 
-const PY_WRITER = `
-import logging, logging.handlers, sys
-path, start, n, max_bytes = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-h = logging.handlers.RotatingFileHandler(path, maxBytes=max_bytes, backupCount=100)
-h.setFormatter(logging.Formatter('%(message)s'))
-log = logging.getLogger('writer')
-log.addHandler(h)
-log.setLevel(logging.INFO)
-log.propagate = False
-for i in range(start, start + n):
-    log.info('{"timestamp": "2026-11-21T10:%02d:00Z", "consumer_lag": %d, "topic": "t", "partition": 0, "consumer_group": "g", "latency_ms": 1}' % (i % 60, i))
-h.close()
-`;
-
-function pyWrite(file: string, from: number, n: number, maxBytes: number): void {
-  const r = spawnSync(requireBinary('python3', 'python3'), ['-c', PY_WRITER, file, String(from), String(n), String(maxBytes)], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-}
-
-function logrotateCopytruncate(file: string): void {
-  const conf = tempDir('pipeobs-logrotate-');
-  writeFileSync(path.join(conf, 'logrotate.conf'), `${file} {\n  copytruncate\n  rotate 50\n  nocompress\n}\n`);
-  const r = spawnSync(requireBinary('logrotate', 'logrotate'), ['-f', '-s', path.join(conf, 'status'), path.join(conf, 'logrotate.conf')], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-}
-
 function startServer(dir: string, stateFile: string, input: string) {
   const child = spawn(process.execPath, [bin, 'monitor-logs', input, '--server', '--port', '0', '--poll', '50ms', '--interval', '1h', '--start-at', 'beginning', '--state-file', stateFile, '-o', 'json'], {
     cwd: dir,
@@ -221,11 +196,11 @@ for (const input of ['logs', 'logs/*.log*']) test(`kill -9 between rotations (re
   let appNext = 0;
   let svcNext = 0;
   const writeApp = (n: number) => {
-    pyWrite(app, appNext, n, 6000);
+    pythonLogWrite(app, appNext, n, 6000, 't');
     appNext += n;
   };
   const writeSvc = (n: number) => {
-    pyWrite(svc, svcNext, n, 0);
+    pythonLogWrite(svc, svcNext, n, 0, 't');
     svcNext += n;
   };
   writeApp(50);

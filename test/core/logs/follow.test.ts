@@ -5,12 +5,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, copyFileSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { tempDir } from '../../helpers/cli.js';
-import { requireBinary } from '../../helpers/victoria.js';
 import { LogFollower, loadFollowState, mayBeCopyOf, saveFollowState } from '../../../src/core/logs/follow.js';
 import { LogReader } from '../../../src/core/logs/reader.js';
+import { logrotateCopytruncate, pythonLogWrite } from '../../helpers/log-writers.js';
 
 function kafka(i: number, topic = 'orders'): string {
   return `{"timestamp": "2026-11-21T10:${String(i % 60).padStart(2, '0')}:00Z", "consumer_lag": ${i}, "topic": "${topic}", "partition": 0, "consumer_group": "g", "latency_ms": 1}\n`;
@@ -175,21 +174,6 @@ test('beyond maxOpen the quietest files are closed, and still read exactly when 
 
 // --- Rotation by real writers: Python's RotatingFileHandler (rename) and logrotate (copytruncate) ---
 
-/** Appends lines from..from+n-1 through Python's logging; maxBytes > 0 rotates by renaming (app.log → app.log.1 …). */
-const PY_WRITER = `
-import logging, logging.handlers, sys
-path, start, n, max_bytes = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-h = logging.handlers.RotatingFileHandler(path, maxBytes=max_bytes, backupCount=100)
-h.setFormatter(logging.Formatter('%(message)s'))
-log = logging.getLogger('writer')
-log.addHandler(h)
-log.setLevel(logging.INFO)
-log.propagate = False
-for i in range(start, start + n):
-    log.info('{"timestamp": "2026-11-21T10:%02d:00Z", "consumer_lag": %d, "topic": "orders", "partition": 0, "consumer_group": "g", "latency_ms": 1}' % (i % 60, i))
-h.close()
-`;
-
 class Writer {
   next = 0;
   constructor(
@@ -197,19 +181,9 @@ class Writer {
     readonly maxBytes: number,
   ) {}
   write(n: number): void {
-    const r = spawnSync(requireBinary('python3', 'python3'), ['-c', PY_WRITER, this.file, String(this.next), String(n), String(this.maxBytes)], { encoding: 'utf8' });
-    assert.equal(r.status, 0, r.stderr);
+    pythonLogWrite(this.file, this.next, n, this.maxBytes);
     this.next += n;
   }
-}
-
-/** Runs the real logrotate with copytruncate on one file (forced), its state and configuration in a temporary directory. */
-function logrotate(file: string): void {
-  const bin = requireBinary('logrotate', 'logrotate');
-  const dir = tempDir('pipeobs-logrotate-');
-  writeFileSync(path.join(dir, 'logrotate.conf'), `${file} {\n  copytruncate\n  rotate 50\n  missingok\n  nocompress\n}\n`);
-  const r = spawnSync(bin, ['-f', '-s', path.join(dir, 'status'), path.join(dir, 'logrotate.conf')], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
 }
 
 const INPUTS = { directory: (dir: string) => [dir], glob: (dir: string) => [path.join(dir, 'app.log*')], 'single file': (dir: string) => [path.join(dir, 'app.log')] };
@@ -230,7 +204,7 @@ for (const [kind, inputs] of Object.entries(INPUTS)) {
     assert.equal(used(), 100);
     for (let round = 1; round <= 3; round++) {
       w.write(40); // not read before the rotation: only in the copy after it
-      logrotate(w.file);
+      logrotateCopytruncate(w.file);
       w.write(30);
       await settle(follower);
       assert.equal(used(), w.next, `round ${round}`);
@@ -257,7 +231,7 @@ for (const [kind, inputs] of Object.entries(INPUTS)) {
       await follower.close();
       // Stopped: more lines, a rotation, more lines (longer than before, so the offset alone would be trusted).
       w.write(35);
-      logrotate(w.file);
+      logrotateCopytruncate(w.file);
       w.write(200);
     }
     const { follower, used } = setup(inputs(dir), dir);
@@ -416,7 +390,7 @@ test('copytruncate of parked files (more files than maxOpen): every line once', 
   for (let round = 0; round < 2; round++) {
     for (const w of writers) {
       w.write(25);
-      logrotate(w.file);
+      logrotateCopytruncate(w.file);
       w.write(15);
     }
     await settle(follower);
