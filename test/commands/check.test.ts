@@ -9,6 +9,7 @@ import type { CheckDocument } from '../../src/commands/check.js';
 import { parseRules } from '../../src/core/check/rules.js';
 import { judgeVolume, diffSchema } from '../../src/core/check/state.js';
 import type { JsonCase } from '../../src/core/output/render.js';
+import { parsedRun } from '../helpers/run-seam.js';
 
 let vm: VictoriaMetrics;
 before(async () => {
@@ -289,21 +290,10 @@ test('SIGINT during a check stops it: exit 130, and the state is not written', a
 });
 
 test('flags become options before anything runs (the run seam)', async () => {
-  const { Command } = await import('commander');
   const { registerCheck } = await import('../../src/commands/check.js');
   const parse = async (argv: string[]) => {
-    let got: unknown;
-    const program = new Command().exitOverride();
-    registerCheck(program, { env: {}, cwd: '/w' } as never, async (opts) => {
-      got = opts;
-    });
-    program.commands[0].exitOverride().configureOutput({ writeErr: () => {} });
-    try {
-      await program.parseAsync(argv, { from: 'user' });
-    } catch (err) {
-      return (err as Error).message;
-    }
-    return got;
+    const r = await parsedRun(registerCheck, argv, { env: {}, cwd: '/w' } as never);
+    return typeof r === 'string' ? r : r.opts;
   };
   assert.deepEqual(await parse(['check', 'a.parquet', 'b.parquet', '--rules', 'r/orders.yml', '--fail-under', '99.5']), {
     paths: ['a.parquet', 'b.parquet'], rulesFile: '/w/r/orders.yml', stateFile: '/w/r/orders.state.json', push: 'none', failUnder: 99.5, output: 'text',

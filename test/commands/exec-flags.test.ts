@@ -5,11 +5,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Command } from 'commander';
 import { PassThrough } from 'node:stream';
-import { GLOBAL_FLAGS, readFastArgv } from '../../src/cli.js';
+import { readFastArgv } from '../../src/cli.js';
 import { fastExecWith, registerExec, type ExecCommandOptions } from '../../src/commands/exec.js';
-import { addFlags } from '../../src/flags.js';
+import { parsedRun } from '../helpers/run-seam.js';
 import type { Config } from '../../src/core/config/config.js';
 import type { Deps } from '../../src/core/deps.js';
 
@@ -27,20 +26,8 @@ const deps: Deps = {
 type Seen = { opts: ExecCommandOptions; config: Config } | { error: string };
 
 async function viaCommander(argv: string[]): Promise<Seen> {
-  let seen: Seen | undefined;
-  const program = new Command('pipeobs').exitOverride().configureOutput({ writeOut: () => {}, writeErr: () => {} });
-  addFlags(program, GLOBAL_FLAGS);
-  registerExec(program, deps, async (opts, config) => {
-    seen = { opts, config };
-  });
-  for (const c of program.commands) c.exitOverride().configureOutput({ writeOut: () => {}, writeErr: () => {} });
-  try {
-    await program.parseAsync(argv, { from: 'user' });
-  } catch (err) {
-    return { error: (err as Error).message };
-  }
-  assert.ok(seen, `commander ran nothing for ${argv.join(' ')}`);
-  return seen;
+  const r = await parsedRun(registerExec, argv, deps);
+  return typeof r === 'string' ? { error: r } : r;
 }
 
 /** What the fast reading runs, or null when it leaves argv to commander. */

@@ -9,6 +9,7 @@ import { startVictoriaMetrics, freePort, waitFor, type VictoriaMetrics } from '.
 import type { ExecResult } from '../../src/core/exec/exec.js';
 import { parseMetricsFile, parsePromSample } from '../../src/core/exec/metrics-file.js';
 import type { JsonCase } from '../../src/core/output/render.js';
+import { parsedRun } from '../helpers/run-seam.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const bin = path.join(root, 'bin', 'pipeobs');
@@ -341,23 +342,12 @@ test('on an interactive terminal SIGINT is not sent again (Ctrl-C reached the co
 });
 
 test('flags become options before anything runs (the run seam)', async () => {
-  const { Command } = await import('commander');
   const { registerExec } = await import('../../src/commands/exec.js');
   const { Capture } = await import('../helpers/cli.js');
+  const deps = { env: { PIPEOBS_PIPELINE_NAME: 'p' }, stdout: new Capture(), stderr: new Capture() } as never;
   const parse = async (argv: string[]) => {
-    let got: unknown;
-    const program = new Command().exitOverride();
-    const deps = { env: { PIPEOBS_PIPELINE_NAME: 'p' }, stdout: new Capture(), stderr: new Capture() } as never;
-    registerExec(program, deps, async (opts) => {
-      got = opts;
-    });
-    program.commands[0].exitOverride().configureOutput({ writeErr: () => {} });
-    try {
-      await program.parseAsync(argv, { from: 'user' });
-    } catch (err) {
-      return (err as Error).message;
-    }
-    return got;
+    const r = await parsedRun(registerExec, argv, deps);
+    return typeof r === 'string' ? r : r.opts;
   };
   const base = { stage: 'run', push: 'prometheus', timeoutSeconds: undefined, killAfterSeconds: 10, serve: false, dbtResults: undefined, output: 'text' };
   assert.deepEqual(await parse(['exec', '--', 'dbt', 'run', '--select', 'orders']), { ...base, command: 'dbt', args: ['run', '--select', 'orders'] });
