@@ -65,7 +65,7 @@ export const GLOBAL_FLAGS: readonly FlagSpec[] = [
 ];
 
 /**
- * Commands that can run without commander (see commands/flags.ts): given the global flags and
+ * Commands that can run without commander (see flags.ts): given the global flags and
  * their own arguments, each returns its run, or null to leave the parsing to commander.
  */
 const FAST_COMMANDS: Record<string, () => Promise<FastCommand>> = {
